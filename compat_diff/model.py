@@ -1,0 +1,233 @@
+"""The plain data every layer shares: HTTP exchanges, operation references and divergences.
+
+Everything here is a frozen dataclass with no behaviour beyond small derived views, so any
+layer can pass these values around without importing a library it should not know about.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, Literal
+
+Headers = tuple[tuple[str, str], ...]
+
+BodyStorage = Literal["inline", "blob", "digest"]
+
+
+class ExitStatus(IntEnum):
+    """Exit codes of the command line (spec section 1)."""
+
+    OK = 0
+    DIVERGED = 1
+    USAGE = 2
+    CANNOT_RUN = 3
+
+
+def headers_from(pairs: Iterable[tuple[str, str]] | dict[str, str]) -> Headers:
+    if isinstance(pairs, dict):
+        pairs = pairs.items()
+    return tuple((str(name), str(value)) for name, value in pairs)
+
+
+def header_value(headers: Headers, name: str, default: str | None = None) -> str | None:
+    """First value of a header, matched case-insensitively."""
+    wanted = name.lower()
+    for key, value in headers:
+        if key.lower() == wanted:
+            return value
+    return default
+
+
+def without_headers(headers: Headers, names: Iterable[str]) -> Headers:
+    dropped = {name.lower() for name in names}
+    return tuple((k, v) for k, v in headers if k.lower() not in dropped)
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """An HTTP body as kept in a recording or run.
+
+    ``inline`` bodies carry their bytes; ``blob`` bodies live content-addressed in a file beside
+    the recording (``blob_path``) and are read on demand; ``digest`` bodies were over the size
+    limit, so only their hash and size were kept and the bytes are gone.
+    """
+
+    inline: bytes | None = b""
+    storage: BodyStorage = "inline"
+    sha256: str | None = None
+    size: int = 0
+    blob_path: Path | None = None
+    is_text: bool = True
+
+    @staticmethod
+    def of(data: bytes | str | None) -> Body:
+        if data is None:
+            return Body()
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        return Body(inline=data, size=len(data), is_text=_looks_like_text(data))
+
+    @property
+    def available(self) -> bool:
+        return self.storage != "digest"
+
+    def read(self) -> bytes:
+        """The body's bytes; raises ``LookupError`` for a digest-only body."""
+        if self.storage == "inline":
+            return self.inline or b""
+        if self.storage == "blob" and self.blob_path is not None:
+            return self.blob_path.read_bytes()
+        raise LookupError(f"body of {self.size} bytes was not stored (only its sha256 {self.sha256})")
+
+    def iter_chunks(self, chunk_size: int = 1 << 16) -> Iterator[bytes]:
+        """Stream the body without holding a large blob in memory."""
+        if self.storage == "blob" and self.blob_path is not None:
+            with self.blob_path.open("rb") as handle:
+                while chunk := handle.read(chunk_size):
+                    yield chunk
+        else:
+            yield self.read()
+
+    def digest(self) -> str:
+        if self.sha256:
+            return self.sha256
+        return hashlib.sha256(self.read()).hexdigest()
+
+    def text(self, errors: str = "replace") -> str:
+        return self.read().decode("utf-8", errors=errors)
+
+
+def _looks_like_text(data: bytes) -> bool:
+    if b"\x00" in data[:4096]:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    method: str
+    url: str
+    headers: Headers = ()
+    body: Body = field(default_factory=Body)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return header_value(self.headers, name, default)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    headers: Headers = ()
+    body: Body = field(default_factory=Body)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return header_value(self.headers, name, default)
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRef:
+    """Which AWS API call a request is, as botocore names it."""
+
+    service: str | None = None
+    operation: str | None = None
+    region: str | None = None
+    protocol: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.service is not None and self.operation is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """How a recorded request was authenticated (the secret parts are never kept).
+
+    ``scheme`` is one of ``sigv4``, ``sigv4-query`` (presigned), ``sigv2``, ``sigv2-query``
+    (presigned) or ``none``. ``access_key`` is the recorded access key id (not a secret), used to
+    map principals on replay.
+    """
+
+    scheme: str = "none"
+    access_key: str | None = None
+    signed_headers: tuple[str, ...] = ()
+    payload_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request/response pair of a recording."""
+
+    seq: int
+    request: HttpRequest
+    response: HttpResponse
+    session: str = "default"
+    started: str = ""
+    duration_ms: float = 0.0
+    service: str | None = None
+    operation: str | None = None
+    region: str | None = None
+    protocol: str | None = None
+    auth: Auth = field(default_factory=Auth)
+    replayable: bool = True
+    # Free-form facts about transport details (e.g. ``{"aws-chunked": {...}}``), kept for replay.
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def op(self) -> OperationRef:
+        return OperationRef(self.service, self.operation, self.region, self.protocol)
+
+
+# --------------------------------------------------------------------------------------------
+# Divergences and results: the one result model every report writer reads.
+
+DivergenceKind = Literal[
+    "status", "error-code", "missing", "extra", "type", "value", "header", "unparseable", "transport"
+]
+Severity = Literal["critical", "major", "minor"]
+Verdict = Literal["match", "diverges", "not-implemented", "error", "skipped"]
+
+SEVERITY_ORDER: dict[str, int] = {"critical": 0, "major": 1, "minor": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Divergence:
+    seq: int
+    kind: str
+    severity: str
+    path: str
+    reference: Any = None
+    candidate: Any = None
+    message: str = ""
+    # The seq of an earlier exchange whose failure explains this one, when known.
+    caused_by: int | None = None
+
+    @property
+    def counts(self) -> bool:
+        """Whether this divergence makes its exchange non-matching."""
+        return self.severity in ("critical", "major")
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeResult:
+    """The comparison of one recorded exchange with one candidate's answer."""
+
+    seq: int
+    service: str | None
+    operation: str | None
+    verdict: str
+    divergences: tuple[Divergence, ...] = ()
+    rules_fired: tuple[str, ...] = ()
+    reference_view: Any = None
+    candidate_view: Any = None
+
+    @property
+    def matching(self) -> bool:
+        return not any(d.counts for d in self.divergences) and self.verdict != "skipped"
