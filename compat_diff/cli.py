@@ -1,0 +1,280 @@
+"""The command line: a thin click layer mapping each command to one ``run_*`` function and its
+outcome to an exit code (spec section 1). No logic lives here.
+
+Layers are imported inside each command so that ``--help`` stays fast and a command never pays
+for libraries it does not use (mitmproxy, aiohttp, deepdiff).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from compat_diff import __version__
+from compat_diff.errors import CompatDiffError
+from compat_diff.model import ExitStatus
+
+EPILOG_EXIT = "Exit codes: 0 no divergence, 1 divergences found, 2 usage or input error, 3 could not run."
+
+
+class Context:
+    """What every command needs from its surroundings, injected so tests can run commands in-process."""
+
+    def __init__(self, debug: bool = False) -> None:
+        from rich.console import Console
+
+        self.debug = debug
+        self.out = Console(soft_wrap=True, highlight=False)
+        self.err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def _run(ctx: Context, action: Callable[[], int | ExitStatus]) -> None:
+    try:
+        status = action()
+    except CompatDiffError as error:
+        ctx.err.print(f"compat-diff: {error}", markup=False)
+        sys.exit(int(error.exit_status))
+    except KeyboardInterrupt:
+        ctx.err.print("compat-diff: interrupted", markup=False)
+        sys.exit(130)
+    except Exception as error:
+        if ctx.debug:
+            raise
+        ctx.err.print(
+            f"compat-diff: internal error: {type(error).__name__}: {error} (run again with --debug for details)",
+            markup=False,
+        )
+        sys.exit(int(ExitStatus.CANNOT_RUN))
+    sys.exit(int(status))
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+targets_options: list[Callable[[Any], Any]] = [
+    click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="NAME=URL",
+        help="A candidate: a name and its endpoint URL; credentials come from the standard AWS chain.",
+    ),
+    click.option(
+        "--targets",
+        "targets_file",
+        type=click.Path(path_type=Path),
+        help="A TOML targets file (spec section 2) with endpoints, regions, credentials and principals.",
+    ),
+    click.option("--allow-aws", is_flag=True, help="Allow a target on a real AWS endpoint (refused by default)."),
+]
+
+replay_options: list[Callable[[Any], Any]] = [
+    click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 1024),
+                 help="Sessions replayed at once per target (calls within a session keep their order)."),
+    click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600),
+                 help="Seconds to wait for each answer before recording a timeout."),
+    click.option("--read-only", is_flag=True,
+                 help="Skip operations that change state (only Get/List/Describe/Head/Query/Scan ... are sent)."),
+    click.option("--retry-throttled", default=0, show_default=True, type=click.IntRange(0, 10),
+                 help="Retries for throttling answers (off by default: retries change what is compared)."),
+]
+
+diff_options: list[Callable[[Any], Any]] = [
+    click.option("--report-dir", required=True, type=click.Path(path_type=Path),
+                 help="Where report.json, index.html, junit.xml, summary.md and badges are written."),
+    click.option("--normalizers", "normalizer_paths", multiple=True, type=click.Path(path_type=Path),
+                 help="Extra YAML rule files or folders, applied after the default packs."),
+    click.option("--no-default-rules", is_flag=True, help="Do not load the default normalizer packs."),
+    click.option("--fail-under", type=click.FloatRange(0, 1),
+                 help="Exit 0 when every target's score is at least this (0..1), even with divergences."),
+]
+
+
+def _apply(options: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    def decorate(function: Any) -> Any:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+@click.group(epilog=EPILOG_EXIT, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="compat-diff")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def main(click_ctx: click.Context, debug: bool) -> None:
+    """Record AWS traffic once, replay it against AWS-compatible clouds, and report where they diverge.
+
+    \b
+    Typical use:
+      compat-diff record --out rec.jsonl -- python my_script.py     # through AWS (or a stand-in)
+      compat-diff compare rec.jsonl --target swift=http://127.0.0.1:8080 --report-dir report/
+    """
+    click_ctx.obj = Context(debug=debug)
+
+
+@main.command(epilog=EPILOG_EXIT)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The recording to write (JSONL).")
+@click.option("--listen", default="127.0.0.1:0", show_default=True, metavar="HOST:PORT",
+              help="Where the proxy listens (port 0 picks a free one when a COMMAND is given).")
+@click.option("--session", default="default", show_default=True, help="Session name written on every exchange.")
+@click.option("--ssl-insecure", is_flag=True, help="Accept self-signed certificates from the upstream server.")
+@click.option("--max-body-bytes", type=click.IntRange(0), default=None,
+              help="Bodies above this size keep only their sha256; the exchange is marked not replayable.")
+@click.option("--confdir", type=click.Path(path_type=Path), default=None,
+              help="Where the proxy's CA lives (default: ~/.compat-diff/mitmproxy).")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@pass_ctx
+def record(ctx: Context, out: Path, listen: str, session: str, ssl_insecure: bool,
+           max_body_bytes: int | None, confdir: Path | None, command: tuple[str, ...]) -> None:
+    """Record AWS calls through a forward HTTP(S) proxy into a recording.
+
+    \b
+    With a COMMAND (after --), the proxy starts on a free loopback port, the command runs with
+    HTTP_PROXY, HTTPS_PROXY, AWS_CA_BUNDLE, REQUESTS_CA_BUNDLE and NODE_EXTRA_CA_CERTS set, and
+    compat-diff exits with the command's status after printing what it recorded:
+      compat-diff record --out rec.jsonl -- aws s3 ls
+    Without a COMMAND it prints the lines to export and records until interrupted (Ctrl-C).
+    """
+    from compat_diff.capture.run import run_record
+
+    _run(ctx, lambda: run_record(
+        out=out, listen=listen, session=session, ssl_insecure=ssl_insecure,
+        max_body_bytes=max_body_bytes, confdir=confdir, command=list(command), console=ctx.out,
+        err=ctx.err,
+    ))
+
+
+@main.command()
+@click.argument("recording", type=click.Path(path_type=Path))
+@pass_ctx
+def inspect(ctx: Context, recording: Path) -> None:
+    """List a recording: one line per exchange (seq, service, operation, status), damaged lines flagged."""
+    from compat_diff.recording.inspect import run_inspect
+
+    _run(ctx, lambda: run_inspect(recording, ctx.out, ctx.err))
+
+
+@main.command(epilog=EPILOG_EXIT)
+@click.argument("recording", type=click.Path(path_type=Path))
+@_apply(targets_options)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The run directory to write.")
+@_apply(replay_options)
+@pass_ctx
+def replay(ctx: Context, recording: Path, targets: tuple[str, ...], targets_file: Path | None, allow_aws: bool,
+           out: Path, concurrency: int, timeout: float, read_only: bool, retry_throttled: int) -> None:
+    """Replay a recording against one or more candidate clouds and keep what each answered.
+
+    Every request is re-targeted, re-signed for the candidate's credentials, and ids the
+    candidate generates are mapped onto the recorded ones.
+    """
+    from compat_diff.replay.run import run_replay
+
+    _run(ctx, lambda: run_replay(
+        recording=recording, targets=list(targets), targets_file=targets_file, allow_aws=allow_aws,
+        out=out, concurrency=concurrency, timeout=timeout, read_only=read_only,
+        retry_throttled=retry_throttled, console=ctx.err,
+    ))
+
+
+@main.command(epilog=EPILOG_EXIT)
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@_apply(diff_options)
+@pass_ctx
+def diff(ctx: Context, run_dir: Path, report_dir: Path, normalizer_paths: tuple[Path, ...],
+         no_default_rules: bool, fail_under: float | None) -> None:
+    """Compare a run directory with its recording and write the report."""
+    from compat_diff.compare.run import run_diff
+
+    _run(ctx, lambda: run_diff(
+        run_dir=run_dir, report_dir=report_dir, normalizer_paths=list(normalizer_paths),
+        default_rules=not no_default_rules, fail_under=fail_under, console=ctx.out,
+    ))
+
+
+@main.command(epilog=EPILOG_EXIT)
+@click.argument("recording", type=click.Path(path_type=Path))
+@_apply(targets_options)
+@_apply(diff_options)
+@click.option("--run-dir", type=click.Path(path_type=Path),
+              help="Keep the replay's run directory here (default: inside the report directory).")
+@_apply(replay_options)
+@pass_ctx
+def compare(ctx: Context, recording: Path, targets: tuple[str, ...], targets_file: Path | None, allow_aws: bool,
+            report_dir: Path, normalizer_paths: tuple[Path, ...], no_default_rules: bool,
+            fail_under: float | None, run_dir: Path | None, concurrency: int, timeout: float, read_only: bool,
+            retry_throttled: int) -> None:
+    """Replay and diff in one go: the report for a recording against candidates."""
+    from compat_diff.compare.run import run_diff
+    from compat_diff.replay.run import run_replay
+
+    run_directory = run_dir or report_dir / "run"
+
+    def both() -> int:
+        status = run_replay(
+            recording=recording, targets=list(targets), targets_file=targets_file, allow_aws=allow_aws,
+            out=run_directory, concurrency=concurrency, timeout=timeout, read_only=read_only,
+            retry_throttled=retry_throttled, console=ctx.err,
+        )
+        if status == ExitStatus.CANNOT_RUN:
+            return status
+        return run_diff(
+            run_dir=run_directory, report_dir=report_dir, normalizer_paths=list(normalizer_paths),
+            default_rules=not no_default_rules, fail_under=fail_under, console=ctx.out,
+        )
+
+    _run(ctx, both)
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--report-dir", required=True, type=click.Path(path_type=Path), help="Where to write the report.")
+@pass_ctx
+def report(ctx: Context, source: Path, report_dir: Path) -> None:
+    """Re-render the report from a run directory's results or a report.json, without re-running."""
+    from compat_diff.report.run import run_report
+
+    _run(ctx, lambda: run_report(source=source, report_dir=report_dir, console=ctx.out))
+
+
+@main.command("learn-noise")
+@click.argument("recording", type=click.Path(path_type=Path))
+@click.option("--against", required=True, type=click.Path(path_type=Path),
+              help="A run directory replayed against the reference itself, or a second recording of the same script.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The suggested rule file to write (YAML).")
+@pass_ctx
+def learn_noise(ctx: Context, recording: Path, against: Path, out: Path) -> None:
+    """Learn which paths vary between two runs of the same thing, as a suggested normalizer rule file."""
+    from compat_diff.compare.noise import run_learn_noise
+
+    _run(ctx, lambda: run_learn_noise(recording=recording, against=against, out=out, console=ctx.out))
+
+
+@main.command()
+@click.argument("recording", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of a table.")
+@pass_ctx
+def coverage(ctx: Context, recording: Path, as_json: bool) -> None:
+    """Operations a recording exercises per service, against the API model, and which were never called."""
+    from compat_diff.coverage import run_coverage
+
+    _run(ctx, lambda: run_coverage(recording, ctx.out, as_json=as_json))
+
+
+@main.command()
+@click.argument("action", type=click.Choice(["up", "down", "status"]))
+@click.argument("names", nargs=-1)
+@click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".work/candidates"), show_default=True,
+              help="Where the candidates keep their data, logs and PIDs.")
+@click.option("--targets-out", type=click.Path(path_type=Path), default=None,
+              help="Where `up` writes the targets file (default: STATE_DIR/targets.toml).")
+@pass_ctx
+def candidates(ctx: Context, action: str, names: tuple[str, ...], state_dir: Path, targets_out: Path | None) -> None:
+    """Start, stop or check the real candidate clouds runnable on this machine (all, or the NAMES given)."""
+    from compat_diff.candidates.cli import run_candidates
+
+    _run(ctx, lambda: run_candidates(action, list(names), state_dir, targets_out, ctx.out))

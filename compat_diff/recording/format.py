@@ -1,0 +1,207 @@
+"""The versioned JSON Lines recording: a writer that flushes every exchange, a streaming reader
+that survives damaged lines, and the chain of migrations from older versions.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from compat_diff import __version__
+from compat_diff.errors import RecorderFailure, RecordingError
+from compat_diff.model import Exchange
+from compat_diff.recording.codec import (
+    DEFAULT_INLINE_LIMIT,
+    BlobStore,
+    BodyPolicy,
+    decode_exchange,
+    encode_exchange,
+)
+
+FORMAT = "compat-diff/recording"
+VERSION = 1
+
+# Each entry upgrades one exchange object (and the header, under key None) from version N to N+1.
+# Readers apply the chain in order, so a file written by any earlier release still reads.
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+MIGRATIONS: dict[int, Migration] = {}
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def blob_dir_for(path: Path) -> Path:
+    return path.with_name(path.name + ".blobs")
+
+
+class RecordingWriter:
+    """Appends exchanges to a recording, one flushed line each.
+
+    Any failure to write raises :class:`RecorderFailure`: the recorder must stop rather than let
+    traffic through unrecorded.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        header: dict[str, Any] | None = None,
+        inline_limit: int = DEFAULT_INLINE_LIMIT,
+        max_body_bytes: int | None = None,
+    ) -> None:
+        self.path = path
+        self.policy = BodyPolicy(BlobStore(blob_dir_for(path)), inline_limit, max_body_bytes)
+        self.count = 0
+        try:
+            if path.parent and not path.parent.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle: IO[bytes] = path.open("wb")
+        except OSError as error:
+            raise RecorderFailure(f"cannot write the recording {path}: {error.strerror or error}") from error
+        head = {"format": FORMAT, "version": VERSION, "created": now_iso(), "tool": f"compat-diff {__version__}"}
+        head.update(header or {})
+        self._write_line(head)
+
+    def write(self, exchange: Exchange) -> None:
+        self._write_line(encode_exchange(exchange, self.policy))
+        self.count += 1
+
+    def _write_line(self, obj: dict[str, Any]) -> None:
+        try:
+            self._handle.write(orjson.dumps(obj) + b"\n")
+            self._handle.flush()
+        except (OSError, ValueError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise RecorderFailure(f"cannot write the recording {self.path}: {reason}") from error
+
+    def sync(self) -> None:
+        try:
+            os.fsync(self._handle.fileno())
+        except OSError as error:
+            raise RecorderFailure(f"cannot write the recording {self.path}: {error.strerror}") from error
+
+    def close(self) -> None:
+        if not self._handle.closed:
+            try:
+                self._handle.close()
+            except OSError as error:
+                raise RecorderFailure(f"cannot write the recording {self.path}: {error.strerror}") from error
+
+    def __enter__(self) -> RecordingWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A line of a recording that could not be read, kept so it can be reported by number."""
+
+    line: int
+    reason: str
+
+
+@dataclass
+class Recording:
+    """A recording opened for streaming: iterate it to get exchanges, one line at a time.
+
+    Damaged lines are skipped and collected in ``problems`` as iteration passes them.
+    """
+
+    path: Path
+    header: dict[str, Any]
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def blob_dir(self) -> Path:
+        return blob_dir_for(self.path)
+
+    @property
+    def version(self) -> int:
+        return int(self.header.get("version", VERSION))
+
+    def __iter__(self) -> Iterator[Exchange]:
+        self.problems.clear()
+        blob_dir = self.blob_dir
+        with self.path.open("rb") as handle:
+            handle.readline()
+            for number, raw in enumerate(handle, start=2):
+                if not raw.strip():
+                    continue
+                try:
+                    obj = orjson.loads(raw)
+                    if not isinstance(obj, dict):
+                        raise ValueError("not a JSON object")
+                    obj = migrate(obj, self.version)
+                    yield decode_exchange(obj, blob_dir)
+                except (ValueError, KeyError, TypeError) as error:
+                    self.problems.append(Problem(number, _describe(error, raw)))
+
+
+def _describe(error: Exception, raw: bytes) -> str:
+    if isinstance(error, orjson.JSONDecodeError):
+        if not raw.endswith(b"\n"):
+            return "truncated line (the recorder probably stopped while writing it)"
+        return f"not valid JSON ({error})"
+    if isinstance(error, KeyError):
+        return f"missing field {error}"
+    return str(error)
+
+
+def migrate(obj: dict[str, Any], version: int) -> dict[str, Any]:
+    while version < VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise RecordingError(f"no migration from recording version {version}")
+        obj = step(obj)
+        version += 1
+    return obj
+
+
+def open_recording(path: Path | str) -> Recording:
+    """Open a recording and check its header; raises :class:`RecordingError` with a clear sentence."""
+    path = Path(path)
+    if not path.exists():
+        raise RecordingError(f"recording {path} does not exist")
+    if path.is_dir():
+        raise RecordingError(f"{path} is a directory, not a recording file")
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline()
+    except OSError as error:
+        raise RecordingError(f"cannot read recording {path}: {error.strerror}") from error
+    if not first.strip():
+        raise RecordingError(f"{path} is empty, not a compat-diff recording")
+    try:
+        header = orjson.loads(first)
+    except orjson.JSONDecodeError:
+        raise RecordingError(f"{path} is not a compat-diff recording (line 1 is not JSON)") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise RecordingError(f"{path} is not a compat-diff recording (line 1 has no format {FORMAT!r})")
+    version = header.get("version")
+    if not isinstance(version, int) or version < 0:
+        raise RecordingError(f"{path} has an invalid recording version {version!r}")
+    if version > VERSION:
+        raise RecordingError(
+            f"{path} is recording version {version}, newer than this compat-diff reads ({VERSION}); upgrade compat-diff"
+        )
+    return Recording(path=path, header=header)
+
+
+def read_recording(path: Path | str) -> Recording:
+    """Alias of :func:`open_recording`, the name most callers look for."""
+    return open_recording(path)
+
+
+def load_exchanges(path: Path | str) -> tuple[Recording, list[Exchange]]:
+    """Read a whole recording into memory (small recordings, tests)."""
+    recording = open_recording(path)
+    return recording, list(recording)
