@@ -1,0 +1,58 @@
+# compat_diff: every target creates or reuses the virtual environment and installs what it needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help venv demo test test-fast lint bench candidates recordings matrix browser clean
+
+help:
+	@echo "make demo        record a bundled scenario against moto (the stand-in for AWS) and compare real candidates"
+	@echo "make test        the whole test suite (installs candidates and Chromium when missing)"
+	@echo "make test-fast   the suite without live candidate and browser tests"
+	@echo "make lint        ruff and mypy"
+	@echo "make bench       the benchmarks in benchmarks/ (results go to BENCHMARKS.md by hand)"
+	@echo "make candidates  install the real candidate clouds (apt, npm, pip)"
+	@echo "make recordings  re-record every scenario in scenarios/ against moto"
+	@echo "make matrix      every recording against every candidate; writes COMPATIBILITY.md"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+candidates: $(STAMP)
+	bash scripts/install-candidates.sh
+
+browser:
+	bash scripts/install-browser.sh
+
+demo: $(STAMP)
+	$(PY) scripts/demo.py
+
+test: $(STAMP) candidates browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m 'not live and not browser' $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check compat_diff tests scripts benchmarks scenarios
+	$(VENV)/bin/mypy compat_diff
+
+bench: $(STAMP)
+	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+recordings: $(STAMP)
+	$(PY) scripts/make_recordings.py
+
+matrix: $(STAMP) candidates
+	$(PY) scripts/matrix.py
+
+clean:
+	rm -rf .work demo-out test-artifacts .pytest_cache .mypy_cache .ruff_cache
