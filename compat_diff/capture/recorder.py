@@ -1,0 +1,144 @@
+"""The recorder's decisions, free of mitmproxy: which calls are AWS calls, what they are, what is
+secret, and the order they are written in.
+
+The proxy addon hands over plain model values; this module identifies the call (learning which
+host serves which service from signed calls, so later unsigned calls to the same host are still
+attributed), redacts it, numbers it and writes it. Anything that is not an AWS call is only
+counted.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from compat_diff.aws.auth import parse_auth
+from compat_diff.aws.identify import identify
+from compat_diff.aws.redact import redact_request, redact_response
+from compat_diff.capture.chunked import decode_aws_chunked, is_aws_chunked
+from compat_diff.errors import RecorderFailure
+from compat_diff.model import Body, Exchange, HttpRequest, HttpResponse
+from compat_diff.recording.format import RecordingWriter
+
+
+@dataclass
+class Tally:
+    """What went through the proxy, for the summary printed at the end."""
+
+    recorded: Counter[tuple[str, str]] = field(default_factory=Counter)
+    not_aws: int = 0
+    transport_errors: int = 0
+    damaged_uploads: int = 0
+    not_replayable: int = 0
+
+    @property
+    def exchanges(self) -> int:
+        return sum(self.recorded.values())
+
+
+def iso_timestamp(epoch_seconds: float) -> str:
+    moment = _dt.datetime.fromtimestamp(epoch_seconds, _dt.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def unframe_request(request: HttpRequest) -> tuple[HttpRequest, dict[str, Any]]:
+    """The request with any aws-chunked framing removed, and the notes describing that framing."""
+    content_sha256 = request.header("x-amz-content-sha256")
+    content_encoding = request.header("content-encoding")
+    if not request.body.available or not is_aws_chunked(content_encoding, content_sha256):
+        return request, {}
+    decoded = decode_aws_chunked(request.body.read(), content_sha256, content_encoding)
+    return replace(request, body=Body.of(decoded.body)), {"aws-chunked": decoded.note}
+
+
+class Recorder:
+    """Turns completed request/response pairs into numbered, redacted exchanges in a recording.
+
+    Not thread-safe by design: the proxy calls it from its single event loop, which is what makes
+    ``seq`` follow the order in which responses completed.
+    """
+
+    def __init__(self, writer: RecordingWriter, session: str) -> None:
+        self.writer = writer
+        self.session = session
+        self.tally = Tally()
+        # host (URL netloc) -> service, learnt from signed calls; unsigned calls to that host
+        # (anonymous reads, some presigned forms) are attributed through it.
+        self.host_hints: dict[str, str] = {}
+        self.failure: RecorderFailure | None = None
+        self._seq = 0
+
+    def record(
+        self, request: HttpRequest, response: HttpResponse, started: float, duration_ms: float
+    ) -> Exchange | None:
+        """Write one exchange; returns it, or None when the call was not an AWS call.
+
+        Raises :class:`RecorderFailure` when the exchange cannot be written; from then on the
+        recorder refuses everything, so the proxy can stop instead of passing traffic unrecorded.
+        """
+        if self.failure is not None:
+            raise self.failure
+        try:
+            return self._record(request, response, started, duration_ms)
+        except RecorderFailure as failure:
+            self.failure = failure
+            raise
+        except Exception as error:
+            # A bug in identification or redaction must not let an unredacted exchange reach
+            # the file, nor let traffic continue unrecorded: stop like a write failure.
+            self.failure = RecorderFailure(
+                f"could not record {request.method} {request.url}: {type(error).__name__}: {error}"
+            )
+            raise self.failure from error
+
+    def _record(
+        self, request: HttpRequest, response: HttpResponse, started: float, duration_ms: float
+    ) -> Exchange | None:
+        request, notes = unframe_request(request)
+        op = identify(request, self.host_hints)
+        if op.service is None:
+            self.tally.not_aws += 1
+            return None
+        auth = parse_auth(request)
+        if auth.scheme != "none":
+            self.host_hints.setdefault(_netloc(request.url), op.service)
+        chunked = notes.get("aws-chunked", {})
+        damaged = "damaged" in chunked
+        self._seq += 1
+        exchange = Exchange(
+            seq=self._seq,
+            request=redact_request(request, op),
+            response=redact_response(response, op),
+            session=self.session,
+            started=iso_timestamp(started),
+            duration_ms=duration_ms,
+            service=op.service,
+            operation=op.operation,
+            region=op.region,
+            protocol=op.protocol,
+            auth=auth,
+            # A broken streamed upload cannot be re-framed, and its chunk signatures are gone.
+            replayable=not damaged,
+            notes=notes,
+        )
+        self.writer.write(exchange)
+        self.tally.recorded[(op.service, op.operation or "?")] += 1
+        if damaged:
+            self.tally.damaged_uploads += 1
+        if not exchange.replayable or self._over_limit(exchange.request.body):
+            self.tally.not_replayable += 1
+        return exchange
+
+    def _over_limit(self, body: Body) -> bool:
+        limit = self.writer.policy.max_body_bytes
+        return limit is not None and body.size > limit
+
+    def note_transport_error(self) -> None:
+        self.tally.transport_errors += 1
+
+
+def _netloc(url: str) -> str:
+    return urlsplit(url).netloc.rsplit("@", 1)[-1].lower()

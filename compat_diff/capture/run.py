@@ -1,0 +1,253 @@
+"""`compat-diff record`: run the recording proxy, optionally around a command, and summarize.
+
+With a COMMAND the proxy listens on a free loopback port, the command runs with the proxy and
+CA variables set, and the recorder exits with the command's status. Without one it prints the
+variables to export and records until Ctrl-C or SIGTERM. Either way a recording that cannot be
+written stops the proxy (and the command) and is reported as a failure, never ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+from collections.abc import Mapping
+from pathlib import Path
+
+from rich.console import Console
+
+from compat_diff.capture.addon import CaptureAddon
+from compat_diff.capture.environment import (
+    command_environment,
+    export_lines,
+    proxy_variables,
+    write_ca_bundle,
+)
+from compat_diff.capture.proxy import Proxy, ProxySettings
+from compat_diff.capture.recorder import Recorder
+from compat_diff.capture.summary import print_summary
+from compat_diff.errors import InputError, RecorderFailure
+from compat_diff.model import ExitStatus
+from compat_diff.recording.format import RecordingWriter
+
+DEFAULT_CONFDIR = Path("~/.compat-diff/mitmproxy")
+# How long a command gets to exit after SIGTERM once the recorder has failed.
+_TERMINATE_GRACE_SECONDS = 5.0
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``[V6]:PORT``, ``:PORT`` or ``PORT``; raises InputError otherwise."""
+    text = listen.strip()
+    host, port_text = "127.0.0.1", text
+    if text.startswith("["):
+        close = text.find("]")
+        if close > 0 and text[close + 1 : close + 2] == ":":
+            host, port_text = text[1:close], text[close + 2 :]
+    elif ":" in text:
+        host, _, port_text = text.rpartition(":")
+        host = host or "127.0.0.1"
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise InputError(f"--listen {listen!r} is not HOST:PORT with a port between 0 and 65535")
+    return host, int(port_text)
+
+
+def resolve_command(command: list[str], environ: Mapping[str, str]) -> str:
+    """The program to run, checked before anything starts; raises InputError if it cannot run."""
+    program = command[0]
+    if os.sep in program:
+        if not (os.path.isfile(program) and os.access(program, os.X_OK)):
+            raise InputError(f"the command {program!r} does not exist or is not executable")
+        return program
+    found = shutil.which(program, path=environ.get("PATH", os.defpath))
+    if found is None:
+        raise InputError(f"the command {program!r} was not found on PATH")
+    return found
+
+
+def open_writer(out: Path, session: str, command: list[str], max_body_bytes: int | None) -> RecordingWriter:
+    if out.is_dir():
+        raise InputError(f"--out {out} is a directory; give the path of the recording file to write")
+    header: dict[str, object] = {"session": session, "recorded_by": "compat-diff record"}
+    if command:
+        # Only the program name: arguments may carry secrets.
+        header["client"] = os.path.basename(command[0])
+    try:
+        return RecordingWriter(out, header=header, max_body_bytes=max_body_bytes)
+    except RecorderFailure as failure:
+        raise InputError(str(failure)) from None
+
+
+def run_record(
+    out: Path,
+    listen: str,
+    session: str,
+    ssl_insecure: bool,
+    max_body_bytes: int | None,
+    confdir: Path | None,
+    command: list[str],
+    console: Console,
+    err: Console,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    environ = dict(os.environ if environ is None else environ)
+    host, port = parse_listen(listen)
+    if command:
+        resolve_command(command, environ)
+    writer = open_writer(out, session, command, max_body_bytes)
+    settings = ProxySettings(
+        listen_host=host,
+        listen_port=port,
+        confdir=(confdir or DEFAULT_CONFDIR).expanduser().absolute(),
+        ssl_insecure=ssl_insecure,
+    )
+    session_run = _RecordSession(writer, settings, session, console, err, environ)
+    try:
+        status = asyncio.run(session_run.run(command))
+    finally:
+        with contextlib.suppress(RecorderFailure):
+            writer.close()
+    recorder = session_run.recorder
+    print_summary(err, recorder.tally, out)
+    if recorder.failure is not None:
+        raise RecorderFailure(
+            f"{recorder.failure}; the proxy stopped so that no call went through unrecorded"
+        )
+    if command and recorder.tally.exchanges == 0 and status is not None:
+        _warn_nothing_recorded(err, recorder.tally.not_aws)
+    return ExitStatus.OK if status is None else status
+
+
+def _warn_nothing_recorded(err: Console, not_aws: int) -> None:
+    seen = f" (it made {not_aws} non-AWS requests through it)" if not_aws else ""
+    err.print(
+        f"compat-diff: warning: the command ran but no AWS call went through the proxy{seen}. Clients that "
+        "ignore HTTP_PROXY/HTTPS_PROXY (s3cmd, Go programs calling a loopback endpoint) must be pointed "
+        "at the proxy explicitly.",
+        markup=False,
+    )
+
+
+class _RecordSession:
+    """One run of the proxy with its recorder, from start to a clean stop."""
+
+    def __init__(
+        self,
+        writer: RecordingWriter,
+        settings: ProxySettings,
+        session: str,
+        console: Console,
+        err: Console,
+        environ: dict[str, str],
+    ) -> None:
+        self.recorder = Recorder(writer, session)
+        self.settings = settings
+        self.console = console
+        self.err = err
+        self.environ = environ
+        self.path = writer.path
+
+    async def run(self, command: list[str]) -> int | None:
+        stop = asyncio.Event()
+        addon = CaptureAddon(self.recorder, on_failure=lambda _failure: stop.set())
+        proxy = Proxy(self.settings, addon, warn=self._proxy_warning)
+        await proxy.start()
+        try:
+            proxy_url = f"http://{_url_host(proxy.address[0])}:{proxy.address[1]}"
+            try:
+                bundle = write_ca_bundle(proxy.ca_cert)
+            except OSError as error:
+                raise InputError(f"cannot write the CA bundle in {self.settings.confdir}: {error}") from None
+            variables = proxy_variables(proxy_url, proxy.ca_cert, bundle, self.environ)
+            if command:
+                return await self._run_command(command, variables, stop, proxy)
+            self._print_exports(variables)
+            await self._wait_for_signal(stop, proxy)
+            return None
+        finally:
+            await proxy.stop()
+
+    async def _run_command(
+        self, command: list[str], variables: dict[str, str], stop: asyncio.Event, proxy: Proxy
+    ) -> int | None:
+        loop = asyncio.get_running_loop()
+        try:
+            child = await asyncio.create_subprocess_exec(
+                *command, env=command_environment(variables, self.environ)
+            )
+        except OSError as error:
+            raise InputError(f"cannot run the command {command[0]!r}: {error.strerror or error}") from None
+        # Ctrl-C reaches the command through the terminal's process group: let it decide how
+        # to end, and keep recording its last calls. SIGTERM is meant for us: pass it on.
+        loop.add_signal_handler(signal.SIGINT, lambda: None)
+        loop.add_signal_handler(signal.SIGTERM, lambda: _forward(child, signal.SIGTERM))
+        try:
+            exited = asyncio.ensure_future(child.wait())
+            failed = asyncio.ensure_future(stop.wait())
+            proxy_ended = proxy.stopped
+            watched: set[asyncio.Future[object]] = {exited, failed}  # type: ignore[arg-type]
+            if proxy_ended is not None:
+                watched.add(proxy_ended)  # type: ignore[arg-type]
+            await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            failed.cancel()
+            if not exited.done():
+                # The recorder failed (or the proxy died): the command's calls would now pass
+                # unrecorded or fail confusingly, so end it.
+                await _terminate(child)
+            await exited
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+            loop.remove_signal_handler(signal.SIGTERM)
+        code = child.returncode if child.returncode is not None else 1
+        return 128 - code if code < 0 else code
+
+    async def _wait_for_signal(self, stop: asyncio.Event, proxy: Proxy) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            waiting = asyncio.ensure_future(stop.wait())
+            watched: set[asyncio.Future[object]] = {waiting}  # type: ignore[arg-type]
+            if proxy.stopped is not None:
+                watched.add(proxy.stopped)  # type: ignore[arg-type]
+            await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+
+    def _print_exports(self, variables: dict[str, str]) -> None:
+        self.console.print(
+            f"# compat-diff is recording to {self.path}. Run these in the shell of your AWS client, "
+            "then stop recording with Ctrl-C (or SIGTERM) here.",
+            markup=False,
+        )
+        for line in export_lines(variables):
+            self.console.print(line, markup=False)
+        self.console.file.flush()
+
+    def _proxy_warning(self, message: str) -> None:
+        self.err.print(f"compat-diff: proxy: {message}", markup=False)
+
+
+def _url_host(host: str) -> str:
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def _forward(child: asyncio.subprocess.Process, signum: int) -> None:
+    if child.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(signum)
+
+
+async def _terminate(child: asyncio.subprocess.Process) -> None:
+    _forward(child, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(child.wait(), _TERMINATE_GRACE_SECONDS)
+    except TimeoutError:
+        _forward(child, signal.SIGKILL)
