@@ -1,0 +1,328 @@
+"""Removing secrets from requests and responses before anything is written down.
+
+Signatures, session tokens and presigned-URL signatures are replaced by a fixed marker, and so are
+values the botocore models mark ``sensitive`` (passwords, secret keys, SSE-C keys), plus a small
+explicit set of member names for models that lack the flag (STS ``SessionToken``). Bodies are
+edited in place at the secret's bytes only, so the rest of a body stays byte-identical and diffs
+of recorded answers remain meaningful.
+"""
+
+from __future__ import annotations
+
+import json.decoder
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from urllib.parse import unquote_plus
+
+import botocore.model
+
+from compat_diff.aws.models import service_model
+from compat_diff.model import Body, HttpRequest, HttpResponse, OperationRef
+
+REDACTED = "**REDACTED**"
+
+# The stdlib's own JSON string scanner: it returns where a string ends, which json.loads hides.
+scanstring: Any = json.decoder.scanstring  # type: ignore[attr-defined]
+
+# Member names that always hold a secret, whatever a model says.
+FALLBACK_SECRET_NAMES = frozenset(
+    {
+        "SecretAccessKey",
+        "SessionToken",
+        "Password",
+        "NewPassword",
+        "OldPassword",
+        "SecretKey",
+        "secretAccessKey",
+        "sessionToken",
+    }
+)
+_SECRET_HEADERS = frozenset({"x-amz-security-token", "x-amz-s3session-token"})
+# Query (and query-protocol form) parameters that carry a signature or a token.
+_SECRET_PARAMS = frozenset({"x-amz-signature", "signature", "x-amz-security-token", "securitytoken"})
+_SIGV4_SIGNATURE = re.compile(r"(Signature\s*=\s*)[^,\s]*")
+# Bodies above this size are uploads or downloads, not API documents holding credentials.
+_MAX_BODY_BYTES = 32 << 20
+
+
+def redact_request(request: HttpRequest, op: OperationRef) -> HttpRequest:
+    """``request`` without its signature, session token or any secret the model marks sensitive."""
+    secrets = _secret_names(op.service, op.operation, "input")
+    headers = []
+    for name, value in request.headers:
+        lowered = name.lower()
+        if lowered == "authorization":
+            value = _redact_authorization(value)
+        elif lowered in _SECRET_HEADERS or lowered in secrets.headers:
+            value = REDACTED
+        headers.append((name, value))
+    url = _redact_url(request.url, secrets.names)
+    body = _redact_body(request.body, request.header("content-type"), secrets.names, form=True)
+    new_headers = _fix_content_length(tuple(headers), request.body, body)
+    if url == request.url and body is request.body and new_headers == request.headers:
+        return request
+    return HttpRequest(method=request.method, url=url, headers=new_headers, body=body)
+
+
+def redact_response(response: HttpResponse, op: OperationRef) -> HttpResponse:
+    """``response`` with credentials in its headers or body replaced, everything else byte-identical."""
+    secrets = _secret_names(op.service, op.operation, "output")
+    headers = tuple(
+        (name, REDACTED if name.lower() in secrets.headers or name.lower() in _SECRET_HEADERS else value)
+        for name, value in response.headers
+    )
+    body = _redact_body(response.body, response.header("content-type"), secrets.names, form=False)
+    headers = _fix_content_length(headers, response.body, body)
+    if body is response.body and headers == response.headers:
+        return response
+    return HttpResponse(status=response.status, headers=headers, body=body)
+
+
+@dataclass(frozen=True, slots=True)
+class _Secrets:
+    """Where an operation's secrets travel: body member names and HTTP header names."""
+
+    names: frozenset[str]
+    headers: frozenset[str]
+
+
+_FALLBACK = _Secrets(FALLBACK_SECRET_NAMES, frozenset())
+
+
+@cache
+def _secret_names(service: str | None, operation: str | None, direction: str) -> _Secrets:
+    if service is None or operation is None:
+        return _FALLBACK
+    try:
+        op_model = service_model(service).operation_model(operation)
+    except Exception:
+        return _FALLBACK
+    shape = op_model.input_shape if direction == "input" else op_model.output_shape
+    names: set[str] = set(FALLBACK_SECRET_NAMES)
+    headers: set[str] = set()
+    if shape is not None:
+        _collect(shape, names, headers, set())
+    return _Secrets(frozenset(names), frozenset(headers))
+
+
+def _is_sensitive(shape: botocore.model.Shape) -> bool:
+    if shape.metadata.get("sensitive"):
+        return True
+    # A list or map of secrets is a secret as a whole: redact under the member that holds it.
+    if isinstance(shape, botocore.model.ListShape):
+        return bool(shape.member.metadata.get("sensitive"))
+    if isinstance(shape, botocore.model.MapShape):
+        return bool(shape.value.metadata.get("sensitive"))
+    return False
+
+
+def _collect(shape: botocore.model.Shape, names: set[str], headers: set[str], seen: set[str]) -> None:
+    """Add the wire names of every sensitive member reachable from ``shape``."""
+    if shape.name in seen:
+        return
+    seen.add(shape.name)
+    if isinstance(shape, botocore.model.StructureShape):
+        for member_name, member in shape.members.items():
+            if _is_sensitive(member):
+                location = member.serialization.get("location")
+                wire_name = member.serialization.get("name", member_name)
+                if location == "header":
+                    headers.add(wire_name.lower())
+                elif location in (None, "querystring"):
+                    names.add(member_name)
+                    names.add(wire_name)
+                    if "jsonName" in member.serialization:
+                        names.add(member.serialization["jsonName"])
+            _collect(member, names, headers, seen)
+    elif isinstance(shape, botocore.model.ListShape):
+        _collect(shape.member, names, headers, seen)
+    elif isinstance(shape, botocore.model.MapShape):
+        _collect(shape.value, names, headers, seen)
+
+
+def _redact_authorization(value: str) -> str:
+    scheme, sep, rest = value.strip().partition(" ")
+    if scheme.startswith("AWS4-"):
+        return _SIGV4_SIGNATURE.sub(lambda found: found.group(1) + REDACTED, value)
+    if scheme == "AWS" and ":" in rest:
+        return f"AWS {rest.rsplit(':', 1)[0]}:{REDACTED}"
+    # Any other scheme (Bearer, Basic, ...): the credentials are the whole remainder.
+    return f"{scheme} {REDACTED}" if sep else REDACTED
+
+
+def _redact_pairs(encoded: str, names: frozenset[str]) -> str:
+    """Replace secret values in an ``a=b&c=d`` string without re-encoding anything else."""
+    parts = encoded.split("&")
+    changed = False
+    for index, part in enumerate(parts):
+        key, sep, _ = part.partition("=")
+        if not sep:
+            continue
+        plain_key = unquote_plus(key)
+        leaf = next((p for p in reversed(plain_key.split(".")) if not p.isdigit()), plain_key)
+        if plain_key.lower() in _SECRET_PARAMS or plain_key in names or leaf in names:
+            parts[index] = f"{key}={REDACTED}"
+            changed = True
+    return "&".join(parts) if changed else encoded
+
+
+def _redact_url(url: str, names: frozenset[str]) -> str:
+    base, sep, rest = url.partition("?")
+    if not sep:
+        return url
+    query, hash_sep, fragment = rest.partition("#")
+    redacted = _redact_pairs(query, names)
+    if redacted == query:
+        return url
+    return f"{base}?{redacted}{hash_sep}{fragment}"
+
+
+def _redact_body(body: Body, content_type: str | None, names: frozenset[str], *, form: bool) -> Body:
+    if not body.available or body.size > _MAX_BODY_BYTES or (body.size == 0 and not body.inline):
+        return body
+    try:
+        data = body.read()
+    except (LookupError, OSError):
+        return body
+    if not data:
+        return body
+    # surrogateescape keeps any non-UTF-8 byte exactly as it was through the round trip.
+    text = data.decode("utf-8", "surrogateescape")
+    kind = (content_type or "").lower()
+    stripped = text.lstrip()
+    if form and "x-www-form-urlencoded" in kind:
+        new_text = _redact_pairs(text, names)
+    elif stripped.startswith("<"):
+        new_text = _redact_xml(text, names)
+    elif stripped.startswith(("{", "[")):
+        new_text = _redact_json(text, names)
+    else:
+        return body
+    if new_text == text:
+        return body
+    return Body.of(new_text.encode("utf-8", "surrogateescape"))
+
+
+def _fix_content_length(
+    headers: tuple[tuple[str, str], ...], before: Body, after: Body
+) -> tuple[tuple[str, str], ...]:
+    if after is before:
+        return headers
+    return tuple(
+        (name, str(after.size) if name.lower() == "content-length" else value) for name, value in headers
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# XML: element text under a secret element is replaced; tags, attributes and spacing are kept.
+
+_XML_TOKEN = re.compile(
+    r"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<[?!][^>]*>|<(/?)([A-Za-z_][\w.:-]*)[^>]*?(/?)>", re.DOTALL
+)
+
+
+def _redact_xml(text: str, names: frozenset[str]) -> str:
+    if not any(name in text for name in names):
+        return text
+    pieces: list[str] = []
+    position = 0
+    # Each entry: whether the element (or an ancestor) is a secret.
+    stack: list[bool] = []
+    for token in _XML_TOKEN.finditer(text):
+        inside = bool(stack) and stack[-1]
+        between = text[position : token.start()]
+        pieces.append(REDACTED if inside and between.strip() else between)
+        raw = token.group(0)
+        tag = token.group(2)
+        if tag is None:
+            pieces.append(REDACTED if inside and raw.startswith("<![CDATA[") else raw)
+        else:
+            pieces.append(raw)
+            local = tag.rsplit(":", 1)[-1]
+            if token.group(1):
+                if stack:
+                    stack.pop()
+            elif not token.group(3):
+                stack.append(inside or local in names)
+        position = token.end()
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+# --------------------------------------------------------------------------------------------
+# JSON: string values under a secret member are replaced; the document is never re-serialized.
+
+_JSON_SCALAR = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _redact_json(text: str, names: frozenset[str]) -> str:
+    if not any(f'"{name}"' in text for name in names):
+        return text
+    spans: list[tuple[int, int]] = []
+    try:
+        end = _walk_json(text, _skip(text, 0), names, False, spans)
+    except (ValueError, IndexError):
+        return text
+    if text[_skip(text, end) :]:
+        return text
+    pieces = []
+    position = 0
+    for start, stop in spans:
+        pieces.append(text[position:start])
+        pieces.append(f'"{REDACTED}"')
+        position = stop
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _skip(text: str, index: int) -> int:
+    found = _WHITESPACE.match(text, index)
+    return found.end() if found else index
+
+
+def _walk_json(
+    text: str, index: int, names: frozenset[str], secret: bool, spans: list[tuple[int, int]]
+) -> int:
+    """Index just past the JSON value at ``index``; records spans of secret strings."""
+    char = text[index]
+    if char == '"':
+        _, end = scanstring(text, index + 1)
+        if secret:
+            spans.append((index, end))
+        return int(end)
+    if char == "{":
+        index = _skip(text, index + 1)
+        if text[index] == "}":
+            return index + 1
+        while True:
+            if text[index] != '"':
+                raise ValueError("object key expected")
+            key, index = scanstring(text, index + 1)
+            index = _skip(text, index)
+            if text[index] != ":":
+                raise ValueError("colon expected")
+            index = _walk_json(text, _skip(text, index + 1), names, secret or key in names, spans)
+            index = _skip(text, index)
+            if text[index] == "}":
+                return index + 1
+            if text[index] != ",":
+                raise ValueError("comma expected")
+            index = _skip(text, index + 1)
+    if char == "[":
+        index = _skip(text, index + 1)
+        if text[index] == "]":
+            return index + 1
+        while True:
+            index = _skip(text, _walk_json(text, index, names, secret, spans))
+            if text[index] == "]":
+                return index + 1
+            if text[index] != ",":
+                raise ValueError("comma expected")
+            index = _skip(text, index + 1)
+    found = _JSON_SCALAR.match(text, index)
+    if found is None:
+        raise ValueError("value expected")
+    return found.end()
