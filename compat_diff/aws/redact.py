@@ -195,9 +195,9 @@ def _redact_body(body: Body, content_type: str | None, names: frozenset[str], *,
     if form and "x-www-form-urlencoded" in kind:
         new_text = _redact_pairs(text, names)
     elif stripped.startswith("<"):
-        new_text = _redact_xml(text, names)
+        new_text = _redact_embedded_urls(_redact_xml(text, names))
     elif stripped.startswith(("{", "[")):
-        new_text = _redact_json(text, names)
+        new_text = _redact_embedded_urls(_redact_json(text, names))
     else:
         return body
     if new_text == text:
@@ -213,6 +213,18 @@ def _fix_content_length(
     return tuple(
         (name, str(after.size) if name.lower() == "content-length" else value) for name, value in headers
     )
+
+
+# Presigned URLs handed out inside answers (Lambda GetFunction's Code.Location, for one) carry a
+# signature and often a session token; the value runs up to the next URL, JSON or XML delimiter.
+_EMBEDDED_SECRET = re.compile(r"(?i)(X-Amz-Signature=|X-Amz-Security-Token=)[^&\"'<>\s\\]+")
+
+
+def _redact_embedded_urls(text: str) -> str:
+    lowered = text.lower()
+    if "x-amz-signature=" not in lowered and "x-amz-security-token=" not in lowered:
+        return text
+    return _EMBEDDED_SECRET.sub(lambda found: found.group(1) + REDACTED, text)
 
 
 # --------------------------------------------------------------------------------------------

@@ -317,3 +317,14 @@ def test_xml_outside_the_secret_is_byte_identical_even_with_odd_formatting() -> 
     assert redacted == body.replace(b"  s3cr3t&amp;x ", REDACTED.encode()).replace(
         b"<![CDATA[tok]]>", REDACTED.encode()
     )
+
+
+def test_presigned_url_inside_an_answer_loses_signature_and_token() -> None:
+    body = (
+        '{"Code": {"Location": "https://bucket.s3.amazonaws.com/fn.zip?X-Amz-Security-Token=IQoJb3Jp%2Fx'
+        '&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=0a1b2c3d\\u0026x=1", "RepositoryType": "S3"}}'
+    )
+    redacted = redact_response(
+        make_response(200, {}, body), OperationRef("lambda", "GetFunction")
+    ).body.text()
+    assert redacted == body.replace("IQoJb3Jp%2Fx", REDACTED).replace("0a1b2c3d", REDACTED)
