@@ -177,6 +177,7 @@ def _by_target_prefix() -> dict[str, tuple[str, ...]]:
     return {key: tuple(value) for key, value in index.items()}
 
 
+@cache
 def _fast_signing_match(signing_name: str) -> bool:
     """True when ``signing_name`` is a service whose own model signs with that name.
 
