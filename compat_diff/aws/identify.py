@@ -32,7 +32,7 @@ _QUERY_PROTOCOLS = ("query", "ec2")
 _CBOR = "smithy-rpc-v2-cbor"
 _SMITHY_PATH = re.compile(r"/service/([^/]+)/operation/([^/?]+)$")
 _LABEL = re.compile(r"\{([^}]+)\}")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _AWS_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 # Host labels that qualify an endpoint without naming the service.
@@ -283,7 +283,8 @@ def _from_aws_host(hostname: str) -> tuple[list[str], str | None]:
             break
     else:
         return [], None
-    region = next((label for label in labels if _REGION.match(label)), None)
+    # The region sits next to the suffix; a bucket or access point name further left may look like one.
+    region = next((label for label in reversed(labels) if _REGION.match(label)), None)
     labels = [label for label in labels if label != region and label not in _ENDPOINT_QUALIFIERS]
     # The endpoint prefix sits right before the region; anything left of it is a bucket or account.
     for start in range(len(labels)):
@@ -291,9 +292,12 @@ def _from_aws_host(hostname: str) -> tuple[list[str], str | None]:
         if found:
             return found, region
     if labels:
-        # Legacy S3 endpoints glue the region on: s3-us-west-2, s3-external-1.
+        # Legacy S3 endpoints glue the region on (s3-us-west-2, s3-external-1), access points a
+        # suffix (s3-accesspoint), S3 Express zonal endpoints a zone (s3express-usw2-az1).
         head, _, tail = labels[-1].partition("-")
         found = services_for_endpoint_prefix(head) if tail else []
+        if not found and tail and head.endswith("express"):
+            found = services_for_endpoint_prefix(head.removesuffix("express"))
         if found:
             return found, region or (tail if _REGION.match(tail) else None)
     return [], region
@@ -356,6 +360,10 @@ def _match_route(service: str, view: _RequestView, host_hints: Mapping[str, str]
     for path in paths:
         matching = [route for route in routes if route.matches(path, query, header_names)]
         if matching:
+            # Smithy-generated SDKs name the operation in ``x-id``; trust it among the routes that fit.
+            named = query.get("x-id")
+            if named and any(route.operation == named for route in matching):
+                return named
             if prefers_special:
                 special = [r for r in matching if r.rank[-1] == 0]
                 if special and special[0].rank[:-2] == matching[0].rank[:-2]:
@@ -382,7 +390,8 @@ def _virtual_host_bucket(
     labels = hostname.split(".")
     prefix = service_meta(service).endpoint_prefix
     for index, label in enumerate(labels):
-        if index > 0 and (label == prefix or label.startswith(prefix + "-")):
+        # s3-accesspoint, s3-us-west-2 and S3 Express zonal hosts (s3express-usw2-az1) all qualify.
+        if index > 0 and (label == prefix or label.startswith((prefix + "-", prefix + "express-"))):
             return ".".join(labels[:index])
     if len(labels) > 1 and labels[-1] == "localhost":
         return ".".join(labels[:-1])

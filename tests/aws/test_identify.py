@@ -320,3 +320,30 @@ def test_read_only_operations() -> None:
 def test_operations_of_lists_the_model() -> None:
     assert "CreateBucket" in operations_of("s3")
     assert operations_of("sts") == sorted(operations_of("sts"))
+
+
+def test_x_id_names_the_operation_among_routes_that_fit() -> None:
+    signed = _signed_request("s3", "GetBucketLifecycleConfiguration", "rest-xml", "http://127.0.0.1:4566")
+    assert identify(signed).operation == "GetBucketLifecycleConfiguration"
+    named = HttpRequest(signed.method, signed.url + "&x-id=GetBucketLifecycle", signed.headers)
+    assert identify(named).operation == "GetBucketLifecycle"
+    # x-id cannot turn a request into an operation whose route does not fit it.
+    wrong = HttpRequest(signed.method, signed.url + "&x-id=PutObject", signed.headers)
+    assert identify(wrong).operation == "GetBucketLifecycleConfiguration"
+
+
+@pytest.mark.parametrize(
+    ("url", "operation"),
+    [
+        ("https://ap-one-123456789012.s3-accesspoint.us-east-1.amazonaws.com/key", "GetObject"),
+        (
+            "https://b--usw2-az1--x-s3.s3express-usw2-az1.us-west-2.amazonaws.com/?list-type=2",
+            "ListObjectsV2",
+        ),
+        ("https://my.dotted.bucket.s3.dualstack.eu-west-1.amazonaws.com/a/b", "GetObject"),
+        ("https://s3.eu-west-1.amazonaws.com/my.dotted.bucket", "ListObjects"),
+    ],
+)
+def test_s3_host_forms(url: str, operation: str) -> None:
+    found = identify(make_request("GET", url))
+    assert (found.service, found.operation) == ("s3", operation)
