@@ -81,6 +81,8 @@ def score_of(entry: dict[str, Any]) -> float | None:
     score = entry.get("score")
     if isinstance(score, int | float):
         return float(score)
+    if "score" in entry:
+        return None  # an explicit null: nothing was compared (e.g. every exchange skipped)
     exchanges = entry.get("exchanges")
     matching = entry.get("matching")
     if isinstance(exchanges, int) and isinstance(matching, int) and exchanges > 0:

@@ -1,11 +1,276 @@
-"""index.html: placeholder until the self-contained viewer lands."""
+"""index.html: one self-contained file (inline CSS and JS, no network) that opens from disk.
+
+The page must stay fast with 100k exchanges, so the data is split by when it is needed:
+a small summary (targets, services, operations) and a columnar exchange index are embedded as
+JSON and parsed at load; the per-exchange details (bodies, normalized trees, divergences) are
+embedded as gzip-compressed base64 chunks that the page decompresses only when an exchange is
+opened. Every piece of data is escaped so that nothing from an untrusted server (``</script>``
+in a body, markup in a header) can leave its script element; the page itself only ever inserts
+data with ``textContent``.
+"""
 
 from __future__ import annotations
 
+import base64
+import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from compat_diff.report.document import (
+    SEVERITIES,
+    VERDICTS,
+    iter_details,
+    score_of,
+    services_of,
+    severity_counts,
+    verdict_counts,
+)
+
+# Exchanges per compressed chunk: small enough that opening one exchange decompresses little,
+# large enough that gzip finds the repetition between similar exchanges.
+CHUNK_SIZE = 200
+# Above this much raw detail JSON, matching exchanges keep their metadata but not their bodies,
+# so a huge run still gives a page a browser can open; details.jsonl keeps everything.
+MAX_EMBEDDED_DETAIL_BYTES = 200 * 1024 * 1024
+
+
+def json_for_script(value: Any) -> Markup:
+    """JSON that is safe inside a <script> element: ``<``, ``>`` and ``&`` only occur inside JSON
+    strings, where their \\u escapes mean the same, so ``</script>`` or ``<!--`` cannot appear."""
+    raw = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    raw = raw.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
+    return Markup(raw.decode("utf-8"))
+
+
+@dataclass
+class ExchangeIndex:
+    """The table of exchanges, columnar so 100k rows parse in a few milliseconds."""
+
+    strings: list[str] = field(default_factory=list)
+    _string_ids: dict[str, int] = field(default_factory=dict)
+    columns: dict[str, list[int]] = field(
+        default_factory=lambda: {name: [] for name in ("t", "seq", "svc", "op", "v", "sev", "n", "paths")}
+    )
+
+    def string(self, text: str | None) -> int:
+        if text is None:
+            return -1
+        found = self._string_ids.get(text)
+        if found is None:
+            found = self._string_ids[text] = len(self.strings)
+            self.strings.append(text)
+        return found
+
+    def add(self, target: int, record: dict[str, Any]) -> None:
+        divergences = record.get("divergences") or []
+        severity_mask = 0
+        for divergence in divergences:
+            if divergence.get("severity") in SEVERITIES:
+                severity_mask |= 1 << SEVERITIES.index(divergence["severity"])
+        paths = list(dict.fromkeys(str(d.get("path")) for d in divergences if d.get("path")))
+        verdict = record.get("verdict")
+        columns = self.columns
+        columns["t"].append(target)
+        columns["seq"].append(int(record.get("seq") or 0))
+        columns["svc"].append(self.string(record.get("service")))
+        columns["op"].append(self.string(record.get("operation")))
+        columns["v"].append(VERDICTS.index(verdict) if verdict in VERDICTS else -1)
+        columns["sev"].append(severity_mask)
+        columns["n"].append(len(divergences))
+        columns["paths"].append(self.string(" ".join(paths)) if paths else -1)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"strings": self.strings, "chunk": CHUNK_SIZE, **self.columns}
+
+
+def build_summary(doc: dict[str, Any], has_details: bool) -> dict[str, Any]:
+    """What the overview and the operations table need: the document without its divergence lists."""
+    targets, operations = [], []
+    for position, target in enumerate(doc["targets"]):
+        targets.append(
+            {
+                "name": target["name"],
+                "endpoint": target.get("endpoint"),
+                "score": score_of(target),
+                "exchanges": target.get("exchanges"),
+                "matching": target.get("matching"),
+                "verdicts": verdict_counts(target),
+                "severities": severity_counts(target),
+                "services": [
+                    {
+                        "service": row.get("service"),
+                        "score": score_of(row),
+                        "exchanges": row.get("exchanges"),
+                        "matching": row.get("matching"),
+                    }
+                    for row in services_of(target)
+                ],
+            }
+        )
+        for operation in target.get("operations", []):
+            severities = dict.fromkeys(SEVERITIES, 0)
+            for divergence in operation.get("divergences", []):
+                if divergence.get("severity") in severities:
+                    severities[divergence["severity"]] += 1
+            operations.append(
+                {
+                    "t": position,
+                    "service": operation.get("service"),
+                    "operation": operation.get("operation"),
+                    "exchanges": operation.get("exchanges"),
+                    "matching": operation.get("matching"),
+                    "score": score_of(operation),
+                    "verdict": operation.get("verdict"),
+                    "sev": [severities[s] for s in SEVERITIES],
+                    "rules": operation.get("rules_fired") or [],
+                }
+            )
+    return {
+        "generated": doc.get("generated"),
+        "tool": doc.get("tool"),
+        "recording": doc.get("recording") or {},
+        "rules": doc.get("rules") or {},
+        "targets": targets,
+        "operations": operations,
+        "details": has_details,
+    }
+
+
+def _records_from_document(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Exchange records when there is no details.jsonl: what the divergence lists tell, no bodies."""
+    for target in doc["targets"]:
+        by_seq: dict[int, dict[str, Any]] = {}
+        for operation in target.get("operations", []):
+            for divergence in operation.get("divergences", []):
+                record = by_seq.setdefault(
+                    int(divergence.get("seq") or 0),
+                    {
+                        "target": target["name"],
+                        "seq": divergence.get("seq"),
+                        "service": operation.get("service"),
+                        "operation": operation.get("operation"),
+                        "verdict": operation.get("verdict"),
+                        "divergences": [],
+                        "rules_fired": operation.get("rules_fired") or [],
+                    },
+                )
+                record["divergences"].append(divergence)
+        yield from by_seq.values()
+
+
+def _strip_bodies(record: dict[str, Any]) -> dict[str, Any]:
+    slim = dict(record)
+    slim["omitted"] = True
+    for side in ("reference", "candidate"):
+        if isinstance(record.get(side), dict):
+            slim[side] = {
+                key: value for key, value in record[side].items() if key not in ("request", "response")
+            }
+    return slim
+
+
+def build_payload(doc: dict[str, Any], details_path: Path | None) -> tuple[dict[str, Any], list[str]]:
+    """The exchange index and the compressed detail chunks, rows sorted by target then seq."""
+    target_ids = {target["name"]: position for position, target in enumerate(doc["targets"])}
+    if details_path is not None:
+        records: list[tuple[int, int, int]] = []  # (target, seq, line number), to sort before loading
+        for number, record in enumerate(iter_details_numbered(details_path)):
+            if record is None or record.get("target") not in target_ids:
+                continue
+            records.append((target_ids[record["target"]], int(record.get("seq") or 0), number))
+        records.sort()
+        ordered = _read_lines_in_order(details_path, [number for _, _, number in records])
+    else:
+        synthesized = sorted(
+            _records_from_document(doc), key=lambda r: (target_ids[r["target"]], r["seq"] or 0)
+        )
+        ordered = iter(synthesized)
+    index = ExchangeIndex()
+    chunks: list[str] = []
+    pending: list[bytes] = []
+    embedded = 0
+    for record in ordered:
+        index.add(target_ids[record["target"]], record)
+        encoded = orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS)
+        if embedded + len(encoded) > MAX_EMBEDDED_DETAIL_BYTES and record.get("verdict") == "match":
+            encoded = orjson.dumps(_strip_bodies(record), option=orjson.OPT_NON_STR_KEYS)
+        embedded += len(encoded)
+        pending.append(encoded)
+        if len(pending) == CHUNK_SIZE:
+            chunks.append(_compress(pending))
+            pending = []
+    if pending:
+        chunks.append(_compress(pending))
+    return index.as_json(), chunks
+
+
+def iter_details_numbered(path: Path) -> Iterator[dict[str, Any] | None]:
+    """Each line of details.jsonl by line number (``None`` for a damaged line), keys only."""
+    with path.open("rb") as handle:
+        for line in handle:
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                yield None
+                continue
+            yield record if isinstance(record, dict) else None
+
+
+def _read_lines_in_order(path: Path, numbers: list[int]) -> Iterator[dict[str, Any]]:
+    # Seek to each line instead of holding every body in memory: details can be gigabytes.
+    offsets = []
+    with path.open("rb") as handle:
+        position = 0
+        for line in handle:
+            offsets.append(position)
+            position += len(line)
+        for number in numbers:
+            handle.seek(offsets[number])
+            yield orjson.loads(handle.readline())
+
+
+def _compress(records: list[bytes]) -> str:
+    raw = b"[" + b",".join(records) + b"]"
+    return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
+
+
+def _asset(name: str) -> Markup:
+    # The CSS and JS are read verbatim rather than rendered, so their braces never meet Jinja.
+    text = resources.files("compat_diff.report").joinpath("templates", name).read_text(encoding="utf-8")
+    # Our own assets must never contain what would end their element early.
+    if "</script" in text.lower() or "</style" in text.lower():
+        raise AssertionError(f"{name} must not contain a closing script or style tag")
+    return Markup(text)
+
+
+def render_html(doc: dict[str, Any], details_path: Path | None) -> str:
+    index, chunks = build_payload(doc, details_path)
+    summary = build_summary(doc, has_details=details_path is not None)
+    environment = Environment(
+        loader=PackageLoader("compat_diff.report", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
+    template = environment.get_template("index.html.j2")
+    names = ", ".join(target["name"] for target in doc["targets"])
+    return template.render(
+        title=f"compat-diff report: {names}" if names else "compat-diff report",
+        summary_json=json_for_script(summary),
+        index_json=json_for_script(index),
+        chunks=chunks,
+        css=_asset("report.css"),
+        script=_asset("report.js"),
+    )
+
 
 def write_html(doc: dict[str, Any], path: Path, details_path: Path | None) -> Path:
-    path.write_text("<!doctype html><title>compat-diff report</title>", encoding="utf-8")
+    path.write_text(render_html(doc, details_path), encoding="utf-8")
     return path
+
+
+__all__ = ["iter_details", "render_html", "write_html"]
