@@ -1,0 +1,87 @@
+"""index.html without a browser: self-contained, data escaped, details compressed and complete."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import re
+from pathlib import Path
+
+import orjson
+
+from compat_diff.report.html import CHUNK_SIZE, build_payload, json_for_script, render_html
+from tests.report.sample import XSS, sample_report, write_details
+
+
+def scripts(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<script type="[^"]+" id="([^"]+)">(.*?)</script>', html, flags=re.S))
+
+
+def test_data_cannot_leave_its_script_element(tmp_path: Path) -> None:
+    doc, details = sample_report()
+    html = render_html(doc, write_details(details, tmp_path / "details.jsonl"))
+    # Only our own script elements close: the document's data holds "</script>" many times over.
+    assert html.lower().count("</script>") == html.lower().count("<script")
+    assert "__pwned" not in html.split('<script type="application/json" id="cd-summary">')[0]
+    summary = orjson.loads(scripts(html)["cd-summary"])
+    assert summary["recording"]["header"]["client"].endswith(XSS)
+
+
+def test_json_for_script_round_trips_markup() -> None:
+    value = {"body": "</script><!-- & -->\u2028"}
+    text = str(json_for_script(value))
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert orjson.loads(text) == value
+
+
+def test_no_network_is_needed(tmp_path: Path) -> None:
+    doc, details = sample_report()
+    html = render_html(doc, write_details(details, tmp_path / "details.jsonl"))
+    assert not re.search(
+        r'<(link|img|iframe)\b|\bsrc="http|\bhref="http|@import', html.split("<script type=")[0]
+    )
+    assert "default-src 'none'" in html
+
+
+def test_details_are_compressed_in_target_then_seq_order(tmp_path: Path) -> None:
+    doc, details = sample_report()
+    index, chunks = build_payload(doc, write_details(list(reversed(details)), tmp_path / "details.jsonl"))
+    records = [r for chunk in chunks for r in orjson.loads(gzip.decompress(base64.b64decode(chunk)))]
+    assert [(r["target"], r["seq"]) for r in records] == [
+        ("swift", 1),
+        ("swift", 2),
+        ("swift", 3),
+        ("swift", 4),
+        ("rclone", 1),
+        ("rclone", 2),
+    ]
+    assert index["seq"] == [1, 2, 3, 4, 1, 2]
+    assert index["t"] == [0, 0, 0, 0, 1, 1]
+    assert records[1]["candidate"]["normalized"]["ContentType"] == "application/octet-stream"
+    assert index["strings"][index["paths"][1]] == "$.ContentType $.Metadata['owner.team']"
+
+
+def test_damaged_details_lines_and_unknown_targets_are_skipped(tmp_path: Path) -> None:
+    doc, details = sample_report()
+    path = write_details(details, tmp_path / "details.jsonl")
+    with path.open("ab") as handle:
+        handle.write(orjson.dumps({**details[0], "target": "ghost"}) + b"\n")
+        handle.write(b'{"target": "swift", "seq": 9, "trunc')
+    index, _ = build_payload(doc, path)
+    assert len(index["seq"]) == len(details)
+
+
+def test_without_details_the_divergences_still_reach_the_page() -> None:
+    doc, _ = sample_report()
+    _, chunks = build_payload(doc, None)
+    records = [r for chunk in chunks for r in orjson.loads(gzip.decompress(base64.b64decode(chunk)))]
+    assert [(r["target"], r["seq"]) for r in records] == [("swift", 2), ("swift", 3), ("swift", 4)]
+    assert [d["path"] for d in records[0]["divergences"]] == ["$.ContentType", "$.Metadata['owner.team']"]
+
+
+def test_many_exchanges_are_split_into_chunks(tmp_path: Path) -> None:
+    doc, details = sample_report()
+    many = [{**details[1], "seq": seq} for seq in range(1, CHUNK_SIZE * 2 + 2)]
+    index, chunks = build_payload(doc, write_details(many, tmp_path / "details.jsonl"))
+    assert len(chunks) == 3
+    assert len(index["seq"]) == CHUNK_SIZE * 2 + 1
