@@ -1,0 +1,321 @@
+"""Re-signing a rebuilt request for a target's credentials, with botocore's own signers.
+
+Replay keeps the recorded signing scheme (SigV4 header, SigV4 presigned, SigV2 header, SigV2
+presigned) and signing service, and swaps in the target's credentials, region and the current
+time. botocore's signers do the cryptography; the subclasses below only inject the clock (so tests
+can pin it), let the caller dictate the payload hash (so a large body is never read twice), and
+limit the signed headers to the ones the original client chose to sign.
+
+This module also resolves credentials through botocore's standard chain, because botocore is
+only imported inside ``compat_diff.aws``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import email.utils
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+
+import botocore.auth
+import botocore.credentials
+import botocore.exceptions
+import botocore.session
+from botocore.awsrequest import AWSRequest, HTTPHeaders
+
+Clock = Callable[[], _dt.datetime]
+HeaderList = list[tuple[str, str]]
+
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+# Query parameters a presigned request carries for its signature; they are rebuilt, never copied.
+SIGV4_QUERY_PARAMS = frozenset(
+    {
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Signature",
+        "X-Amz-Security-Token",
+    }
+)
+SIGV2_QUERY_PARAMS = frozenset({"AWSAccessKeyId", "Signature", "Expires", "x-amz-security-token"})
+# Headers a signature owns; stripped from the recorded request before signing again.
+SIGNATURE_HEADERS = frozenset({"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"})
+
+
+def system_clock() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SigningCredentials:
+    """A principal's keys on a target. ``repr`` hides the secret so it never reaches a log."""
+
+    access_key: str
+    secret_key: str
+    token: str | None = None
+
+    def __repr__(self) -> str:
+        return f"SigningCredentials(access_key={self.access_key!r}, secret_key=***)"
+
+    def _botocore(self) -> botocore.credentials.ReadOnlyCredentials:
+        return botocore.credentials.ReadOnlyCredentials(self.access_key, self.secret_key, self.token)
+
+
+def credentials_from_chain(profile: str | None = None) -> SigningCredentials | None:
+    """Credentials from the standard AWS chain (environment, profile, config files), or ``None``.
+
+    Raises ``LookupError`` with a sentence when the named profile does not exist.
+    """
+    try:
+        session = botocore.session.Session(profile=profile)
+        found = session.get_credentials()
+    except botocore.exceptions.ProfileNotFound as error:
+        raise LookupError(f"AWS profile {profile!r} is not configured") from error
+    except botocore.exceptions.BotoCoreError as error:
+        raise LookupError(str(error)) from error
+    if found is None:
+        return None
+    frozen = found.get_frozen_credentials()
+    return SigningCredentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+
+@cache
+def uses_s3_signing_rules(signing_service: str) -> bool:
+    """Whether a signing name follows S3's SigV4 variant (no path normalisation, payload hash header).
+
+    The service model says so (``signatureVersion`` s3/s3v4), so no service is named here.
+    """
+    from compat_diff.aws.models import service_for_signing_name, service_model
+
+    service = service_for_signing_name(signing_service)
+    if service is None:
+        return False
+    try:
+        version = service_model(service).metadata.get("signatureVersion")
+    except Exception:
+        return False
+    return version in ("s3", "s3v4")
+
+
+# --------------------------------------------------------------------------------------------
+# botocore signers with an injected clock, a dictated payload hash and a chosen set of signed headers.
+
+
+class _ChosenHeaders:
+    """Mixin: sign only the headers listed in ``request.context['sign_only']`` when it is set."""
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+        headers: HTTPHeaders = super().headers_to_sign(request)  # type: ignore[misc]
+        wanted = request.context.get("sign_only")
+        if not wanted:
+            return headers
+        chosen = HTTPHeaders()
+        for name in set(headers.keys()):
+            if name.lower() in wanted:
+                for value in headers.get_all(name):
+                    chosen[name.lower()] = value
+        return chosen
+
+    def payload(self, request: AWSRequest) -> str:
+        dictated = request.context.get("payload_hash")
+        if dictated:
+            return str(dictated)
+        return str(super().payload(request))  # type: ignore[misc]
+
+
+class _ClockedSigV4:
+    """Mixin: ``add_auth`` as botocore's, with the timestamp from ``request.context['clock']``."""
+
+    def add_auth(self, request: AWSRequest) -> None:
+        clock: Clock = request.context.get("clock") or system_clock
+        request.context["timestamp"] = clock().astimezone(_dt.UTC).strftime(botocore.auth.SIGV4_TIMESTAMP)
+        self._modify_request_before_signing(request)  # type: ignore[attr-defined]
+        canonical = self.canonical_request(request)  # type: ignore[attr-defined]
+        string_to_sign = self.string_to_sign(request, canonical)  # type: ignore[attr-defined]
+        signature = self.signature(string_to_sign, request)  # type: ignore[attr-defined]
+        self._inject_signature_to_request(request, signature)  # type: ignore[attr-defined]
+
+
+class SigV4Signer(_ClockedSigV4, _ChosenHeaders, botocore.auth.SigV4Auth):
+    pass
+
+
+class S3SigV4Signer(_ClockedSigV4, _ChosenHeaders, botocore.auth.S3SigV4Auth):
+    pass
+
+
+class SigV4QuerySigner(_ClockedSigV4, _ChosenHeaders, botocore.auth.SigV4QueryAuth):
+    pass
+
+
+class S3SigV4QuerySigner(_ClockedSigV4, _ChosenHeaders, botocore.auth.S3SigV4QueryAuth):
+    pass
+
+
+class SigV2Signer(botocore.auth.HmacV1Auth):
+    def __init__(self, credentials: botocore.credentials.ReadOnlyCredentials, clock: Clock) -> None:
+        super().__init__(credentials)
+        self._clock = clock
+
+    def _get_date(self) -> str:
+        return email.utils.formatdate(self._clock().timestamp(), usegmt=True)
+
+
+class SigV2QuerySigner(botocore.auth.HmacV1QueryAuth):
+    def __init__(
+        self, credentials: botocore.credentials.ReadOnlyCredentials, expires: int, clock: Clock
+    ) -> None:
+        super().__init__(credentials, expires)
+        self._clock = clock
+
+    def _get_date(self) -> str:
+        return str(int(self._clock().timestamp() + int(self._expires)))
+
+
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SigningPlan:
+    """How to sign one request: scheme, service and region, and what the original client chose.
+
+    ``scheme`` is ``sigv4``, ``sigv4-query``, ``sigv2``, ``sigv2-query`` or ``none``.
+    ``payload_hash`` is the hash to sign (the real sha256 or ``UNSIGNED-PAYLOAD``); ``None`` lets
+    botocore hash ``body``. ``signed_headers`` limits which headers are signed (lower-case names;
+    empty means every header sent). ``expires`` is the lifetime of a presigned request in seconds.
+    ``auth_path`` is SigV2's canonical resource when the bucket travels in the host name.
+    """
+
+    scheme: str
+    service: str = "s3"
+    region: str = "us-east-1"
+    payload_hash: str | None = None
+    signed_headers: frozenset[str] = frozenset()
+    expires: int = 3600
+    auth_path: str | None = None
+    # Non-S3 services only send X-Amz-Content-SHA256 when the original client did.
+    payload_hash_header: bool = False
+
+
+def sign_request(
+    method: str,
+    url: str,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+    plan: SigningPlan,
+    credentials: SigningCredentials | None,
+    clock: Clock = system_clock,
+) -> tuple[str, HeaderList]:
+    """Sign ``method url headers body`` as ``plan`` says; returns the URL and headers to send.
+
+    Whatever signature the request carried is removed first. With ``credentials`` ``None`` or
+    scheme ``none`` the request is returned unsigned (anonymous calls stay anonymous).
+    """
+    if plan.scheme in ("sigv4-query", "sigv2-query"):
+        url = strip_query_params(url, SIGV4_QUERY_PARAMS | SIGV2_QUERY_PARAMS)
+    kept: HeaderList = [(k, v) for k, v in headers if k.lower() not in SIGNATURE_HEADERS]
+    if plan.scheme == "none" or credentials is None:
+        return url, kept
+
+    creds = credentials._botocore()
+    if plan.scheme in ("sigv2", "sigv2-query"):
+        return _sign_v2(method, url, kept, plan, creds, clock)
+    if plan.scheme not in ("sigv4", "sigv4-query"):
+        raise ValueError(f"unknown signing scheme {plan.scheme!r}")
+
+    s3_rules = uses_s3_signing_rules(plan.service)
+    request = _aws_request(method, url, kept, body)
+    request.context["clock"] = clock
+    if plan.signed_headers:
+        request.context["sign_only"] = plan.signed_headers | {"host"}
+    if plan.scheme == "sigv4-query":
+        request.context["sign_only"] = (plan.signed_headers or frozenset()) | {"host"}
+        signer_class = S3SigV4QuerySigner if s3_rules else SigV4QuerySigner
+        signer = signer_class(creds, plan.service, plan.region, expires=plan.expires)
+        # Presigning moves body parameters into the query string; a replayed presigned call keeps its body.
+        request.data = b""
+        signer.add_auth(request)
+        return request.url, kept
+
+    if plan.payload_hash:
+        request.context["payload_hash"] = plan.payload_hash
+    if request.context.get("sign_only"):
+        request.context["sign_only"] = request.context["sign_only"] | {
+            "x-amz-date",
+            "x-amz-security-token",
+            "x-amz-content-sha256",
+            "date",
+        }
+    v4_signer = (S3SigV4Signer if s3_rules else SigV4Signer)(creds, plan.service, plan.region)
+    if plan.payload_hash and plan.payload_hash_header and not s3_rules:
+        # A non-S3 client that sent a payload hash header gets it again, with the value we sign.
+        request.headers["X-Amz-Content-SHA256"] = plan.payload_hash
+    v4_signer.add_auth(request)
+    return request.url, list(request.headers.items())
+
+
+def _sign_v2(
+    method: str,
+    url: str,
+    headers: HeaderList,
+    plan: SigningPlan,
+    creds: botocore.credentials.ReadOnlyCredentials,
+    clock: Clock,
+) -> tuple[str, HeaderList]:
+    if plan.scheme == "sigv2-query":
+        # Only the query carries the signature; headers the client sends stay out of the string to sign.
+        request = _aws_request(method, url, [], b"")
+        request.auth_path = plan.auth_path
+        SigV2QuerySigner(creds, plan.expires, clock).add_auth(request)
+        return request.url, headers
+    request = _aws_request(method, url, [(k, v) for k, v in headers if k.lower() != "date"], b"")
+    request.auth_path = plan.auth_path
+    SigV2Signer(creds, clock).add_auth(request)
+    return request.url, list(request.headers.items())
+
+
+def _aws_request(method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes) -> AWSRequest:
+    request = AWSRequest(method=method, url=url, data=body)
+    request.headers = HTTPHeaders()
+    for name, value in headers:
+        request.headers[name] = value
+    return request
+
+
+def strip_query_params(url: str, names: Iterable[str]) -> str:
+    """``url`` without the named query parameters, every other byte of the query kept as it was."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    dropped = set(names)
+    kept = [pair for pair in parts.query.split("&") if pair and _unquoted_key(pair) not in dropped]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(kept), parts.fragment))
+
+
+def _unquoted_key(pair: str) -> str:
+    key = pair.split("=", 1)[0]
+    parsed = parse_qsl(key + "=", keep_blank_values=True)
+    return parsed[0][0] if parsed else key
+
+
+def presigned_expiry(url: str, recorded_at: _dt.datetime | None) -> int | None:
+    """The lifetime in seconds of a recorded presigned request (SigV4 ``X-Amz-Expires``, or SigV2's
+    absolute ``Expires`` minus when it was recorded)."""
+    params = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    if params.get("X-Amz-Expires", "").isdigit():
+        return int(params["X-Amz-Expires"])
+    if params.get("Expires", "").isdigit() and recorded_at is not None:
+        return max(1, int(params["Expires"]) - int(recorded_at.timestamp()))
+    return None
+
+
+def quote_path_segment(text: str) -> str:
+    """Percent-encode one path segment the way AWS SDKs do (unreserved characters kept)."""
+    return quote(text, safe="-_.~")

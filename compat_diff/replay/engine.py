@@ -1,0 +1,275 @@
+"""The asynchronous replay: sessions in parallel, calls in order, one aiohttp session per target.
+
+Every target gets its own :class:`aiohttp.ClientSession`, id map and in-flight limit. Each
+recorded session is one task (owned by a ``TaskGroup``); before a call is sent, the calls whose
+answers it depends on (possibly in other sessions) must have completed on that target, so ids are
+known. Transport faults are outcomes, never exceptions: refused, reset, timeout, TLS and protocol
+errors are recorded on the answer and the replay carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ssl
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import yarl
+
+from compat_diff.aws.models import is_read_only
+from compat_diff.aws.redact import redact_request
+from compat_diff.aws.signing import Clock, system_clock
+from compat_diff.model import Body, Exchange, HttpResponse
+from compat_diff.replay.idmap import DependencyIndex, IdMap, Substituter
+from compat_diff.replay.retarget import OutgoingRequest, rebuild
+from compat_diff.replay.rundir import Answer
+from compat_diff.replay.targets import Target
+
+# aiohttp adds these unless told not to; a replay sends only what the recorded client sent.
+_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+_THROTTLE_CODES = (
+    b"SlowDown",
+    b"Throttling",
+    b"ThrottlingException",
+    b"RequestLimitExceeded",
+    b"TooManyRequests",
+    b"ProvisionedThroughputExceeded",
+    b"RequestThrottled",
+)
+# After this many timeouts in a row with no answer at all, a target is treated as unreachable.
+_DOWN_AFTER_TIMEOUTS = 3
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    concurrency: int = 8
+    timeout: float = 30.0
+    read_only: bool = False
+    retry_throttled: int = 0
+    clock: Clock = system_clock
+    tls_verify: bool = True
+
+
+@dataclass
+class TargetState:
+    """Everything one target's replay shares across its sessions."""
+
+    target: Target
+    idmap: IdMap
+    done: dict[int, asyncio.Event]
+    limit: asyncio.Semaphore
+    on_answer: Callable[[Target, Answer], None]
+    answered: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    first_error: str | None = None
+    down: dict[str, str] | None = None
+    timeouts_in_a_row: int = 0
+    http: aiohttp.ClientSession | None = None
+
+
+async def replay(
+    exchanges: list[Exchange],
+    targets: list[Target],
+    index: DependencyIndex,
+    options: ReplayOptions,
+    on_answer: Callable[[Target, Answer], None],
+) -> list[TargetState]:
+    """Replay ``exchanges`` against every target at once; ``on_answer`` receives each outcome."""
+    sessions: dict[str, list[Exchange]] = {}
+    for exchange in sorted(exchanges, key=lambda item: item.seq):
+        sessions.setdefault(exchange.session, []).append(exchange)
+    states = [
+        TargetState(
+            target=target,
+            idmap=IdMap(index),
+            done={exchange.seq: asyncio.Event() for exchange in exchanges},
+            limit=asyncio.Semaphore(options.concurrency),
+            on_answer=on_answer,
+        )
+        for target in targets
+    ]
+    timeout = aiohttp.ClientTimeout(total=options.timeout)
+    tls: ssl.SSLContext | bool = ssl.create_default_context() if options.tls_verify else False
+    async with asyncio.TaskGroup() as group:
+        for state in states:
+            connector = aiohttp.TCPConnector(limit=options.concurrency, ssl=tls)
+            state.http = aiohttp.ClientSession(
+                connector=connector, timeout=timeout, auto_decompress=True, skip_auto_headers=_AUTO_HEADERS
+            )
+            for calls in sessions.values():
+                group.create_task(_replay_session(state, calls, index, options))
+    for state in states:
+        if state.http is not None:
+            await state.http.close()
+    return states
+
+
+async def _replay_session(
+    state: TargetState, calls: list[Exchange], index: DependencyIndex, options: ReplayOptions
+) -> None:
+    for exchange in calls:
+        try:
+            for origin in index.origins_of(exchange.seq):
+                event = state.done.get(origin)
+                if event is not None:
+                    await event.wait()
+            answer = await _replay_call(state, exchange, options)
+        finally:
+            # Set even on failure: later calls in other sessions wait on it.
+            state.done[exchange.seq].set()
+        state.idmap.learn(
+            exchange.seq, exchange.response, answer.response if answer.outcome == "answered" else None
+        )
+        if answer.outcome == "answered":
+            state.answered += 1
+        elif answer.outcome == "transport" and answer.error:
+            state.errors[answer.error["kind"]] += 1
+            state.first_error = state.first_error or answer.error["message"]
+        state.on_answer(state.target, answer)
+
+
+async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOptions) -> Answer:
+    skipped = _skip_reason(exchange, options)
+    if skipped:
+        return Answer(exchange.seq, "skipped", skipped=skipped)
+    replacements, broken = state.idmap.resolve(exchange.seq)
+    substituter = Substituter(replacements) if replacements else None
+    if state.down is not None:
+        return Answer(
+            exchange.seq,
+            "transport",
+            error={"kind": state.down["kind"], "message": f"not sent: {state.down['message']}"},
+            broken_dependencies=broken,
+        )
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            outgoing = rebuild(exchange, state.target, substituter, clock=options.clock, broken=tuple(broken))
+        except LookupError as error:
+            return Answer(exchange.seq, "skipped", skipped=f"not-replayable: {error}")
+        except Exception as error:
+            return Answer(
+                exchange.seq,
+                "transport",
+                error={"kind": "signing", "message": f"cannot rebuild the request: {error}"},
+                broken_dependencies=broken,
+            )
+        sent = redact_request(outgoing.as_http_request(), exchange.op)
+        answer = await _send(state, exchange.seq, outgoing)
+        answer.request = sent
+        answer.broken_dependencies = broken
+        answer.attempts = attempts
+        if answer.response is None or attempts > options.retry_throttled or not _throttled(answer.response):
+            return answer
+        await asyncio.sleep(min(0.1 * 2 ** (attempts - 1), 2.0))
+
+
+def _skip_reason(exchange: Exchange, options: ReplayOptions) -> str | None:
+    if not exchange.replayable:
+        return "not-replayable: the recorded request body was not kept"
+    if options.read_only:
+        if exchange.service is None or exchange.operation is None:
+            return "read-only: unknown operation"
+        if not is_read_only(exchange.service, exchange.operation):
+            return "read-only"
+    return None
+
+
+def _throttled(response: HttpResponse) -> bool:
+    if response.status not in (400, 429, 503):
+        return False
+    body = response.body.inline or b""
+    return any(code in body for code in _THROTTLE_CODES)
+
+
+async def _send(state: TargetState, seq: int, outgoing: OutgoingRequest) -> Answer:
+    assert state.http is not None
+    present = {name.lower() for name, _ in outgoing.headers}
+    skip = [name for name in _AUTO_HEADERS if name.lower() not in present]
+    async with state.limit:
+        started = time.perf_counter()
+        try:
+            with ExitStack() as stack:
+                data: Any
+                if isinstance(outgoing.body, Body):
+                    assert outgoing.body.blob_path is not None
+                    data = stack.enter_context(outgoing.body.blob_path.open("rb"))
+                else:
+                    data = outgoing.body or None
+                async with state.http.request(
+                    outgoing.method,
+                    yarl.URL(outgoing.url, encoded=True),
+                    headers=list(outgoing.headers),
+                    data=data,
+                    expect100=outgoing.expect_continue,
+                    skip_auto_headers=skip,
+                    allow_redirects=False,
+                ) as reply:
+                    body = await reply.read()
+                    response = HttpResponse(
+                        status=reply.status,
+                        headers=tuple(
+                            (name.decode("latin-1"), value.decode("latin-1"))
+                            for name, value in reply.raw_headers
+                        ),
+                        body=Body.of(body),
+                    )
+        except Exception as error:  # every transport fault becomes an outcome
+            kind, message = classify(error, state.target.endpoint)
+            _note_failure(state, kind, message)
+            return Answer(
+                seq,
+                "transport",
+                error={"kind": kind, "message": message},
+                duration_ms=(time.perf_counter() - started) * 1000,
+            )
+        state.timeouts_in_a_row = 0
+        return Answer(seq, "answered", response=response, duration_ms=(time.perf_counter() - started) * 1000)
+
+
+def _note_failure(state: TargetState, kind: str, message: str) -> None:
+    if state.answered:
+        return
+    if kind == "connection-refused":
+        state.down = {"kind": kind, "message": message}
+    elif kind == "timeout":
+        state.timeouts_in_a_row += 1
+        if state.timeouts_in_a_row >= _DOWN_AFTER_TIMEOUTS:
+            state.down = {"kind": kind, "message": message}
+
+
+def classify(error: BaseException, endpoint: str) -> tuple[str, str]:
+    """The error kind of a transport fault and a sentence saying what happened."""
+    if isinstance(error, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError | ssl.SSLError):
+        return "tls", f"TLS handshake with {endpoint} failed: {_reason(error)}"
+    if isinstance(error, aiohttp.ClientConnectorError):
+        if error.os_error.errno == errno.ECONNREFUSED or isinstance(error.os_error, ConnectionRefusedError):
+            return "connection-refused", f"{endpoint} refused the connection"
+        return "connection-refused", f"cannot connect to {endpoint}: {_reason(error.os_error)}"
+    if isinstance(error, TimeoutError | asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return "timeout", f"{endpoint} did not answer in time"
+    if isinstance(error, aiohttp.ServerDisconnectedError):
+        return "reset", f"{endpoint} closed the connection without answering"
+    if isinstance(error, ConnectionResetError | BrokenPipeError) or (
+        isinstance(error, aiohttp.ClientOSError) and error.errno in (errno.ECONNRESET, errno.EPIPE)
+    ):
+        return "reset", f"{endpoint} reset the connection"
+    if isinstance(error, aiohttp.ClientResponseError | aiohttp.ClientPayloadError):
+        return "protocol", f"{endpoint} did not answer valid HTTP: {_reason(error)}"
+    if isinstance(error, aiohttp.ClientError):
+        return "protocol", f"talking to {endpoint} failed: {_reason(error)}"
+    if isinstance(error, OSError):
+        return "reset", f"talking to {endpoint} failed: {_reason(error)}"
+    raise error
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text.splitlines()[0][:300]

@@ -1,0 +1,334 @@
+"""Rebuilding one recorded request for a target: URL and Host, S3 bucket addressing, id
+substitution, transport headers, de-chunked uploads, checksums, and the new signature.
+
+The result, :class:`OutgoingRequest`, is exactly what goes on the wire (and, redacted, what the
+run directory records). Nothing here does IO beyond reading a recorded body.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from compat_diff.aws.auth import credential_scope, parse_auth
+from compat_diff.aws.signing import (
+    EMPTY_SHA256,
+    UNSIGNED_PAYLOAD,
+    Clock,
+    SigningPlan,
+    presigned_expiry,
+    sign_request,
+    system_clock,
+)
+from compat_diff.model import Auth, Body, Exchange, HttpRequest
+from compat_diff.replay.idmap import Substituter, substitutable_body
+from compat_diff.replay.targets import Target
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# Recomputed for every request rather than copied.
+_REBUILT = frozenset({"host", "content-length", "expect"})
+_CHUNKED_ONLY = frozenset({"x-amz-decoded-content-length", "x-amz-trailer"})
+_S3_VIRTUAL_HOST = re.compile(r"^(?P<bucket>.+?)\.s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?$")
+_LOCAL_VIRTUAL_HOST = re.compile(
+    r"^(?P<bucket>[^.]+(?:\.[^.]+)*?)\.(?:s3\.)?localhost(?:\.localstack\.cloud)?$"
+)
+
+
+@dataclass(frozen=True)
+class OutgoingRequest:
+    """What is sent: ``body`` is bytes, or a recorded blob streamed from disk when unchanged."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | Body
+    expect_continue: bool
+    broken_dependencies: tuple[dict[str, object], ...] = ()
+
+    @property
+    def body_size(self) -> int:
+        return len(self.body) if isinstance(self.body, bytes) else self.body.size
+
+    def as_http_request(self) -> HttpRequest:
+        if isinstance(self.body, bytes):
+            body = Body.of(self.body)
+        else:
+            body = Body(inline=None, storage="digest", sha256=self.body.digest(), size=self.body.size)
+        return HttpRequest(self.method, self.url, self.headers, body)
+
+
+def virtual_host_bucket(host: str) -> str | None:
+    """The bucket named in a virtual-host style S3 host name, if any."""
+    host = host.lower().rstrip(".")
+    for pattern in (_S3_VIRTUAL_HOST, _LOCAL_VIRTUAL_HOST):
+        match = pattern.match(host)
+        if match and match.group("bucket") not in ("s3", "www"):
+            return match.group("bucket")
+    return None
+
+
+def recorded_auth(exchange: Exchange) -> Auth:
+    if exchange.auth.scheme != "none":
+        return exchange.auth
+    return parse_auth(exchange.request)
+
+
+def rebuild(
+    exchange: Exchange,
+    target: Target,
+    substituter: Substituter | None = None,
+    *,
+    clock: Clock = system_clock,
+    broken: tuple[dict[str, object], ...] = (),
+) -> OutgoingRequest:
+    """The request to send to ``target`` for recorded ``exchange``, signed for the target."""
+    request = exchange.request
+    auth = recorded_auth(exchange)
+    scope = credential_scope(request)
+    signing_service = scope[1] if scope else "s3"
+    is_s3 = exchange.service == "s3" or (exchange.service is None and signing_service == "s3")
+
+    recorded = urlsplit(request.url)
+    path = recorded.path or "/"
+    query = recorded.query
+    if is_s3:
+        bucket = virtual_host_bucket(recorded.hostname or "")
+        if bucket:
+            path = "/" + bucket + (path if path.startswith("/") else "/" + path)
+
+    endpoint = urlsplit(target.endpoint_for(exchange.service))
+    netloc = _netloc(endpoint.scheme, endpoint.hostname or "", endpoint.port)
+    auth_path: str | None = None
+    if is_s3 and target.s3_addressing == "virtual":
+        first, _, rest = path.lstrip("/").partition("/")
+        if first:
+            netloc = f"{first}.{netloc}"
+            auth_path = path
+            path = "/" + rest
+    prefix = endpoint.path.rstrip("/")
+    path = prefix + path if prefix else path
+
+    if substituter:
+        path = substituter.text(path)
+        query = substituter.text(query)
+        if auth_path:
+            auth_path = substituter.text(auth_path)
+    url = urlunsplit((endpoint.scheme, netloc, path, query, ""))
+
+    chunked = _is_aws_chunked(exchange)
+    headers: list[tuple[str, str]] = []
+    expect_continue = False
+    for name, value in request.headers:
+        lower = name.lower()
+        if lower == "expect" and value.strip().lower() == "100-continue":
+            expect_continue = True
+        if lower in HOP_BY_HOP or lower in _REBUILT or lower.startswith("proxy-"):
+            continue
+        if chunked and lower in _CHUNKED_ONLY:
+            continue
+        if chunked and lower == "content-encoding":
+            value = ", ".join(
+                part.strip() for part in value.split(",") if part.strip().lower() != "aws-chunked"
+            )
+            if not value:
+                continue
+        if substituter and lower not in ("authorization", "x-amz-content-sha256"):
+            value = substituter.text(value)
+        headers.append((name, value))
+    headers.insert(0, ("Host", netloc))
+
+    body, body_changed = _body(request, substituter)
+    if chunked:
+        headers.extend(_trailer_checksums(exchange, headers, body))
+    if body_changed:
+        headers = _recompute_checksums(headers, body)
+    body_bytes = body if isinstance(body, bytes) else b""
+    size = len(body) if isinstance(body, bytes) else body.size
+    if size or request.method.upper() not in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        headers.append(("Content-Length", str(size)))
+
+    plan = _signing_plan(exchange, target, auth, scope, signing_service, body, chunked, auth_path)
+    credentials = target.credentials_for(auth.access_key)
+    signed_url, signed_headers = sign_request(
+        request.method, url, headers, body_bytes, plan, credentials, clock
+    )
+    return OutgoingRequest(
+        method=request.method,
+        url=signed_url,
+        headers=tuple(signed_headers),
+        body=body,
+        expect_continue=expect_continue,
+        broken_dependencies=broken,
+    )
+
+
+def _netloc(scheme: str, host: str, port: int | None) -> str:
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
+        return host
+    return f"{host}:{port}"
+
+
+def _is_aws_chunked(exchange: Exchange) -> bool:
+    if "aws-chunked" in exchange.notes:
+        return True
+    encoding = exchange.request.header("content-encoding") or ""
+    payload = exchange.request.header("x-amz-content-sha256") or ""
+    return "aws-chunked" in encoding.lower() or payload.startswith("STREAMING-")
+
+
+def _body(request: HttpRequest, substituter: Substituter | None) -> tuple[bytes | Body, bool]:
+    body = request.body
+    if not body.available:
+        raise LookupError(f"the request body ({body.size} bytes) was not kept in the recording")
+    if substituter and substitutable_body(request):
+        original = body.read()
+        changed = substituter.data(original)
+        return changed, changed != original
+    if body.storage == "blob":
+        return body, False
+    return body.read(), False
+
+
+def _signing_plan(
+    exchange: Exchange,
+    target: Target,
+    auth: Auth,
+    scope: tuple[str, str] | None,
+    signing_service: str,
+    body: bytes | Body,
+    chunked: bool,
+    auth_path: str | None,
+) -> SigningPlan:
+    scheme = auth.scheme
+    if target.sigv2 == "v4" and scheme in ("sigv2", "sigv2-query"):
+        scheme = "sigv4" if scheme == "sigv2" else "sigv4-query"
+    region = (
+        target.region or (scope[0] if scope and scope[0] != "*" else None) or exchange.region or "us-east-1"
+    )
+    recorded_hash = auth.payload_hash or exchange.request.header("x-amz-content-sha256")
+    if recorded_hash == UNSIGNED_PAYLOAD or (chunked and recorded_hash and "UNSIGNED" in recorded_hash):
+        payload_hash: str | None = UNSIGNED_PAYLOAD
+    elif isinstance(body, Body):
+        payload_hash = body.digest()
+    elif recorded_hash or signing_service == "s3":
+        payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+    else:
+        payload_hash = None
+    expires = presigned_expiry(exchange.request.url, _parse_time(exchange.started)) or 3600
+    return SigningPlan(
+        scheme=scheme,
+        service=signing_service,
+        region=region,
+        payload_hash=payload_hash,
+        signed_headers=frozenset(name.lower() for name in auth.signed_headers),
+        expires=expires,
+        auth_path=auth_path if scheme == "sigv2" or scheme == "sigv2-query" else None,
+        payload_hash_header=recorded_hash is not None,
+    )
+
+
+def _parse_time(value: str) -> _dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Checksums: recomputed when a body changed, and sent as headers instead of aws-chunked trailers.
+
+
+def _crc_table(poly: int) -> list[int]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
+        table.append(crc)
+    return table
+
+
+_CRC32C_TABLE = _crc_table(0x82F63B78)
+_CRC64NVME_TABLE = _crc_table(0x9A6C9329AC4BC9B5)
+
+
+def _crc(data: bytes, table: list[int], mask: int, width: int) -> bytes:
+    crc = mask
+    for byte in data:
+        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return (crc ^ mask).to_bytes(width, "big")
+
+
+CHECKSUMS: dict[str, Callable[[bytes], bytes]] = {
+    "content-md5": lambda data: hashlib.md5(data).digest(),
+    "x-amz-checksum-crc32": lambda data: zlib.crc32(data).to_bytes(4, "big"),
+    "x-amz-checksum-crc32c": lambda data: _crc(data, _CRC32C_TABLE, 0xFFFFFFFF, 4),
+    "x-amz-checksum-crc64nvme": lambda data: _crc(data, _CRC64NVME_TABLE, 0xFFFFFFFFFFFFFFFF, 8),
+    "x-amz-checksum-sha1": lambda data: hashlib.sha1(data).digest(),
+    "x-amz-checksum-sha256": lambda data: hashlib.sha256(data).digest(),
+}
+
+
+def checksum_header(name: str, data: bytes) -> str | None:
+    compute = CHECKSUMS.get(name.lower())
+    return base64.b64encode(compute(data)).decode("ascii") if compute else None
+
+
+def _recompute_checksums(headers: list[tuple[str, str]], body: bytes | Body) -> list[tuple[str, str]]:
+    data = body if isinstance(body, bytes) else body.read()
+    out = []
+    for name, value in headers:
+        fresh = checksum_header(name, data)
+        out.append((name, fresh if fresh is not None else value))
+    return out
+
+
+def _trailer_checksums(
+    exchange: Exchange, headers: list[tuple[str, str]], body: bytes | Body
+) -> list[tuple[str, str]]:
+    """An aws-chunked upload's trailing checksum, sent as an ordinary header of the de-chunked body."""
+    note = exchange.notes.get("aws-chunked")
+    trailers: dict[str, str] = {}
+    if isinstance(note, dict):
+        for key in ("trailers", "trailer"):
+            value = note.get(key)
+            if isinstance(value, dict):
+                trailers.update({str(k).lower(): str(v) for k, v in value.items()})
+            elif isinstance(value, list):
+                trailers.update({str(pair[0]).lower(): str(pair[1]) for pair in value if len(pair) == 2})
+    declared = (exchange.request.header("x-amz-trailer") or "").lower()
+    names = {name.strip() for name in declared.split(",") if name.strip()} | set(trailers)
+    present = {name.lower() for name, _ in headers}
+    out = []
+    for name in sorted(names):
+        if name in present or not name.startswith("x-amz-checksum-"):
+            continue
+        value = trailers.get(name)
+        if value is None or "REDACTED" in value:
+            data = body if isinstance(body, bytes) else body.read()
+            value = checksum_header(name, data)
+        if value:
+            out.append((name, value))
+    return out

@@ -1,0 +1,174 @@
+"""`compat-diff replay`: read the recording, resolve the targets, replay, write the run directory.
+
+Returns 0 when at least one target answered (the diff decides 0/1 afterwards) and raises
+:class:`CannotRun` (exit 3) when no target answered anything at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from compat_diff.aws.signing import Clock, system_clock
+from compat_diff.errors import CannotRun
+from compat_diff.model import ExitStatus
+from compat_diff.recording import open_recording
+from compat_diff.replay.engine import ReplayOptions, TargetState, replay
+from compat_diff.replay.idmap import DependencyIndex
+from compat_diff.replay.rundir import Answer, RunDirectory, TargetOutput
+from compat_diff.replay.targets import Target, load_targets
+
+
+def run_replay(
+    recording: Path,
+    targets: list[str],
+    targets_file: Path | None,
+    allow_aws: bool,
+    out: Path,
+    concurrency: int = 8,
+    timeout: float = 30.0,
+    read_only: bool = False,
+    retry_throttled: int = 0,
+    console: Console | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    clock: Clock = system_clock,
+    tls_verify: bool = True,
+) -> int:
+    console = console or Console(stderr=True)
+    resolved = load_targets(list(targets), targets_file, allow_aws=allow_aws, env=env)
+    opened = open_recording(recording)
+    exchanges = list(opened)
+    for problem in opened.problems:
+        console.print(
+            f"warning: line {problem.line} of {recording} is damaged and was skipped: {problem.reason}",
+            markup=False,
+        )
+    for target in resolved:
+        if target.credentials_source == "placeholder":
+            console.print(
+                f"warning: no AWS credentials found for target {target.name}; signing with placeholder keys "
+                "(fine for emulators that do not check signatures)",
+                markup=False,
+            )
+    options = ReplayOptions(
+        concurrency=concurrency,
+        timeout=timeout,
+        read_only=read_only,
+        retry_throttled=retry_throttled,
+        clock=clock,
+        tls_verify=tls_verify,
+    )
+    index = DependencyIndex.build(exchanges)
+
+    run_dir = RunDirectory(out)
+    run_dir.start(
+        recording={
+            "path": str(Path(recording).resolve()),
+            "exchanges": len(exchanges),
+            "header": opened.header,
+        },
+        targets=[target.describe() for target in resolved],
+        options={
+            "concurrency": concurrency,
+            "timeout": timeout,
+            "read_only": read_only,
+            "retry_throttled": retry_throttled,
+        },
+    )
+    outputs = {target.name: run_dir.target(target.name) for target in resolved}
+    started = time.perf_counter()
+    try:
+        states = _replay_with_progress(exchanges, resolved, index, options, outputs, console)
+    finally:
+        for output in outputs.values():
+            output.close()
+    elapsed = time.perf_counter() - started
+
+    for state in states:
+        outputs[state.target.name].write_idmap(state.idmap.evidence(state.target.name))
+    summary = {state.target.name: _target_summary(state) for state in states}
+    run_dir.finish(
+        problems=[{"line": problem.line, "reason": problem.reason} for problem in opened.problems],
+        summary=summary,
+        elapsed_s=round(elapsed, 3),
+    )
+
+    attempted = False
+    for state in states:
+        if state.answered == 0 and state.errors:
+            attempted = True
+            console.print(f"target {state.target.name} was not reachable: {state.first_error}", markup=False)
+        elif state.errors:
+            attempted = True
+            kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(state.errors.items()))
+            console.print(f"target {state.target.name}: transport errors: {kinds}", markup=False)
+        if state.answered:
+            attempted = True
+    if attempted and not any(state.answered for state in states):
+        reasons = "; ".join(f"{state.target.name}: {state.first_error}" for state in states)
+        raise CannotRun(f"no target was reachable ({reasons})")
+    console.print(
+        f"replayed {len(exchanges)} exchanges against {len(states)} target(s) in {elapsed:.1f}s; "
+        f"run directory: {out}",
+        markup=False,
+    )
+    return int(ExitStatus.OK)
+
+
+def _replay_with_progress(
+    exchanges: list[Any],
+    targets: list[Target],
+    index: DependencyIndex,
+    options: ReplayOptions,
+    outputs: dict[str, TargetOutput],
+    console: Console,
+) -> list[TargetState]:
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("{task.fields[errors]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=not console.is_terminal,
+        disable=not console.is_terminal,
+    )
+    tasks: dict[str, TaskID] = {}
+    errors: dict[str, int] = {}
+    started = time.perf_counter()
+
+    def on_answer(target: Target, answer: Answer) -> None:
+        outputs[target.name].write(answer)
+        if answer.outcome == "transport":
+            errors[target.name] = errors.get(target.name, 0) + 1
+        done = outputs[target.name].lines
+        rate = done / max(time.perf_counter() - started, 1e-6)
+        failures = errors.get(target.name, 0)
+        progress.update(
+            tasks[target.name],
+            advance=1,
+            rate=f"{rate:,.0f}/s",
+            errors=f"{failures} errors" if failures else "",
+        )
+
+    with progress:
+        for target in targets:
+            tasks[target.name] = progress.add_task(target.name, total=len(exchanges), rate="", errors="")
+        return asyncio.run(replay(exchanges, targets, index, options, on_answer))
+
+
+def _target_summary(state: TargetState) -> dict[str, Any]:
+    return {
+        "answered": state.answered,
+        "transport_errors": dict(state.errors),
+        "mapped_ids": len(state.idmap.mappings),
+        "unresolved": len(state.idmap.unresolved),
+    }

@@ -1,0 +1,294 @@
+"""Candidate targets: ``--target NAME=URL`` and the TOML targets file (spec section 2).
+
+A target resolves, once and up front, everything a replay needs to address and sign requests:
+the default endpoint, per-service endpoints (with path prefixes), the region, the default
+credentials and the principals map. Every mistake in a targets file is a :class:`TargetError`
+naming the key and the problem, so the command line can say it in one sentence.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from compat_diff.aws.signing import SigningCredentials, credentials_from_chain
+from compat_diff.errors import TargetError
+
+AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+S3_ADDRESSING = ("path", "virtual")
+SIGV2_MODES = ("keep", "v4")
+_TARGET_KEYS = {
+    "endpoint",
+    "endpoints",
+    "region",
+    "access_key",
+    "secret_key",
+    "secret_key_env",
+    "session_token",
+    "session_token_env",
+    "profile",
+    "s3_addressing",
+    "sigv2",
+    "principals",
+}
+_CREDENTIAL_KEYS = {
+    "access_key",
+    "secret_key",
+    "secret_key_env",
+    "session_token",
+    "session_token_env",
+    "profile",
+}
+
+PLACEHOLDER_CREDENTIALS = SigningCredentials("compat-diff-placeholder", "compat-diff-placeholder")
+
+ChainLookup = Callable[[str | None], SigningCredentials | None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One candidate cloud, resolved: where each service lives and whose keys sign for it."""
+
+    name: str
+    endpoint: str
+    endpoints: Mapping[str, str] = field(default_factory=dict)
+    region: str | None = None
+    credentials: SigningCredentials | None = None
+    principals: Mapping[str, SigningCredentials] = field(default_factory=dict)
+    s3_addressing: str = "path"
+    sigv2: str = "keep"
+    # Where the default credentials came from, for run.json (never the secret itself).
+    credentials_source: str = "none"
+
+    def endpoint_for(self, service: str | None) -> str:
+        if service and service in self.endpoints:
+            return self.endpoints[service]
+        return self.endpoint
+
+    def credentials_for(self, recorded_access_key: str | None) -> SigningCredentials | None:
+        """The target's principal for a recorded access key id; unmapped keys get the default."""
+        if recorded_access_key and recorded_access_key in self.principals:
+            return self.principals[recorded_access_key]
+        return self.credentials
+
+    def describe(self) -> dict[str, Any]:
+        """The target as run.json records it: no secrets."""
+        return {
+            "name": self.name,
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "endpoints": dict(self.endpoints),
+            "s3_addressing": self.s3_addressing,
+            "sigv2": self.sigv2,
+            "credentials": self.credentials_source,
+            "access_key": self.credentials.access_key if self.credentials else None,
+            "principals": {recorded: creds.access_key for recorded, creds in self.principals.items()},
+        }
+
+
+def is_aws_host(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return any(host.endswith(suffix) or host == suffix[1:] for suffix in AWS_HOST_SUFFIXES)
+
+
+def load_targets(
+    specs: list[str],
+    targets_file: Path | None,
+    *,
+    allow_aws: bool = False,
+    env: Mapping[str, str] | None = None,
+    chain: ChainLookup = credentials_from_chain,
+) -> list[Target]:
+    """Every target named on the command line and in the targets file, checked and resolved."""
+    env = os.environ if env is None else env
+    targets: list[Target] = []
+    for spec in specs:
+        targets.append(_short_target(spec, chain))
+    if targets_file is not None:
+        targets.extend(_file_targets(targets_file, env, chain))
+    if not targets:
+        raise TargetError("no target given: use --target NAME=URL or --targets FILE.toml")
+    seen: set[str] = set()
+    for target in targets:
+        if target.name in seen:
+            raise TargetError(f"target {target.name!r} is defined twice")
+        seen.add(target.name)
+        if not allow_aws:
+            for url in (target.endpoint, *target.endpoints.values()):
+                host = urlsplit(url).hostname or ""
+                if is_aws_host(host):
+                    raise TargetError(
+                        f"target {target.name!r} points at the AWS endpoint {host}; "
+                        "pass --allow-aws to replay against AWS itself"
+                    )
+    return targets
+
+
+def _short_target(spec: str, chain: ChainLookup) -> Target:
+    name, sep, url = spec.partition("=")
+    name, url = name.strip(), url.strip()
+    if not sep or not name or not url:
+        raise TargetError(f"--target {spec!r} must look like NAME=URL, e.g. swift=http://127.0.0.1:8080")
+    _check_url(url, f"--target {name}")
+    credentials, source = _chain_credentials(chain, None, f"--target {name}")
+    return Target(name=name, endpoint=url.rstrip("/"), credentials=credentials, credentials_source=source)
+
+
+def _file_targets(path: Path, env: Mapping[str, str], chain: ChainLookup) -> list[Target]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TargetError(f"targets file {path} does not exist") from None
+    except OSError as error:
+        raise TargetError(f"cannot read targets file {path}: {error.strerror or error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise TargetError(f"targets file {path} is not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise TargetError(f"targets file {path} is not UTF-8 text") from None
+    section = document.get("target")
+    if not isinstance(section, dict) or not section:
+        raise TargetError(f"targets file {path} defines no [target.NAME] table")
+    return [_file_target(path, name, table, env, chain) for name, table in section.items()]
+
+
+def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chain: ChainLookup) -> Target:
+    where = f"{path}: target.{name}"
+    if not isinstance(table, dict):
+        raise TargetError(f"{where} must be a table")
+    unknown = sorted(set(table) - _TARGET_KEYS)
+    if unknown:
+        raise TargetError(
+            f"{where}.{unknown[0]} is not a known key (known: {', '.join(sorted(_TARGET_KEYS))})"
+        )
+    endpoint = table.get("endpoint")
+    if endpoint is None:
+        raise TargetError(f"{where}.endpoint is missing (the URL every service is sent to by default)")
+    endpoint = _string(endpoint, f"{where}.endpoint")
+    _check_url(endpoint, f"{where}.endpoint")
+
+    endpoints: dict[str, str] = {}
+    raw_endpoints = table.get("endpoints", {})
+    if not isinstance(raw_endpoints, dict):
+        raise TargetError(f"{where}.endpoints must be a table of service = URL")
+    for service, url in raw_endpoints.items():
+        url = _string(url, f"{where}.endpoints.{service}")
+        _check_url(url, f"{where}.endpoints.{service}")
+        endpoints[str(service)] = url.rstrip("/")
+
+    region = table.get("region")
+    if region is not None:
+        region = _string(region, f"{where}.region")
+    addressing = table.get("s3_addressing", "path")
+    if addressing not in S3_ADDRESSING:
+        raise TargetError(f'{where}.s3_addressing must be "path" or "virtual", not {addressing!r}')
+    sigv2 = table.get("sigv2", "keep")
+    if sigv2 not in SIGV2_MODES:
+        raise TargetError(f'{where}.sigv2 must be "keep" or "v4", not {sigv2!r}')
+
+    credentials, source = _credentials(table, where, env, chain)
+
+    principals: dict[str, SigningCredentials] = {}
+    raw_principals = table.get("principals", {})
+    if not isinstance(raw_principals, dict):
+        raise TargetError(f"{where}.principals must be a table of recorded access key id = {{ credentials }}")
+    for recorded_key, principal in raw_principals.items():
+        key_where = f"{where}.principals.{recorded_key}"
+        if not isinstance(principal, dict):
+            raise TargetError(
+                f"{key_where} must be a table like {{ access_key = ..., secret_key_env = ... }}"
+            )
+        extra = sorted(set(principal) - _CREDENTIAL_KEYS)
+        if extra:
+            raise TargetError(f"{key_where}.{extra[0]} is not a known key")
+        resolved, _ = _credentials(principal, key_where, env, chain)
+        if resolved is None:
+            raise TargetError(f"{key_where} resolves to no credentials")
+        principals[str(recorded_key)] = resolved
+
+    return Target(
+        name=name,
+        endpoint=endpoint.rstrip("/"),
+        endpoints=endpoints,
+        region=region,
+        credentials=credentials,
+        principals=principals,
+        s3_addressing=addressing,
+        sigv2=sigv2,
+        credentials_source=source,
+    )
+
+
+def _credentials(
+    table: dict[str, Any], where: str, env: Mapping[str, str], chain: ChainLookup
+) -> tuple[SigningCredentials | None, str]:
+    access_key = table.get("access_key")
+    has_secret = "secret_key" in table or "secret_key_env" in table
+    if "profile" in table:
+        if access_key is not None or has_secret:
+            raise TargetError(f"{where}.profile cannot be combined with access_key/secret_key")
+        profile = _string(table["profile"], f"{where}.profile")
+        return _chain_credentials(chain, profile, f"{where}.profile")
+    if access_key is None:
+        if has_secret:
+            raise TargetError(f"{where}.access_key is missing (a secret key was given without it)")
+        return _chain_credentials(chain, None, where)
+    access_key = _string(access_key, f"{where}.access_key")
+    if "secret_key" in table:
+        secret = _string(table["secret_key"], f"{where}.secret_key")
+    elif "secret_key_env" in table:
+        variable = _string(table["secret_key_env"], f"{where}.secret_key_env")
+        if variable not in env:
+            raise TargetError(
+                f"{where}.secret_key_env names the environment variable {variable}, which is not set"
+            )
+        secret = env[variable]
+    else:
+        raise TargetError(f"{where}.secret_key_env (or secret_key) is missing for access_key {access_key!r}")
+    token: str | None = None
+    if "session_token" in table:
+        token = _string(table["session_token"], f"{where}.session_token")
+    elif "session_token_env" in table:
+        variable = _string(table["session_token_env"], f"{where}.session_token_env")
+        if variable not in env:
+            raise TargetError(
+                f"{where}.session_token_env names the environment variable {variable}, which is not set"
+            )
+        token = env[variable]
+    return SigningCredentials(access_key, secret, token), "file"
+
+
+def _chain_credentials(
+    chain: ChainLookup, profile: str | None, where: str
+) -> tuple[SigningCredentials | None, str]:
+    try:
+        found = chain(profile)
+    except LookupError as error:
+        raise TargetError(f"{where}: {error}") from None
+    if found is None:
+        # Local emulators route on the credential scope but rarely check the key, so a recorded
+        # signed call is still sent signed; run.json and the console say these keys were placeholders.
+        return PLACEHOLDER_CREDENTIALS, "placeholder"
+    return found, f"profile {profile}" if profile else "default chain"
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise TargetError(f"{where} must be a non-empty string, not {value!r}")
+    return value.strip()
+
+
+def _check_url(url: str, where: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetError(f"{where} must be an http:// or https:// URL with a host, not {url!r}")
+    if parts.query or parts.fragment:
+        raise TargetError(f"{where} must not carry a query or fragment: {url!r}")
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise TargetError(f"{where} has an invalid port: {url!r}") from None
