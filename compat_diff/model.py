@@ -227,7 +227,19 @@ class ExchangeResult:
     rules_fired: tuple[str, ...] = ()
     reference_view: Any = None
     candidate_view: Any = None
+    # Facts a reader needs to trust the verdict (e.g. "compared without an API model").
+    notes: tuple[str, ...] = ()
 
     @property
     def matching(self) -> bool:
         return not any(d.counts for d in self.divergences) and self.verdict != "skipped"
+
+
+class TimestampText(str):
+    """A timestamp exactly as the wire carried it (ISO 8601, RFC 1123 or epoch text).
+
+    The response parser marks modeled timestamps with this type instead of turning them into
+    datetimes, so a normalizer rule can find every timestamp by its shape and keep its format.
+    """
+
+    __slots__ = ()

@@ -1,0 +1,355 @@
+"""Parsing recorded answers into what a client sees, with botocore's own parsers (the only place we do).
+
+A response becomes the dictionary botocore would hand to a program: the operation's output members,
+``Error`` (code, message, type) for an error, and ``ResponseMetadata`` holding the raw facts a client
+notices beside the parsed view: status code, content type family, unmodeled headers clients read,
+and body integrity checks a client verifies (``x-amz-crc32``, ``x-amz-checksum-*``, ETag and
+Content-MD5). Timestamps stay as their wire text (marked :class:`TimestampText`) so a format change
+stays visible, blobs stay as their base64 text, and streamed payloads (S3 object bodies) become
+``{"sha256", "length"}`` of the raw bytes. Without a model the body is compared by generic
+XML/JSON structure, and the result says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zlib
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from xml.etree import ElementTree
+
+import botocore.model
+import orjson
+from botocore.awsrequest import HeadersDict
+from botocore.parsers import PROTOCOL_PARSERS, ResponseParserError
+
+from compat_diff.aws.models import service_model
+from compat_diff.model import HttpRequest, HttpResponse, OperationRef, TimestampText
+
+_JSON_PROTOCOLS = frozenset({"json", "rest-json"})
+_XML_PROTOCOLS = frozenset({"query", "ec2", "rest-xml"})
+# Unmodeled response headers a client reads; modeled ones already appear as output members.
+_CLIENT_HEADERS = ("x-amzn-errortype", "x-amzn-query-error")
+_CHECKSUMS = {"crc32": "crc32", "sha1": "sha1", "sha256": "sha256"}
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedAnswer:
+    """One response as a client sees it.
+
+    ``tree`` is the view that normalizers and the comparison work on; ``problem`` is set (and
+    ``tree`` holds only the metadata) when the body does not parse; ``generic`` is True when no
+    API model was available and the body was read as plain XML or JSON.
+    """
+
+    tree: dict[str, Any]
+    status: int
+    is_error: bool
+    generic: bool = False
+    problem: str | None = None
+
+
+def parse_answer(
+    response: HttpResponse, op: OperationRef, request: HttpRequest | None = None
+) -> ParsedAnswer:
+    """Parse one response for the operation ``op`` (its protocol as recorded, else the model's)."""
+    status = response.status
+    is_error = status >= 300
+    operation_model = _operation_model(op.service, op.operation)
+    metadata = _metadata(response, request, op, operation_model)
+    if operation_model is None:
+        return _generic(response, status, is_error, metadata)
+    protocol = op.protocol if op.protocol in PROTOCOL_PARSERS else operation_model.metadata.get("protocol")
+    if not isinstance(protocol, str) or protocol not in PROTOCOL_PARSERS:
+        return _generic(response, status, is_error, metadata)
+    try:
+        raw = response.body.read() if response.body.available else b""
+    except (LookupError, OSError) as error:
+        return ParsedAnswer(
+            {"ResponseMetadata": metadata}, status, is_error, problem=f"body unavailable: {error}"
+        )
+    output_shape = operation_model.output_shape
+    payload = _streaming_payload(output_shape) if not is_error else None
+    problem = _syntax_problem(raw, protocol, is_error, payload is not None)
+    if problem is not None:
+        return ParsedAnswer({"ResponseMetadata": metadata}, status, is_error, problem=problem)
+    parser = _parser(protocol)
+    wire = {
+        "status_code": status,
+        "headers": _headers(response),
+        "body": b"" if payload is not None else raw,
+    }
+    try:
+        parsed = parser.parse(wire, output_shape)
+    except (ResponseParserError, ValueError, KeyError, TypeError, AttributeError) as error:
+        return ParsedAnswer({"ResponseMetadata": metadata}, status, is_error, problem=_reason(error))
+    if not isinstance(parsed, dict):
+        parsed = {"Output": parsed}
+    tree = dict(parsed)
+    if payload is not None:
+        tree[payload] = _digest_view(response)
+    botocore_meta = tree.pop("ResponseMetadata", None) or {}
+    for key in ("RequestId", "HostId"):
+        if botocore_meta.get(key):
+            metadata[key] = botocore_meta[key]
+    tree["ResponseMetadata"] = metadata
+    return ParsedAnswer(tree, status, is_error)
+
+
+@cache
+def _operation_model(service: str | None, operation: str | None) -> botocore.model.OperationModel | None:
+    if not service or not operation:
+        return None
+    try:
+        return service_model(service).operation_model(operation)
+    except Exception:
+        # Unknown service or operation (botocore raises several types): compare generically.
+        return None
+
+
+@cache
+def _parser(protocol: str) -> Any:
+    return PROTOCOL_PARSERS[protocol](timestamp_parser=_keep_timestamp, blob_parser=_keep_blob)
+
+
+def _keep_timestamp(value: Any) -> TimestampText:
+    return TimestampText(value if isinstance(value, str) else repr(value))
+
+
+def _keep_blob(value: Any) -> Any:
+    return value
+
+
+def _headers(response: HttpResponse) -> HeadersDict:
+    headers = HeadersDict()
+    for name, value in response.headers:
+        headers[name] = value
+    return headers
+
+
+def _streaming_payload(shape: botocore.model.Shape | None) -> str | None:
+    """The member holding a raw payload (a stream or a blob/string body), if the output has one."""
+    if shape is None or not isinstance(shape, botocore.model.StructureShape):
+        return None
+    member = shape.serialization.get("payload")
+    if member is None or member not in shape.members:
+        return None
+    if shape.members[member].type_name in ("blob", "string"):
+        return str(member)
+    return None
+
+
+def _digest_view(response: HttpResponse) -> dict[str, Any]:
+    body = response.body
+    if not body.available:
+        return {"sha256": body.sha256, "length": body.size}
+    digest = hashlib.sha256()
+    length = 0
+    for chunk in body.iter_chunks():
+        digest.update(chunk)
+        length += len(chunk)
+    return {"sha256": digest.hexdigest(), "length": length}
+
+
+def _syntax_problem(raw: bytes, protocol: str, is_error: bool, streaming: bool) -> str | None:
+    """Why a body is not the JSON/XML its protocol promises (botocore would silently read it as empty)."""
+    if streaming or not raw.strip():
+        return None
+    if protocol in _JSON_PROTOCOLS:
+        try:
+            orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            return f"body is not JSON: {error}"
+        return None
+    if protocol in _XML_PROTOCOLS and is_error:
+        # botocore falls back to the status code for an error body it cannot read, hiding the problem.
+        if raw.lstrip()[:6].lower() == b"<html>":
+            return None
+        try:
+            ElementTree.fromstring(raw)
+        except ElementTree.ParseError as error:
+            return f"body is not XML: {error}"
+    return None
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    first = text[0] if text else type(error).__name__
+    return f"{type(error).__name__}: {first}"[:300]
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw facts beside the parsed view
+
+
+def content_family(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    main = content_type.split(";", 1)[0].strip().lower()
+    if "json" in main:
+        return "json"
+    if "xml" in main:
+        return "xml"
+    if "cbor" in main:
+        return "cbor"
+    if main.startswith("text/html"):
+        return "html"
+    if main.startswith("text/"):
+        return "text"
+    return main or None
+
+
+def _metadata(
+    response: HttpResponse,
+    request: HttpRequest | None,
+    op: OperationRef,
+    operation_model: botocore.model.OperationModel | None,
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"HTTPStatusCode": response.status}
+    body_available = response.body.available and bool(response.body.size or response.body.inline)
+    if body_available or response.header("content-type"):
+        family = content_family(response.header("content-type"))
+        if family is not None:
+            metadata["ContentType"] = family
+    headers = {name: value for name in _CLIENT_HEADERS if (value := response.header(name)) is not None}
+    if headers:
+        metadata["HTTPHeaders"] = headers
+    integrity = _integrity(response, request, op)
+    if integrity:
+        metadata["Integrity"] = integrity
+    return metadata
+
+
+def _integrity(response: HttpResponse, request: HttpRequest | None, op: OperationRef) -> dict[str, str]:
+    """Checks a client makes on the raw bytes: 'ok' or 'mismatch' per header present."""
+    checks: dict[str, str] = {}
+    body = response.body
+    names = {name.lower(): value for name, value in response.headers}
+    wanted = [
+        name
+        for name in names
+        if name == "x-amz-crc32" or name == "content-md5" or name.startswith("x-amz-checksum-")
+    ]
+    uploaded = op.operation in ("PutObject", "UploadPart") and request is not None
+    downloaded = op.operation == "GetObject" and response.status == 200
+    if "etag" in names and (uploaded or downloaded):
+        wanted.append("etag")
+    if not wanted:
+        return checks
+    if not body.available:
+        return {name: "unverified" for name in wanted}
+    data = body.read()
+    for name in wanted:
+        value = names[name].strip()
+        if name == "x-amz-crc32":
+            checks[name] = _verdict(value == str(zlib.crc32(data) & 0xFFFFFFFF))
+        elif name == "content-md5":
+            checks[name] = _verdict(value == base64.b64encode(hashlib.md5(data).digest()).decode())
+        elif name.startswith("x-amz-checksum-"):
+            algorithm = name.removeprefix("x-amz-checksum-")
+            if algorithm == "type" or algorithm == "mode":
+                continue
+            checks[name] = _checksum(algorithm, value, data, response.status)
+        elif name == "etag":
+            checks[name] = _etag(value, request, data, op.operation)
+    return checks
+
+
+def _verdict(ok: bool) -> str:
+    return "ok" if ok else "mismatch"
+
+
+def _checksum(algorithm: str, value: str, data: bytes, status: int) -> str:
+    if "-" in value:
+        return "composite"
+    if status == 206 or algorithm not in _CHECKSUMS:
+        return "unverified"
+    if algorithm == "crc32":
+        digest = (zlib.crc32(data) & 0xFFFFFFFF).to_bytes(4, "big")
+    else:
+        digest = hashlib.new(algorithm, data).digest()
+    return _verdict(base64.b64encode(digest).decode() == value)
+
+
+def _etag(value: str, request: HttpRequest | None, data: bytes, operation: str | None) -> str:
+    etag = value.strip('"').lower()
+    if "-" in etag:
+        return "multipart"
+    if operation in ("PutObject", "UploadPart"):
+        if request is None or not request.body.available:
+            return "unverified"
+        if "aws-chunked" in (request.header("content-encoding") or "").lower():
+            return "unverified"
+        data = request.body.read()
+    return _verdict(etag == hashlib.md5(data).hexdigest())
+
+
+# ---------------------------------------------------------------------------------------------
+# Without a model
+
+
+def _generic(response: HttpResponse, status: int, is_error: bool, metadata: dict[str, Any]) -> ParsedAnswer:
+    if not response.body.available:
+        tree = {"Body": _digest_view(response), "ResponseMetadata": metadata}
+        return ParsedAnswer(tree, status, is_error, generic=True)
+    raw = response.body.read()
+    family = metadata.get("ContentType")
+    stripped = raw.strip()
+    body: Any
+    if not stripped:
+        body = None
+    elif family == "json" or stripped[:1] in (b"{", b"["):
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            if family == "json":
+                return ParsedAnswer(
+                    {"ResponseMetadata": metadata},
+                    status,
+                    is_error,
+                    generic=True,
+                    problem=f"body is not JSON: {error}",
+                )
+            body = _digest_view(response)
+    elif family == "xml" or stripped[:1] == b"<":
+        try:
+            root = ElementTree.fromstring(raw)
+        except ElementTree.ParseError as error:
+            if family == "xml":
+                return ParsedAnswer(
+                    {"ResponseMetadata": metadata},
+                    status,
+                    is_error,
+                    generic=True,
+                    problem=f"body is not XML: {error}",
+                )
+            body = _digest_view(response)
+        else:
+            body = {_local(root.tag): _xml_value(root)}
+    else:
+        body = _digest_view(response)
+    tree = {"Body": body, "ResponseMetadata": metadata}
+    return ParsedAnswer(tree, status, is_error, generic=True)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _xml_value(node: ElementTree.Element) -> Any:
+    children = list(node)
+    if not children:
+        return (node.text or "").strip()
+    out: dict[str, Any] = {}
+    for child in children:
+        name = _local(child.tag)
+        value = _xml_value(child)
+        if name in out:
+            if not isinstance(out[name], list):
+                out[name] = [out[name]]
+            out[name].append(value)
+        else:
+            out[name] = value
+    return out

@@ -1,0 +1,158 @@
+"""Reading a run directory (docs/formats.md) without holding it in memory.
+
+``answers.jsonl`` is written in completion order, not in seq order, so it is indexed once by seq
+to a byte offset; workers then seek to the answers they need. The recording is indexed the same
+way so each worker streams its own slice of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from compat_diff.errors import InputError, RecordingError
+from compat_diff.model import HttpRequest, HttpResponse
+from compat_diff.recording import decode_exchange, open_recording
+from compat_diff.recording.codec import decode_request, decode_response
+
+RUN_FORMAT = "compat-diff/run"
+RUN_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One line of ``answers.jsonl``: what a candidate did with one recorded exchange."""
+
+    seq: int
+    outcome: str
+    request: HttpRequest | None = None
+    response: HttpResponse | None = None
+    error: dict[str, Any] | None = None
+    skipped: str | None = None
+    duration_ms: float = 0.0
+    broken_dependencies: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass
+class RunInfo:
+    """``run.json`` read and checked."""
+
+    path: Path
+    header: dict[str, Any]
+    recording: Path
+    targets: list[dict[str, Any]] = field(default_factory=list)
+
+    def answers_path(self, target: str) -> Path:
+        return self.path / "targets" / target / "answers.jsonl"
+
+
+def read_run(run_dir: Path) -> RunInfo:
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir} is not a run directory (it does not exist or is not a folder).")
+    head_path = run_dir / "run.json"
+    try:
+        header = orjson.loads(head_path.read_bytes())
+    except FileNotFoundError:
+        raise InputError(f"{run_dir} is not a run directory: run.json is missing.") from None
+    except orjson.JSONDecodeError as error:
+        raise InputError(f"{head_path} is not valid JSON ({error}).") from None
+    if not isinstance(header, dict) or header.get("format") != RUN_FORMAT:
+        raise InputError(f"{head_path} is not a compat-diff run header (format {RUN_FORMAT!r} expected).")
+    version = header.get("version")
+    if not isinstance(version, int) or version > RUN_VERSION:
+        raise InputError(
+            f"{head_path} has version {version!r}; this compat-diff reads version {RUN_VERSION}."
+        )
+    recording = (header.get("recording") or {}).get("path")
+    if not recording:
+        raise InputError(f"{head_path} does not name its recording.")
+    recording_path = Path(recording)
+    if not recording_path.is_absolute():
+        recording_path = (run_dir / recording_path).resolve()
+    if not recording_path.exists():
+        raise RecordingError(f"the recording {recording_path} named by {head_path} does not exist.")
+    targets = [t for t in header.get("targets") or [] if isinstance(t, dict) and t.get("name")]
+    if not targets:
+        raise InputError(f"{head_path} lists no targets.")
+    return RunInfo(path=run_dir, header=header, recording=recording_path, targets=targets)
+
+
+def index_lines(path: Path, skip_header: bool = False) -> dict[int, int]:
+    """seq -> byte offset of its line; only the ``seq`` key is decoded cheaply per line."""
+    index: dict[int, int] = {}
+    with path.open("rb") as handle:
+        offset = 0
+        if skip_header:
+            offset = len(handle.readline())
+        for raw in handle:
+            seq = _seq_of(raw)
+            if seq is not None:
+                index[seq] = offset
+            offset += len(raw)
+    return index
+
+
+def _seq_of(raw: bytes) -> int | None:
+    # Lines start with {"seq": N ... as both writers put seq first; fall back to a full decode.
+    start = raw.find(b'"seq":')
+    if 0 <= start < 16:
+        digits = bytearray()
+        for byte in raw[start + 6 : start + 40]:
+            if 48 <= byte <= 57:
+                digits.append(byte)
+            elif digits or byte not in b" -":
+                break
+        if digits:
+            return int(digits)
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    seq = obj.get("seq") if isinstance(obj, dict) else None
+    return seq if isinstance(seq, int) else None
+
+
+def read_line_at(handle: IO[bytes], offset: int) -> dict[str, Any] | None:
+    handle.seek(offset)
+    raw = handle.readline()
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def decode_answer(obj: dict[str, Any], blob_dir: Path | None) -> Answer:
+    request = obj.get("request")
+    response = obj.get("response")
+    outcome = str(obj.get("outcome") or ("answered" if response else "transport"))
+    return Answer(
+        seq=int(obj["seq"]),
+        outcome=outcome,
+        request=decode_request(request, blob_dir) if isinstance(request, dict) else None,
+        response=decode_response(response, blob_dir) if isinstance(response, dict) else None,
+        error=obj.get("error") if isinstance(obj.get("error"), dict) else None,
+        skipped=obj.get("skipped"),
+        duration_ms=float(obj.get("duration_ms") or 0.0),
+        broken_dependencies=tuple(d for d in obj.get("broken_dependencies") or () if isinstance(d, dict)),
+    )
+
+
+def answers_blob_dir(answers: Path) -> Path:
+    return answers.with_name(answers.name + ".blobs")
+
+
+__all__ = [
+    "Answer",
+    "RunInfo",
+    "answers_blob_dir",
+    "decode_answer",
+    "decode_exchange",
+    "index_lines",
+    "open_recording",
+    "read_line_at",
+    "read_run",
+]
