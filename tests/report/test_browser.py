@@ -1,0 +1,183 @@
+"""The HTML report as a person uses it, in a real headless Chromium opened from disk (file://):
+filter, open an exchange, see each divergence highlighted where it is."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compat_diff.report import write_reports
+from tests.report.sample import sample_report, write_details
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    assert executable, "Chromium is needed for the browser tests (make browser installs it)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    # Anything that leaves the page would be a broken promise: the report must open offline.
+    requests: list[str] = []
+    opened.on("request", lambda request: requests.append(request.url))
+    yield opened
+    context.close()
+    assert errors == []
+    assert all(url.startswith("file://") for url in requests), requests
+
+
+def open_report(page: Any, report_dir: Path) -> None:
+    page.goto((report_dir / "index.html").as_uri())
+    page.wait_for_selector("html[data-ready='1']", state="attached")
+
+
+@pytest.fixture
+def sample_dir(tmp_path: Path) -> Path:
+    doc, details = sample_report()
+    write_reports(doc, tmp_path / "report", write_details(details, tmp_path / "details.jsonl"))
+    return tmp_path / "report"
+
+
+def test_overview_shows_scores_matrix_and_provenance(page: Any, sample_dir: Path) -> None:
+    open_report(page, sample_dir)
+    cards = page.locator(".score-card")
+    assert cards.count() == 2
+    assert "25%" in cards.nth(0).inner_text() and "100%" in cards.nth(1).inner_text()
+    assert "tier-red" in (cards.nth(0).get_attribute("class") or "")
+    cells = page.locator(".matrix td.cell")
+    assert [cells.nth(i).inner_text().split("\n")[0] for i in range(cells.count())] == [
+        "0%",
+        "50%",
+        "\u2013",
+        "100%",
+    ]
+    provenance = page.locator("#provenance").inner_text()
+    assert "moto 5.0 (stand-in for AWS)" in provenance
+    # The client header carries markup from the recording: shown as text, never run.
+    assert "<script>window.__pwned" in provenance
+    assert page.evaluate("window.__pwned") is None
+    page.screenshot(path=str(ARTIFACTS / "report-overview.png"), full_page=True)
+
+
+def test_filter_open_exchange_and_see_the_highlighted_divergence(page: Any, sample_dir: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    open_report(page, sample_dir)
+    page.click(".tab[data-tab=exchanges]")
+    assert page.locator("#row-count").inner_text() == "6 exchanges"
+    page.select_option("#filters select[name=severity]", "major")
+    assert page.locator("#row-count").inner_text() == "1 exchange"
+    rows = page.locator("#table tbody tr")
+    assert rows.count() == 1 and "GetObject" in rows.first.inner_text()
+    rows.first.click()
+
+    exchange = page.locator("#exchange")
+    exchange.wait_for(state="visible")
+    assert "s3.GetObject on swift · seq 2" in exchange.locator("h2").inner_text()
+    for side in ("reference", "candidate"):
+        node = exchange.locator(
+            f'.view[data-view=normalized] .column[data-side={side}] [data-path="$.ContentType"]'
+        )
+        assert "diverged" in (node.get_attribute("class") or "").split()
+        assert node.locator(".mark").inner_text() == "value · major"
+        assert (
+            node.locator(".line").evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
+        )
+    # A key the candidate lacks is marked exactly on the reference and on its parent on the candidate.
+    present = exchange.locator(""".column[data-side=reference] [data-path="$.Metadata['owner.team']"]""")
+    assert "diverged" in (present.get_attribute("class") or "").split()
+    parent = exchange.locator(
+        '.view[data-view=normalized] .column[data-side=candidate] [data-path="$.Metadata"]'
+    )
+    assert "diverged-near" in (parent.get_attribute("class") or "").split()
+    assert "missing · minor" in parent.locator(".mark").inner_text()
+
+    assert exchange.locator(".rules .chip.rule").all_inner_texts() == ["common.request-id", "s3.etag"]
+    exchange.locator(".divergence").first.locator("summary").click()
+    rule = exchange.locator(".divergence").first.locator("pre.yaml").inner_text()
+    assert "- id: accept.swift.GetObject.1" in rule
+    assert 'path: "$.ContentType"' in rule and "action: ignore" in rule and 'target: "swift"' in rule
+    page.screenshot(path=str(ARTIFACTS / "report-exchange.png"), full_page=True)
+
+    exchange.locator(".tabs.small .tab[data-view=raw]").click()
+    raw = exchange.locator(".view[data-view=raw] .column[data-side=candidate]")
+    assert "GET http://127.0.0.1:8080/reports/hello.txt" in raw.inner_text()
+    assert "application/octet-stream" in raw.locator("table.headers").nth(1).inner_text()
+
+
+def test_untrusted_bodies_are_shown_not_run(page: Any, sample_dir: Path) -> None:
+    open_report(page, sample_dir)
+    page.click(".tab[data-tab=exchanges]")
+    page.fill("#filters input[name=q]", "DescribeInstances")
+    assert page.locator("#row-count").inner_text() == "1 exchange"
+    page.locator("#table tbody tr").first.click()
+    exchange = page.locator("#exchange")
+    node = exchange.locator(
+        '.column[data-side=candidate] [data-path="$.Reservations[0].Instances[0].State.Name"]'
+    )
+    assert "diverged" in (node.get_attribute("class") or "").split()
+    assert "</script><script>window.__pwned = 1</script>" in node.inner_text()
+    exchange.locator(".tabs.small .tab[data-view=raw]").click()
+    assert (
+        "onerror"
+        in exchange.locator(".view[data-view=raw] .column[data-side=candidate] pre.body").inner_text()
+    )
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("img").count() == 0
+
+
+def test_sorting_and_pages_keep_the_dom_small(page: Any, tmp_path: Path) -> None:
+    doc, details = sample_report()
+    template = details[1]
+    many = [
+        {
+            **template,
+            "seq": seq,
+            "verdict": "match" if seq % 3 else "diverges",
+            "divergences": [] if seq % 3 else template["divergences"],
+        }
+        for seq in range(1, 1201)
+    ]
+    write_reports(doc, tmp_path / "report", write_details(many, tmp_path / "details.jsonl"))
+    open_report(page, tmp_path / "report")
+    page.click(".tab[data-tab=exchanges]")
+    assert page.locator("#row-count").inner_text() == "1200 exchanges"
+    assert page.locator("#table tbody tr").count() == 50
+    assert "page 1 of 24" in page.locator("#pager").inner_text()
+    page.click("#table th:has-text('Seq')")  # clicking the column already sorted on reverses it
+    assert page.locator("#table tbody tr").first.locator("td").nth(1).inner_text() == "1200"
+    page.click("#pager button:has-text('next')")
+    assert "page 2 of 24" in page.locator("#pager").inner_text()
+    assert page.locator("#table tbody tr").first.locator("td").nth(1).inner_text() == "1150"
+    # Opening an exchange from a later chunk decompresses that chunk only, and finds it.
+    page.locator("#table tbody tr").first.click()
+    assert "seq 1150" in page.locator("#exchange h2").inner_text()
+    page.click("#exchange button:has-text('next')")
+    assert "seq 1149" in page.locator("#exchange h2").inner_text()
