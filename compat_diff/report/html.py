@@ -36,9 +36,10 @@ from compat_diff.report.document import (
 # Exchanges per compressed chunk: small enough that opening one exchange decompresses little,
 # large enough that gzip finds the repetition between similar exchanges.
 CHUNK_SIZE = 200
-# Above this much raw detail JSON, matching exchanges keep their metadata but not their bodies,
-# so a huge run still gives a page a browser can open; details.jsonl keeps everything.
-MAX_EMBEDDED_DETAIL_BYTES = 200 * 1024 * 1024
+# Once the compressed details reach this size, further matching exchanges keep their metadata but
+# not their bodies, so a huge run still gives a file a browser opens quickly; details.jsonl beside
+# the page keeps everything.
+MAX_EMBEDDED_DETAIL_BYTES = 96 * 1024 * 1024
 
 
 def json_for_script(value: Any) -> Markup:
@@ -198,13 +199,12 @@ def build_payload(doc: dict[str, Any], details_path: Path | None) -> tuple[dict[
     embedded = 0
     for record in ordered:
         index.add(target_ids[record["target"]], record)
-        encoded = orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS)
-        if embedded + len(encoded) > MAX_EMBEDDED_DETAIL_BYTES and record.get("verdict") == "match":
-            encoded = orjson.dumps(_strip_bodies(record), option=orjson.OPT_NON_STR_KEYS)
-        embedded += len(encoded)
-        pending.append(encoded)
+        if embedded > MAX_EMBEDDED_DETAIL_BYTES and record.get("verdict") == "match":
+            record = _strip_bodies(record)
+        pending.append(orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS))
         if len(pending) == CHUNK_SIZE:
             chunks.append(_compress(pending))
+            embedded += len(chunks[-1])
             pending = []
     if pending:
         chunks.append(_compress(pending))
@@ -212,7 +212,7 @@ def build_payload(doc: dict[str, Any], details_path: Path | None) -> tuple[dict[
 
 
 def iter_details_numbered(path: Path) -> Iterator[dict[str, Any] | None]:
-    """Each line of details.jsonl by line number (``None`` for a damaged line), keys only."""
+    """Each line of details.jsonl in file order; ``None`` for a damaged line keeps numbers aligned."""
     with path.open("rb") as handle:
         for line in handle:
             try:

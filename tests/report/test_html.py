@@ -85,3 +85,18 @@ def test_many_exchanges_are_split_into_chunks(tmp_path: Path) -> None:
     index, chunks = build_payload(doc, write_details(many, tmp_path / "details.jsonl"))
     assert len(chunks) == 3
     assert len(index["seq"]) == CHUNK_SIZE * 2 + 1
+
+
+def test_a_huge_run_drops_bodies_of_matching_exchanges_only(tmp_path: Path, monkeypatch) -> None:
+    from compat_diff.report import html as html_module
+
+    monkeypatch.setattr(html_module, "MAX_EMBEDDED_DETAIL_BYTES", 0)
+    doc, details = sample_report()
+    many = [{**details[i % 2], "seq": seq} for i, seq in enumerate(range(1, CHUNK_SIZE * 2 + 1))]
+    _, chunks = build_payload(doc, write_details(many, tmp_path / "details.jsonl"))
+    first, second = (orjson.loads(gzip.decompress(base64.b64decode(chunk))) for chunk in chunks)
+    assert all("request" in record["candidate"] for record in first)
+    assert all(record.get("omitted") and "request" not in record["candidate"]
+               for record in second if record["verdict"] == "match")
+    assert all("request" in record["candidate"] for record in second if record["verdict"] != "match")
+    assert all("normalized" in record["candidate"] for record in second)
