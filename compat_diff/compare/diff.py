@@ -52,7 +52,7 @@ def compare(
         return []
     allowed = dict(tolerances or {})
     tolerance_rules = [rule for rule in rules if getattr(rule, "action", None) == "tolerance"]
-    diff = DeepDiff(reference, candidate, view="tree", verbose_level=2, cache_size=0)
+    diff = DeepDiff(reference, candidate, view="tree", verbose_level=2, cache_size=0, threshold_to_diff_deeper=0)
     found: list[Divergence] = []
     for report_key, levels in diff.items():
         change = _CHANGE_KINDS.get(report_key)

@@ -1,0 +1,269 @@
+"""``compat-diff diff``: a run directory against its recording, into report.json and friends.
+
+The work is split into chunks of consecutive seqs, one task per target and chunk, run on every
+core. Each worker opens the recording and the answers itself and seeks to its lines through the
+seq -> offset indexes, writes its part of details.jsonl as it goes and returns only aggregates,
+so memory stays flat however long the run. Id tokens are numbered per chunk (both sides alike),
+so a cross reference is checked within a chunk of ``CHUNK_SIZE`` consecutive exchanges.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from compat_diff import __version__
+from compat_diff.compare.exchange import SideTokens, Stages, diff_exchange
+from compat_diff.compare.runfiles import (
+    answers_blob_dir,
+    decode_answer,
+    index_lines,
+    read_line_at,
+    read_run,
+)
+from compat_diff.compare.score import OperationTally, divergence_dict, target_document
+from compat_diff.errors import InputError
+from compat_diff.model import Body, ExitStatus, HttpRequest, HttpResponse
+from compat_diff.normalize import RuleSet, load_rules
+from compat_diff.recording import decode_exchange, now_iso, open_recording
+from compat_diff.recording.format import migrate
+
+CHUNK_SIZE = 5000
+DETAIL_BODY_LIMIT = 64 * 1024
+# Below this many exchanges a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 4000
+
+OpKey = tuple[str | None, str | None]
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    target: str
+    recording: Path
+    recording_version: int
+    seqs: tuple[tuple[int, int], ...]
+    answers: Path
+    answer_offsets: dict[int, int]
+    part: Path
+
+
+_RULES: RuleSet | None = None
+
+
+def _init_worker(rules: RuleSet) -> None:
+    global _RULES
+    _RULES = rules
+
+
+def run_diff(run_dir: Path, report_dir: Path, normalizer_paths: list[Path], default_rules: bool,
+             fail_under: float | None, console: Any, workers: int | None = None) -> int:
+    """Compare, write the reports, print a summary; the exit status follows spec section 1."""
+    doc, details = diff_run(run_dir, report_dir, normalizer_paths, default_rules, workers=workers)
+    from compat_diff.report import write_reports
+
+    write_reports(doc, report_dir, details)
+    _print_summary(doc, report_dir, console)
+    return int(exit_status(doc, fail_under))
+
+
+def exit_status(doc: dict[str, Any], fail_under: float | None) -> ExitStatus:
+    targets = doc.get("targets", [])
+    if fail_under is not None:
+        scores = [t.get("score") for t in targets]
+        ok = all(s is None or s >= fail_under for s in scores)
+        return ExitStatus.OK if ok else ExitStatus.DIVERGED
+    clean = all(t.get("compared", 0) == t.get("matching", 0) for t in targets)
+    return ExitStatus.OK if clean else ExitStatus.DIVERGED
+
+
+def diff_run(run_dir: Path, report_dir: Path, normalizer_paths: list[Path], default_rules: bool,
+             workers: int | None = None) -> tuple[dict[str, Any], Path]:
+    """The report document and the path of a details.jsonl written beside it."""
+    info = read_run(run_dir)
+    rules = load_rules(normalizer_paths, default_rules=default_rules)
+    recording = open_recording(info.recording)
+    recording_index = sorted(index_lines(info.recording, skip_header=True).items())
+    report_dir.mkdir(parents=True, exist_ok=True)
+    parts_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=report_dir))
+    tasks: list[ChunkTask] = []
+    for target in info.targets:
+        name = str(target["name"])
+        answers = info.answers_path(name)
+        if not answers.exists():
+            raise InputError(f"the run directory {run_dir} holds no answers for target {name!r} ({answers}).")
+        answer_index = index_lines(answers)
+        for number, start in enumerate(range(0, len(recording_index), CHUNK_SIZE)):
+            chunk = tuple(recording_index[start : start + CHUNK_SIZE])
+            tasks.append(ChunkTask(
+                target=name, recording=info.recording, recording_version=recording.version, seqs=chunk,
+                answers=answers, answer_offsets={seq: answer_index[seq] for seq, _ in chunk if seq in answer_index},
+                part=parts_dir / f"{len(tasks):05d}.jsonl",
+            ))
+    tallies: dict[str, dict[OpKey, OperationTally]] = {str(t["name"]): {} for t in info.targets}
+    fired_total: dict[str, int] = {}
+    for target, chunk_tallies in _run_tasks(tasks, rules, workers):
+        merged = tallies[target]
+        for key, tally in chunk_tallies.items():
+            if key in merged:
+                merged[key].merge(tally)
+            else:
+                merged[key] = tally
+    details = report_dir / "details.jsonl"
+    with details.open("wb") as out:
+        for task in tasks:
+            if task.part.exists():
+                with task.part.open("rb") as part:
+                    shutil.copyfileobj(part, out)
+    shutil.rmtree(parts_dir, ignore_errors=True)
+    targets = []
+    for target in info.targets:
+        name = str(target["name"])
+        for tally in tallies[name].values():
+            for rule, count in tally.rules_fired.items():
+                fired_total[rule] = fired_total.get(rule, 0) + count
+        targets.append(target_document(name, target, tallies[name]))
+    doc = {
+        "format": "compat-diff/report",
+        "version": 1,
+        "generated": now_iso(),
+        "tool": f"compat-diff {__version__}",
+        "run": {"path": str(run_dir.resolve()), "created": info.header.get("created"),
+                "problems": info.header.get("problems") or []},
+        "recording": {"path": str(info.recording), "exchanges": len(recording_index),
+                      "header": {k: v for k, v in recording.header.items() if k not in ("format", "version")}},
+        "rules": {"files": [_display(f) for f in rules.files], "fired": dict(sorted(fired_total.items()))},
+        "targets": targets,
+    }
+    return doc, details
+
+
+def _display(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
+
+
+def _run_tasks(tasks: list[ChunkTask], rules: RuleSet, workers: int | None
+               ) -> Iterator[tuple[str, dict[OpKey, OperationTally]]]:
+    total = sum(len(task.seqs) for task in tasks)
+    processes = workers if workers is not None else (os.cpu_count() or 1)
+    if processes <= 1 or total < PARALLEL_THRESHOLD or len(tasks) < 2:
+        _init_worker(rules)
+        for task in tasks:
+            yield diff_chunk(task)
+        return
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    with context.Pool(processes=min(processes, len(tasks)), initializer=_init_worker, initargs=(rules,)) as pool:
+        yield from pool.imap(diff_chunk, tasks)
+
+
+def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
+    """Compare one chunk of seqs for one target; writes its details part, returns its tallies."""
+    assert _RULES is not None
+    rules = _RULES
+    tokens = SideTokens()
+    tallies: dict[OpKey, OperationTally] = {}
+    recording_blobs = task.recording.with_name(task.recording.name + ".blobs")
+    answer_blobs = answers_blob_dir(task.answers)
+    with task.recording.open("rb") as recording, task.answers.open("rb") as answers, \
+            task.part.open("wb") as part:
+        for seq, offset in task.seqs:
+            obj = read_line_at(recording, offset)
+            if obj is None:
+                continue
+            try:
+                exchange = decode_exchange(migrate(obj, task.recording_version), recording_blobs)
+            except (KeyError, ValueError, TypeError):
+                continue
+            answer = None
+            answer_offset = task.answer_offsets.get(seq)
+            if answer_offset is not None:
+                answer_obj = read_line_at(answers, answer_offset)
+                if answer_obj is not None:
+                    try:
+                        answer = decode_answer(answer_obj, answer_blobs)
+                    except (KeyError, ValueError, TypeError):
+                        answer = None
+            stages = diff_exchange(exchange, answer, rules, task.target, tokens)
+            key = (exchange.service, exchange.operation)
+            tally = tallies.get(key)
+            if tally is None:
+                tally = tallies[key] = OperationTally(exchange.service, exchange.operation)
+            tally.add(stages.result)
+            part.write(orjson.dumps(_detail(task.target, exchange, answer, stages),
+                                    option=orjson.OPT_NON_STR_KEYS, default=str) + b"\n")
+    return task.target, tallies
+
+
+def _detail(target: str, exchange: Any, answer: Any, stages: Stages) -> dict[str, Any]:
+    result = stages.result
+    candidate: dict[str, Any] = {"request": None, "response": None, "normalized": None, "error": None}
+    if answer is not None:
+        candidate["request"] = _request_view(answer.request)
+        candidate["response"] = _response_view(answer.response)
+        candidate["error"] = answer.error
+        if answer.skipped:
+            candidate["skipped"] = answer.skipped
+    if stages.candidate_normalized is not None:
+        candidate["normalized"] = stages.candidate_normalized.tree
+    return {
+        "target": target,
+        "seq": exchange.seq,
+        "service": exchange.service,
+        "operation": exchange.operation,
+        "verdict": result.verdict,
+        "divergences": [divergence_dict(d) for d in result.divergences],
+        "rules_fired": list(result.rules_fired),
+        "notes": list(result.notes),
+        "reference": {
+            "request": _request_view(exchange.request),
+            "response": _response_view(exchange.response),
+            "normalized": stages.reference_normalized.tree if stages.reference_normalized else None,
+        },
+        "candidate": candidate,
+    }
+
+
+def _request_view(request: HttpRequest | None) -> dict[str, Any] | None:
+    if request is None:
+        return None
+    return {"method": request.method, "url": request.url, "headers": [list(p) for p in request.headers],
+            "body": _body_text(request.body)}
+
+
+def _response_view(response: HttpResponse | None) -> dict[str, Any] | None:
+    if response is None:
+        return None
+    return {"status": response.status, "headers": [list(p) for p in response.headers],
+            "body": _body_text(response.body)}
+
+
+def _body_text(body: Body) -> str:
+    if not body.available:
+        return f"<{body.size} bytes not stored, sha256 {body.sha256}>"
+    if body.storage == "blob" or not body.is_text:
+        return f"<{body.size} bytes of {'binary' if not body.is_text else 'text'} data, sha256 {body.digest()}>"
+    data = body.inline or b""
+    text = data[:DETAIL_BODY_LIMIT].decode("utf-8", "replace")
+    if len(data) > DETAIL_BODY_LIMIT:
+        text += f"... ({len(data)} bytes)"
+    return text
+
+
+def _print_summary(doc: dict[str, Any], report_dir: Path, console: Any) -> None:
+    for target in doc["targets"]:
+        score = target["score"]
+        shown = "n/a" if score is None else f"{score:.0%}"
+        verdicts = ", ".join(f"{count} {name}" for name, count in target["verdicts"].items() if count)
+        console.print(f"{target['name']}: score {shown} ({target['matching']}/{target['compared']} matching; "
+                      f"{verdicts or 'nothing compared'})", markup=False)
+    console.print(f"report written to {report_dir}", markup=False)
