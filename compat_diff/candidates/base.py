@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -172,37 +173,52 @@ class LaunchContext:
         env: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> str:
-        """Run a set-up command to completion and return its stdout; fail with its output if it fails."""
+        """Run a set-up command to completion and return its stdout; fail with its output if it fails.
+
+        While it runs, the servers already started are watched, so a set-up step waiting on a server
+        that died fails at once with that server's log instead of running into the deadline.
+        """
         self.check_processes()
-        remaining = max(1.0, self.deadline - time.monotonic())
+        limit = self.deadline if timeout is None else min(self.deadline, time.monotonic() + timeout)
         log_path = self.log_dir / f"{label}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            done = subprocess.run(
-                list(argv),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                env=child_env(env),
-                cwd=self.data_dir,
-                timeout=min(timeout or remaining, remaining),
-                check=False,
-            )
-        except subprocess.TimeoutExpired as error:
-            raise CannotRun(
-                f"{self.name} did not start: set-up step {label!r} ({argv[0]}) did not finish in time."
-            ) from error
-        except OSError as error:
-            raise CannotRun(
-                f"{self.name} cannot start: running {argv[0]} failed: {error.strerror}."
-            ) from error
-        stdout = done.stdout.decode(errors="replace")
-        stderr = done.stderr.decode(errors="replace")
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            try:
+                step = subprocess.Popen(
+                    list(argv),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    env=child_env(env),
+                    cwd=self.data_dir,
+                    start_new_session=True,
+                )
+            except OSError as error:
+                raise CannotRun(
+                    f"{self.name} cannot start: running {argv[0]} failed: {error.strerror}."
+                ) from error
+            try:
+                while step.poll() is None:
+                    self.check_processes()
+                    if time.monotonic() >= limit:
+                        raise CannotRun(
+                            f"{self.name} did not start: set-up step {label!r} ({argv[0]}) "
+                            f"did not finish in time; its logs are in {self.log_dir}."
+                        )
+                    time.sleep(0.05)
+            finally:
+                if step.poll() is None:
+                    process.stop_sessions([step.pid], grace=2.0)
+            out.seek(0)
+            err.seek(0)
+            stdout = out.read().decode(errors="replace")
+            stderr = err.read().decode(errors="replace")
         with log_path.open("a") as log:
             log.write(f"$ {' '.join(argv)}\n{stdout}{stderr}\n")
-        if done.returncode != 0:
+        if step.returncode != 0:
             tail = process.log_tail(log_path)
             raise CannotRun(
-                f"{self.name} did not start: set-up step {label!r} exited with status {done.returncode}; "
+                f"{self.name} did not start: set-up step {label!r} exited with status {step.returncode}; "
                 f"last lines of {log_path}:\n{tail}"
             )
         return stdout

@@ -66,6 +66,10 @@ public_addr = {host}
 cluster_addr = {host}
 # An OSD told to stop waits this long for the monitor's acknowledgement; memstore has nothing to save.
 osd_mon_shutdown_timeout = 1
+# The OSD is placed in the CRUSH map by the launcher; letting it also ask the monitor at start races
+# with the monitor's first map and intermittently fails with "wrong fsid".
+osd_crush_update_on_start = false
+osd_class_update_on_start = false
 
 [client.rgw.a]
 rgw_frontends = beast endpoint={host}:{rgw_port}

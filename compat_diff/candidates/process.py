@@ -217,3 +217,44 @@ def tcp_answers(port: int, host: str = LOOPBACK, *, timeout: float = 0.5) -> boo
             return True
     except OSError:
         return False
+
+
+def _listening_inodes() -> dict[int, tuple[str, int]]:
+    """Socket inode -> (address, port) for every listening TCP socket on the machine."""
+    found: dict[int, tuple[str, int]] = {}
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) < 10 or fields[3] != "0A":  # 0A is TCP_LISTEN
+                continue
+            address_hex, port_hex = fields[1].split(":")
+            raw = bytes.fromhex(address_hex)
+            # /proc prints the address as 32-bit words in host (little-endian) order.
+            ordered = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+            found[int(fields[9])] = (socket.inet_ntop(family, ordered), int(port_hex, 16))
+    return found
+
+
+def listening_addresses(pids: Iterable[int]) -> list[tuple[str, int]]:
+    """The (address, port) pairs on which the sessions led by ``pids`` listen for TCP connections."""
+    listening = _listening_inodes()
+    addresses: set[tuple[str, int]] = set()
+    for pid in leftover_processes(pids):
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inode = int(target[8:-1])
+                if inode in listening:
+                    addresses.add(listening[inode])
+    return sorted(addresses)
