@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-NOT_IMPLEMENTED_CODES = frozenset({
-    "NotImplemented", "NotImplementedException", "InvalidAction", "UnknownOperation",
-    "UnknownOperationException", "UnsupportedOperation", "UnsupportedOperationException",
-    "InvalidQueryParameter.Unsupported", "NotSupported", "MethodNotAllowed",
-})
+NOT_IMPLEMENTED_CODES = frozenset(
+    {
+        "NotImplemented",
+        "NotImplementedException",
+        "InvalidAction",
+        "UnknownOperation",
+        "UnknownOperationException",
+        "UnsupportedOperation",
+        "UnsupportedOperationException",
+        "InvalidQueryParameter.Unsupported",
+        "NotSupported",
+        "MethodNotAllowed",
+    }
+)
 
 
 def classify(change: str, keys: tuple[Any, ...], reference: Any, candidate: Any) -> tuple[str, str, str]:
@@ -71,5 +80,12 @@ def _success(status: Any) -> bool | None:
 def _type(value: Any) -> str:
     if value is None:
         return "null"
-    return {"str": "string", "int": "integer", "float": "float", "bool": "boolean", "dict": "object",
-            "list": "list", "TimestampText": "string"}.get(type(value).__name__, type(value).__name__)
+    return {
+        "str": "string",
+        "int": "integer",
+        "float": "float",
+        "bool": "boolean",
+        "dict": "object",
+        "list": "list",
+        "TimestampText": "string",
+    }.get(type(value).__name__, type(value).__name__)

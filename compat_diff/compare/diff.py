@@ -52,7 +52,9 @@ def compare(
         return []
     allowed = dict(tolerances or {})
     tolerance_rules = [rule for rule in rules if getattr(rule, "action", None) == "tolerance"]
-    diff = DeepDiff(reference, candidate, view="tree", verbose_level=2, cache_size=0, threshold_to_diff_deeper=0)
+    diff = DeepDiff(
+        reference, candidate, view="tree", verbose_level=2, cache_size=0, threshold_to_diff_deeper=0
+    )
     found: list[Divergence] = []
     for report_key, levels in diff.items():
         change = _CHANGE_KINDS.get(report_key)
@@ -71,10 +73,17 @@ def compare(
             if change_here == "value" and tolerated:
                 continue
             kind, severity, message = classify(change_here, keys, ref_value, cand_value)
-            found.append(Divergence(
-                seq=seq, kind=kind, severity=severity, path=path,
-                reference=_clip(ref_value), candidate=_clip(cand_value), message=message,
-            ))
+            found.append(
+                Divergence(
+                    seq=seq,
+                    kind=kind,
+                    severity=severity,
+                    path=path,
+                    reference=_clip(ref_value),
+                    candidate=_clip(cand_value),
+                    message=message,
+                )
+            )
     found.sort(key=_order)
     return found
 
@@ -86,8 +95,14 @@ def _value(value: Any) -> Any:
     return value
 
 
-def _within(keys: tuple[Any, ...], path: str, reference: Any, candidate: Any, allowed: Mapping[str, float],
-            tolerance_rules: list[Any]) -> bool:
+def _within(
+    keys: tuple[Any, ...],
+    path: str,
+    reference: Any,
+    candidate: Any,
+    allowed: Mapping[str, float],
+    tolerance_rules: list[Any],
+) -> bool:
     if not _is_number(reference) or not _is_number(candidate):
         return False
     tolerance = allowed.get(path)

@@ -37,14 +37,16 @@ class Stages:
     result: ExchangeResult
 
 
-def diff_exchange(exchange: Exchange, answer: Answer | None, rules: RuleSet, target: str | None,
-                  tokens: SideTokens) -> Stages:
+def diff_exchange(
+    exchange: Exchange, answer: Answer | None, rules: RuleSet, target: str | None, tokens: SideTokens
+) -> Stages:
     seq = exchange.seq
     service, operation = exchange.service, exchange.operation
 
     def result(verdict: str, divergences: tuple[Divergence, ...] = (), **more: Any) -> ExchangeResult:
-        return ExchangeResult(seq=seq, service=service, operation=operation, verdict=verdict,
-                              divergences=divergences, **more)
+        return ExchangeResult(
+            seq=seq, service=service, operation=operation, verdict=verdict, divergences=divergences, **more
+        )
 
     if answer is None:
         return Stages(None, None, None, None, result("skipped", notes=("the run holds no answer for it",)))
@@ -56,9 +58,14 @@ def diff_exchange(exchange: Exchange, answer: Answer | None, rules: RuleSet, tar
         error = answer.error or {}
         kind = error.get("kind", "transport")
         divergence = Divergence(
-            seq=seq, kind="transport", severity="critical", path="$",
-            reference=exchange.response.status, candidate=kind,
-            message=str(error.get("message") or "no answer"), caused_by=caused_by,
+            seq=seq,
+            kind="transport",
+            severity="critical",
+            path="$",
+            reference=exchange.response.status,
+            candidate=kind,
+            message=str(error.get("message") or "no answer"),
+            caused_by=caused_by,
         )
         return Stages(None, None, None, None, result("error", (divergence,)))
 
@@ -77,18 +84,33 @@ def diff_exchange(exchange: Exchange, answer: Answer | None, rules: RuleSet, tar
     selected = rules.select(service, operation, target)
     if candidate.problem is not None:
         divergence = Divergence(
-            seq=seq, kind="unparseable", severity="critical", path="$",
-            reference=None, candidate=_body_excerpt(answer), message=candidate.problem, caused_by=caused_by,
+            seq=seq,
+            kind="unparseable",
+            severity="critical",
+            path="$",
+            reference=None,
+            candidate=_body_excerpt(answer),
+            message=candidate.problem,
+            caused_by=caused_by,
         )
         ref_norm = normalize(reference.tree, selected, tokens.reference)
-        res = result(_verdict_for(candidate, [divergence]), (divergence,), rules_fired=ref_norm.fired,
-                     notes=tuple(notes))
+        res = result(
+            _verdict_for(candidate, [divergence]),
+            (divergence,),
+            rules_fired=ref_norm.fired,
+            notes=tuple(notes),
+        )
         return Stages(reference, candidate, ref_norm, None, res)
 
     ref_norm = normalize(reference.tree, selected, tokens.reference)
     cand_norm = normalize(candidate.tree, selected, tokens.candidate)
-    divergences = compare(ref_norm.tree, cand_norm.tree, selected, seq=seq,
-                          tolerances={**cand_norm.tolerances, **ref_norm.tolerances})
+    divergences = compare(
+        ref_norm.tree,
+        cand_norm.tree,
+        selected,
+        seq=seq,
+        tolerances={**cand_norm.tolerances, **ref_norm.tolerances},
+    )
     if caused_by is not None:
         divergences = [replace(d, caused_by=caused_by) for d in divergences]
     fired = tuple(dict.fromkeys(ref_norm.fired + cand_norm.fired))

@@ -63,8 +63,15 @@ def _init_worker(rules: RuleSet) -> None:
     _RULES = rules
 
 
-def run_diff(run_dir: Path, report_dir: Path, normalizer_paths: list[Path], default_rules: bool,
-             fail_under: float | None, console: Any, workers: int | None = None) -> int:
+def run_diff(
+    run_dir: Path,
+    report_dir: Path,
+    normalizer_paths: list[Path],
+    default_rules: bool,
+    fail_under: float | None,
+    console: Any,
+    workers: int | None = None,
+) -> int:
     """Compare, write the reports, print a summary; the exit status follows spec section 1."""
     doc, details = diff_run(run_dir, report_dir, normalizer_paths, default_rules, workers=workers)
     from compat_diff.report import write_reports
@@ -84,8 +91,13 @@ def exit_status(doc: dict[str, Any], fail_under: float | None) -> ExitStatus:
     return ExitStatus.OK if clean else ExitStatus.DIVERGED
 
 
-def diff_run(run_dir: Path, report_dir: Path, normalizer_paths: list[Path], default_rules: bool,
-             workers: int | None = None) -> tuple[dict[str, Any], Path]:
+def diff_run(
+    run_dir: Path,
+    report_dir: Path,
+    normalizer_paths: list[Path],
+    default_rules: bool,
+    workers: int | None = None,
+) -> tuple[dict[str, Any], Path]:
     """The report document and the path of a details.jsonl written beside it."""
     info = read_run(run_dir)
     rules = load_rules(normalizer_paths, default_rules=default_rules)
@@ -100,17 +112,23 @@ def diff_run(run_dir: Path, report_dir: Path, normalizer_paths: list[Path], defa
         if not answers.exists():
             raise InputError(f"the run directory {run_dir} holds no answers for target {name!r} ({answers}).")
         answer_index = index_lines(answers)
-        for number, start in enumerate(range(0, len(recording_index), CHUNK_SIZE)):
+        for start in range(0, len(recording_index), CHUNK_SIZE):
             chunk = tuple(recording_index[start : start + CHUNK_SIZE])
-            tasks.append(ChunkTask(
-                target=name, recording=info.recording, recording_version=recording.version, seqs=chunk,
-                answers=answers, answer_offsets={seq: answer_index[seq] for seq, _ in chunk if seq in answer_index},
-                part=parts_dir / f"{len(tasks):05d}.jsonl",
-            ))
+            tasks.append(
+                ChunkTask(
+                    target=name,
+                    recording=info.recording,
+                    recording_version=recording.version,
+                    seqs=chunk,
+                    answers=answers,
+                    answer_offsets={seq: answer_index[seq] for seq, _ in chunk if seq in answer_index},
+                    part=parts_dir / f"{len(tasks):05d}.jsonl",
+                )
+            )
     tallies: dict[str, dict[OpKey, OperationTally]] = {str(t["name"]): {} for t in info.targets}
     fired_total: dict[str, int] = {}
-    for target, chunk_tallies in _run_tasks(tasks, rules, workers):
-        merged = tallies[target]
+    for target_name, chunk_tallies in _run_tasks(tasks, rules, workers):
+        merged = tallies[target_name]
         for key, tally in chunk_tallies.items():
             if key in merged:
                 merged[key].merge(tally)
@@ -135,10 +153,16 @@ def diff_run(run_dir: Path, report_dir: Path, normalizer_paths: list[Path], defa
         "version": 1,
         "generated": now_iso(),
         "tool": f"compat-diff {__version__}",
-        "run": {"path": str(run_dir.resolve()), "created": info.header.get("created"),
-                "problems": info.header.get("problems") or []},
-        "recording": {"path": str(info.recording), "exchanges": len(recording_index),
-                      "header": {k: v for k, v in recording.header.items() if k not in ("format", "version")}},
+        "run": {
+            "path": str(run_dir.resolve()),
+            "created": info.header.get("created"),
+            "problems": info.header.get("problems") or [],
+        },
+        "recording": {
+            "path": str(info.recording),
+            "exchanges": len(recording_index),
+            "header": {k: v for k, v in recording.header.items() if k not in ("format", "version")},
+        },
         "rules": {"files": [_display(f) for f in rules.files], "fired": dict(sorted(fired_total.items()))},
         "targets": targets,
     }
@@ -152,8 +176,9 @@ def _display(path: str) -> str:
         return path
 
 
-def _run_tasks(tasks: list[ChunkTask], rules: RuleSet, workers: int | None
-               ) -> Iterator[tuple[str, dict[OpKey, OperationTally]]]:
+def _run_tasks(
+    tasks: list[ChunkTask], rules: RuleSet, workers: int | None
+) -> Iterator[tuple[str, dict[OpKey, OperationTally]]]:
     total = sum(len(task.seqs) for task in tasks)
     processes = workers if workers is not None else (os.cpu_count() or 1)
     if processes <= 1 or total < PARALLEL_THRESHOLD or len(tasks) < 2:
@@ -162,7 +187,9 @@ def _run_tasks(tasks: list[ChunkTask], rules: RuleSet, workers: int | None
             yield diff_chunk(task)
         return
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with context.Pool(processes=min(processes, len(tasks)), initializer=_init_worker, initargs=(rules,)) as pool:
+    with context.Pool(
+        processes=min(processes, len(tasks)), initializer=_init_worker, initargs=(rules,)
+    ) as pool:
         yield from pool.imap(diff_chunk, tasks)
 
 
@@ -174,8 +201,11 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
     tallies: dict[OpKey, OperationTally] = {}
     recording_blobs = task.recording.with_name(task.recording.name + ".blobs")
     answer_blobs = answers_blob_dir(task.answers)
-    with task.recording.open("rb") as recording, task.answers.open("rb") as answers, \
-            task.part.open("wb") as part:
+    with (
+        task.recording.open("rb") as recording,
+        task.answers.open("rb") as answers,
+        task.part.open("wb") as part,
+    ):
         for seq, offset in task.seqs:
             obj = read_line_at(recording, offset)
             if obj is None:
@@ -199,8 +229,14 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
             if tally is None:
                 tally = tallies[key] = OperationTally(exchange.service, exchange.operation)
             tally.add(stages.result)
-            part.write(orjson.dumps(_detail(task.target, exchange, answer, stages),
-                                    option=orjson.OPT_NON_STR_KEYS, default=str) + b"\n")
+            part.write(
+                orjson.dumps(
+                    _detail(task.target, exchange, answer, stages),
+                    option=orjson.OPT_NON_STR_KEYS,
+                    default=str,
+                )
+                + b"\n"
+            )
     return task.target, tallies
 
 
@@ -236,22 +272,31 @@ def _detail(target: str, exchange: Any, answer: Any, stages: Stages) -> dict[str
 def _request_view(request: HttpRequest | None) -> dict[str, Any] | None:
     if request is None:
         return None
-    return {"method": request.method, "url": request.url, "headers": [list(p) for p in request.headers],
-            "body": _body_text(request.body)}
+    return {
+        "method": request.method,
+        "url": request.url,
+        "headers": [list(p) for p in request.headers],
+        "body": _body_text(request.body),
+    }
 
 
 def _response_view(response: HttpResponse | None) -> dict[str, Any] | None:
     if response is None:
         return None
-    return {"status": response.status, "headers": [list(p) for p in response.headers],
-            "body": _body_text(response.body)}
+    return {
+        "status": response.status,
+        "headers": [list(p) for p in response.headers],
+        "body": _body_text(response.body),
+    }
 
 
 def _body_text(body: Body) -> str:
     if not body.available:
         return f"<{body.size} bytes not stored, sha256 {body.sha256}>"
     if body.storage == "blob" or not body.is_text:
-        return f"<{body.size} bytes of {'binary' if not body.is_text else 'text'} data, sha256 {body.digest()}>"
+        return (
+            f"<{body.size} bytes of {'binary' if not body.is_text else 'text'} data, sha256 {body.digest()}>"
+        )
     data = body.inline or b""
     text = data[:DETAIL_BODY_LIMIT].decode("utf-8", "replace")
     if len(data) > DETAIL_BODY_LIMIT:
@@ -264,6 +309,9 @@ def _print_summary(doc: dict[str, Any], report_dir: Path, console: Any) -> None:
         score = target["score"]
         shown = "n/a" if score is None else f"{score:.0%}"
         verdicts = ", ".join(f"{count} {name}" for name, count in target["verdicts"].items() if count)
-        console.print(f"{target['name']}: score {shown} ({target['matching']}/{target['compared']} matching; "
-                      f"{verdicts or 'nothing compared'})", markup=False)
+        console.print(
+            f"{target['name']}: score {shown} ({target['matching']}/{target['compared']} matching; "
+            f"{verdicts or 'nothing compared'})",
+            markup=False,
+        )
     console.print(f"report written to {report_dir}", markup=False)

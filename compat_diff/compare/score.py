@@ -90,8 +90,9 @@ def score(matching: int, compared: int) -> float | None:
     return round(matching / compared, 4) if compared else None
 
 
-def target_document(name: str, info: dict[str, Any], tallies: dict[tuple[str | None, str | None], OperationTally]
-                    ) -> dict[str, Any]:
+def target_document(
+    name: str, info: dict[str, Any], tallies: dict[tuple[str | None, str | None], OperationTally]
+) -> dict[str, Any]:
     """One target's entry of the report document (docs/formats.md)."""
     ordered = sorted(tallies.values(), key=lambda t: (t.service or "~", t.operation or "~"))
     verdicts: Counter[str] = Counter()
@@ -105,27 +106,36 @@ def target_document(name: str, info: dict[str, Any], tallies: dict[tuple[str | N
         matching += tally.matching
         verdicts.update(tally.verdicts)
         severities.update(tally.severities)
-        service = services.setdefault(tally.service or "unknown", {
-            "service": tally.service or "unknown", "exchanges": 0, "compared": 0, "matching": 0, "operations": 0,
-        })
+        service = services.setdefault(
+            tally.service or "unknown",
+            {
+                "service": tally.service or "unknown",
+                "exchanges": 0,
+                "compared": 0,
+                "matching": 0,
+                "operations": 0,
+            },
+        )
         service["exchanges"] += tally.exchanges
         service["compared"] += tally.compared
         service["matching"] += tally.matching
         service["operations"] += 1
-        operations.append({
-            "service": tally.service or "unknown",
-            "operation": tally.operation or "unknown",
-            "exchanges": tally.exchanges,
-            "compared": tally.compared,
-            "matching": tally.matching,
-            "score": score(tally.matching, tally.compared),
-            "verdict": tally.verdict,
-            "verdicts": {v: tally.verdicts[v] for v in VERDICTS if tally.verdicts[v]},
-            "rules_fired": sorted(tally.rules_fired),
-            "divergences": tally.divergences,
-            "more_divergences": tally.more_divergences,
-            "notes": list(tally.notes),
-        })
+        operations.append(
+            {
+                "service": tally.service or "unknown",
+                "operation": tally.operation or "unknown",
+                "exchanges": tally.exchanges,
+                "compared": tally.compared,
+                "matching": tally.matching,
+                "score": score(tally.matching, tally.compared),
+                "verdict": tally.verdict,
+                "verdicts": {v: tally.verdicts[v] for v in VERDICTS if tally.verdicts[v]},
+                "rules_fired": sorted(tally.rules_fired),
+                "divergences": tally.divergences,
+                "more_divergences": tally.more_divergences,
+                "notes": list(tally.notes),
+            }
+        )
     for service in services.values():
         service["score"] = score(service["matching"], service["compared"])
     return {

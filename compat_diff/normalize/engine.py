@@ -116,8 +116,9 @@ class _Walker:
         self.fired: list[str] = []
         self.tolerances: dict[str, float] = {}
 
-    def visit(self, node: Any, keys: tuple[str | int, ...], states: list[tuple[Rule, int]],
-              complete: list[Rule]) -> Any:
+    def visit(
+        self, node: Any, keys: tuple[str | int, ...], states: list[tuple[Rule, int]], complete: list[Rule]
+    ) -> Any:
         if complete:
             complete = [rule for rule in complete if rule.shape is None or _has_shape(node, rule.shape)]
             for rule in complete:
@@ -161,8 +162,9 @@ class _Walker:
             return items if changed else node
         return node
 
-    def _child(self, child: Any, keys: tuple[str | int, ...], key: str | int,
-               states: list[tuple[Rule, int]]) -> Any:
+    def _child(
+        self, child: Any, keys: tuple[str | int, ...], key: str | int, states: list[tuple[Rule, int]]
+    ) -> Any:
         next_states: list[tuple[Rule, int]] = []
         complete: list[Rule] = []
         for rule, position in states:

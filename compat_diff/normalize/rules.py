@@ -22,8 +22,20 @@ from compat_diff.normalize.paths import PathSyntaxError, Step, parse_path
 ACTIONS = ("ignore", "type", "timestamp", "id", "sort", "regex", "tolerance")
 SHAPES = ("timestamp",)
 _KNOWN_KEYS = {
-    "id", "reason", "service", "operation", "target", "path", "action", "kind", "key", "pattern",
-    "replacement", "tolerance", "shape", "enabled",
+    "id",
+    "reason",
+    "service",
+    "operation",
+    "target",
+    "path",
+    "action",
+    "kind",
+    "key",
+    "pattern",
+    "replacement",
+    "tolerance",
+    "shape",
+    "enabled",
 }
 _ID = re.compile(r"[A-Za-z0-9_.\-]+")
 
@@ -244,4 +256,3 @@ def _names(value: Any, what: str, fail: Any) -> frozenset[str] | None:
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return frozenset(value)
     raise fail(f"'{what}' must be a name or a list of names")
-

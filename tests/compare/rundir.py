@@ -20,13 +20,24 @@ def write_recording(path: Path, exchanges: Iterable[Exchange]) -> Path:
     return path
 
 
-def answer_line(exchange: Exchange, response: HttpResponse | None, policy: BodyPolicy, *,
-                outcome: str = "answered", error: dict[str, Any] | None = None,
-                skipped: str | None = None, broken: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def answer_line(
+    exchange: Exchange,
+    response: HttpResponse | None,
+    policy: BodyPolicy,
+    *,
+    outcome: str = "answered",
+    error: dict[str, Any] | None = None,
+    skipped: str | None = None,
+    broken: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     request, _ = encode_request(exchange.request, policy)
-    line: dict[str, Any] = {"seq": exchange.seq, "outcome": outcome, "request": request,
-                            "response": encode_response(response, policy)[0] if response else None,
-                            "duration_ms": 1.0}
+    line: dict[str, Any] = {
+        "seq": exchange.seq,
+        "outcome": outcome,
+        "request": request,
+        "response": encode_response(response, policy)[0] if response else None,
+        "duration_ms": 1.0,
+    }
     if error is not None:
         line["error"] = error
     if skipped is not None:
@@ -40,8 +51,11 @@ def write_run(run_dir: Path, recording: Path, targets: dict[str, list[dict[str, 
     """A run directory whose answers.jsonl per target holds the given lines (any order)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     header = {
-        "format": "compat-diff/run", "version": 1, "created": "2026-01-01T00:00:00Z",
-        "finished": "2026-01-01T00:00:01Z", "recording": {"path": str(recording.resolve()), "exchanges": 0},
+        "format": "compat-diff/run",
+        "version": 1,
+        "created": "2026-01-01T00:00:00Z",
+        "finished": "2026-01-01T00:00:01Z",
+        "recording": {"path": str(recording.resolve()), "exchanges": 0},
         "targets": [{"name": name, "endpoint": "http://127.0.0.1:1"} for name in targets],
         "options": {},
     }
@@ -59,7 +73,8 @@ def policy_for(answers_dir: Path) -> BodyPolicy:
     return BodyPolicy(BlobStore(answers_dir / "answers.jsonl.blobs"))
 
 
-def answers_for(exchanges: Iterable[Exchange], responses: Iterable[HttpResponse], run_dir: Path,
-                target: str) -> list[dict[str, Any]]:
+def answers_for(
+    exchanges: Iterable[Exchange], responses: Iterable[HttpResponse], run_dir: Path, target: str
+) -> list[dict[str, Any]]:
     policy = policy_for(run_dir / "targets" / target)
     return [answer_line(e, r, policy) for e, r in zip(exchanges, responses, strict=True)]

@@ -16,14 +16,20 @@ from compat_diff.model import Exchange, HttpResponse
 from compat_diff.testing import make_response
 
 
-def _run_dir(tmp_path: Path, reference: list[Exchange], answers: dict[str, list[HttpResponse | None]],
-             **per_seq: dict[str, object]) -> Path:
+def _run_dir(
+    tmp_path: Path,
+    reference: list[Exchange],
+    answers: dict[str, list[HttpResponse | None]],
+    **per_seq: dict[str, object],
+) -> Path:
     recording = write_recording(tmp_path / "rec.jsonl", reference)
     lines = {}
     for target, responses in answers.items():
         policy = policy_for(tmp_path / "run" / "targets" / target)
-        target_lines = [answer_line(e, r, policy, **per_seq.get(f"{target}:{e.seq}", {}))  # type: ignore[arg-type]
-                        for e, r in zip(reference, responses, strict=True)]
+        target_lines = [
+            answer_line(e, r, policy, **per_seq.get(f"{target}:{e.seq}", {}))  # type: ignore[arg-type]
+            for e, r in zip(reference, responses, strict=True)
+        ]
         random.Random(7).shuffle(target_lines)  # answers arrive in completion order, not seq order
         lines[target] = target_lines
     return write_run(tmp_path / "run", recording, lines)
@@ -54,14 +60,25 @@ def test_a_changed_answer_is_reported_and_fails(tmp_path: Path, moto_pair) -> No
     reference, candidate = moto_pair
     responses: list[HttpResponse | None] = [e.response for e in candidate]
     target_seq = next(e.seq for e in reference if e.operation == "ListBuckets")
-    responses[target_seq - 1] = make_response(501, {"Content-Type": "application/xml"},
-                                              "<Error><Code>NotImplemented</Code><Message>no</Message></Error>")
+    responses[target_seq - 1] = make_response(
+        501,
+        {"Content-Type": "application/xml"},
+        "<Error><Code>NotImplemented</Code><Message>no</Message></Error>",
+    )
     broken_seq = next(e.seq for e in reference if e.operation == "GetItem")
     responses[broken_seq - 1] = None
-    run_dir = _run_dir(tmp_path, reference, {"clone": responses}, **{
-        f"clone:{broken_seq}": {"outcome": "transport", "error": {"kind": "reset", "message": "connection reset"},
-                                "broken": [{"seq": 1, "value": "x"}]},
-    })
+    run_dir = _run_dir(
+        tmp_path,
+        reference,
+        {"clone": responses},
+        **{
+            f"clone:{broken_seq}": {
+                "outcome": "transport",
+                "error": {"kind": "reset", "message": "connection reset"},
+                "broken": [{"seq": 1, "value": "x"}],
+            },
+        },
+    )
     code, _ = _invoke(run_dir, tmp_path / "report")
     assert code == 1
     doc = json.loads((tmp_path / "report" / "report.json").read_text())
@@ -80,8 +97,12 @@ def test_a_changed_answer_is_reported_and_fails(tmp_path: Path, moto_pair) -> No
 def test_skipped_exchanges_do_not_count(tmp_path: Path, moto_pair) -> None:
     reference, candidate = moto_pair
     first = reference[0].seq
-    run_dir = _run_dir(tmp_path, reference, {"moto": [e.response for e in candidate]},
-                       **{f"moto:{first}": {"outcome": "skipped", "skipped": "read-only"}})
+    run_dir = _run_dir(
+        tmp_path,
+        reference,
+        {"moto": [e.response for e in candidate]},
+        **{f"moto:{first}": {"outcome": "skipped", "skipped": "read-only"}},
+    )
     doc, _ = diff_run(run_dir, tmp_path / "report", [], True)
     target = doc["targets"][0]
     assert target["verdicts"]["skipped"] == 1

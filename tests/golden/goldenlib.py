@@ -50,7 +50,9 @@ def moto_server() -> Iterator[str]:
     python = PYTHON if PYTHON.exists() else Path(sys.executable)
     process = subprocess.Popen(
         [str(python), "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -120,13 +122,16 @@ class Capture:
         headers_tuple = tuple(
             (k, v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()
         )
-        self.exchanges.append(Exchange(
-            seq=len(self.exchanges) + 1,
-            request=make_request(request.method, request.url, headers_tuple, body),
-            response=make_response(status, headers, data),
-            service=service, operation=model.name if model is not None else None,
-            protocol=protocol,
-        ))
+        self.exchanges.append(
+            Exchange(
+                seq=len(self.exchanges) + 1,
+                request=make_request(request.method, request.url, headers_tuple, body),
+                response=make_response(status, headers, data),
+                service=service,
+                operation=model.name if model is not None else None,
+                protocol=protocol,
+            )
+        )
         return AWSResponse(request.url, status, dict(headers), _Raw(data))
 
 
@@ -145,29 +150,44 @@ def encode_body(data: bytes) -> dict[str, str]:
 
 def exchange_to_json(exchange: Exchange) -> dict[str, Any]:
     return {
-        "seq": exchange.seq, "service": exchange.service, "operation": exchange.operation,
-        "protocol": exchange.protocol, "region": "us-east-1",
-        "request": {"method": exchange.request.method, "url": exchange.request.url,
-                    "headers": [list(p) for p in exchange.request.headers],
-                    "body": encode_body(exchange.request.body.read())},
+        "seq": exchange.seq,
+        "service": exchange.service,
+        "operation": exchange.operation,
+        "protocol": exchange.protocol,
+        "region": "us-east-1",
+        "request": {
+            "method": exchange.request.method,
+            "url": exchange.request.url,
+            "headers": [list(p) for p in exchange.request.headers],
+            "body": encode_body(exchange.request.body.read()),
+        },
         "response": response_to_json(exchange.response),
     }
 
 
 def response_to_json(response: HttpResponse) -> dict[str, Any]:
-    return {"status": response.status, "headers": [list(p) for p in response.headers],
-            "body": encode_body(response.body.read())}
+    return {
+        "status": response.status,
+        "headers": [list(p) for p in response.headers],
+        "body": encode_body(response.body.read()),
+    }
 
 
 def load_vector(folder: Path) -> tuple[Exchange, Answer]:
     data = json.loads((folder / "input.json").read_text())
     exchange = decode_exchange(data["reference"], None)
     candidate = data["candidate"]
-    answer = Answer(seq=exchange.seq, outcome="answered",
-                    request=HttpRequest(exchange.request.method, exchange.request.url,
-                                        headers_from(tuple(p) for p in exchange.request.headers),
-                                        exchange.request.body),
-                    response=decode_response(candidate, None))
+    answer = Answer(
+        seq=exchange.seq,
+        outcome="answered",
+        request=HttpRequest(
+            exchange.request.method,
+            exchange.request.url,
+            headers_from(tuple(p) for p in exchange.request.headers),
+            exchange.request.body,
+        ),
+        response=decode_response(candidate, None),
+    )
     return exchange, answer
 
 
@@ -202,8 +222,13 @@ def stages_of(folder: Path) -> dict[str, Any]:
         "divergences": {
             "verdict": result.verdict,
             "divergences": [
-                {"kind": d.kind, "severity": d.severity, "path": d.path,
-                 "reference": plain(d.reference), "candidate": plain(d.candidate)}
+                {
+                    "kind": d.kind,
+                    "severity": d.severity,
+                    "path": d.path,
+                    "reference": plain(d.reference),
+                    "candidate": plain(d.candidate),
+                }
                 for d in result.divergences
             ],
         },
@@ -213,8 +238,11 @@ def stages_of(folder: Path) -> dict[str, Any]:
 def write_vector(name: str, reference: Exchange, candidate: HttpResponse, note: str) -> Path:
     folder = HERE / name
     folder.mkdir(parents=True, exist_ok=True)
-    payload = {"note": note, "reference": exchange_to_json(reference),
-               "candidate": response_to_json(candidate)}
+    payload = {
+        "note": note,
+        "reference": exchange_to_json(reference),
+        "candidate": response_to_json(candidate),
+    }
     (folder / "input.json").write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
     update_outputs(folder)
     return folder
@@ -233,11 +261,15 @@ def _clients(url: str, capture: Capture) -> Callable[[str], Any]:
     import boto3
     from botocore.config import Config
 
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                    region_name="us-east-1")
-    config = Config(retries={"total_max_attempts": 1}, s3={"addressing_style": "path"},
-                    request_checksum_calculation="when_required",
-                    response_checksum_validation="when_required")
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    config = Config(
+        retries={"total_max_attempts": 1},
+        s3={"addressing_style": "path"},
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
 
     def client(service: str) -> Any:
         return capture.attach(session.client(service, endpoint_url=url, config=config))
@@ -263,9 +295,12 @@ def scenario(client: Callable[[str], Any]) -> None:
     ec2.describe_instances()
     attempt(lambda: ec2.describe_instances(InstanceIds=["i-00000000000000000"]))
     ddb = client("dynamodb")
-    ddb.create_table(TableName="golden", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName="golden",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     ddb.put_item(TableName="golden", Item={"pk": {"S": "a"}, "n": {"N": "1"}})
     ddb.get_item(TableName="golden", Key={"pk": {"S": "a"}})
     attempt(lambda: ddb.describe_table(TableName="missing"))
