@@ -184,3 +184,30 @@ def boto_recorder(tmp_path: Path) -> Iterator[Callable[..., BotoRecorder]]:
     yield make
     for recorder in made:
         recorder.close()
+
+
+@pytest.fixture
+def fault_server(tmp_path: Path) -> Iterator[Callable[[str], Server]]:
+    """Start ``tests/replay/fault_server.py`` in a mode (hang, reset, garbage); stopped by PID."""
+    started: list[Server] = []
+
+    def make(mode: str) -> Server:
+        port_file = tmp_path / f"fault-{mode}-{len(started)}.port"
+        process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("fault_server.py")), mode, str(port_file)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        server = Server("", process)
+        started.append(server)
+        deadline = time.monotonic() + 10
+        while not port_file.exists():
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"fault server {mode} did not start")
+            time.sleep(0.02)
+        server.url = f"http://127.0.0.1:{port_file.read_text()}"
+        return server
+
+    yield make
+    for server in started:
+        server.stop()

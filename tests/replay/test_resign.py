@@ -16,8 +16,16 @@ from rich.console import Console
 from compat_diff.aws.signing import SigningCredentials, SigningPlan, sign_request
 from compat_diff.replay.run import run_replay
 
-ADMIN_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
-REJECTIONS = ("SignatureDoesNotMatch", "InvalidClientTokenId", "InvalidAccessKeyId", "AccessDenied", "AuthFailure")
+ADMIN_POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
+REJECTIONS = (
+    "SignatureDoesNotMatch",
+    "InvalidClientTokenId",
+    "InvalidAccessKeyId",
+    "AccessDenied",
+    "AuthFailure",
+)
 
 
 def _answers(run: Path, target: str) -> list[dict]:
@@ -29,7 +37,11 @@ def _checking_moto(moto_factory) -> tuple[str, str, str]:
     """A moto that checks signatures after three setup calls, and the keys its IAM issued."""
     server = moto_factory({"INITIAL_NO_AUTH_ACTION_COUNT": "3"})
     iam = boto3.client(
-        "iam", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="setup", aws_secret_access_key="x"
+        "iam",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="setup",
+        aws_secret_access_key="x",
     )
     iam.create_user(UserName="replayer")
     iam.put_user_policy(UserName="replayer", PolicyName="all", PolicyDocument=ADMIN_POLICY)
@@ -69,7 +81,13 @@ def test_replay_is_accepted_by_a_server_checking_signatures(tmp_path, moto_facto
     targets = _targets_file(tmp_path, url, access_key, "GOOD_SECRET")
 
     status = run_replay(
-        recording, [], targets, False, tmp_path / "run", console=Console(stderr=True), env={"GOOD_SECRET": secret}
+        recording,
+        [],
+        targets,
+        False,
+        tmp_path / "run",
+        console=Console(stderr=True),
+        env={"GOOD_SECRET": secret},
     )
 
     assert status == 0
@@ -92,12 +110,20 @@ def test_a_wrong_secret_is_rejected(tmp_path, moto_factory, boto_recorder):
     targets = _targets_file(tmp_path, url, access_key, "BAD_SECRET")
 
     run_replay(
-        recording, [], targets, False, tmp_path / "run", console=Console(stderr=True), env={"BAD_SECRET": "wrong"}
+        recording,
+        [],
+        targets,
+        False,
+        tmp_path / "run",
+        console=Console(stderr=True),
+        env={"BAD_SECRET": "wrong"},
     )
 
     answers = _answers(tmp_path / "run", "checking")
     assert answers and all(answer["outcome"] == "answered" for answer in answers)
-    assert all(answer["response"]["status"] == 403 for answer in answers), [a["response"]["status"] for a in answers]
+    assert all(answer["response"]["status"] == 403 for answer in answers), [
+        a["response"]["status"] for a in answers
+    ]
     assert any("SignatureDoesNotMatch" in answer["response"]["body"].get("text", "") for answer in answers)
 
 
@@ -117,7 +143,15 @@ def test_recorded_principals_map_to_target_credentials(tmp_path, moto_factory, b
         f'[target.t.principals]\n"AKIARECORDEDOWNER001" = {{ access_key = "{access_key}", secret_key_env = "S" }}\n'
     )
 
-    run_replay(recorder.writer.path, [], targets, False, tmp_path / "run", console=Console(stderr=True), env={"S": secret})
+    run_replay(
+        recorder.writer.path,
+        [],
+        targets,
+        False,
+        tmp_path / "run",
+        console=Console(stderr=True),
+        env={"S": secret},
+    )
 
     answers = _answers(tmp_path / "run", "t")
     assert answers[0]["response"]["status"] == 200
@@ -132,7 +166,10 @@ def test_signer_takes_the_injected_clock(scheme):
     url, headers = sign_request(
         "GET",
         "http://127.0.0.1:9/bucket/key",
-        [("Host", "127.0.0.1:9"), ("Authorization", "AWS4-HMAC-SHA256 Credential=old/..., Signature=**REDACTED**")],
+        [
+            ("Host", "127.0.0.1:9"),
+            ("Authorization", "AWS4-HMAC-SHA256 Credential=old/..., Signature=**REDACTED**"),
+        ],
         b"",
         SigningPlan(scheme=scheme, service="s3", region="eu-west-1", payload_hash="UNSIGNED-PAYLOAD"),
         SigningCredentials("AKIDNEW", "secret"),
@@ -141,7 +178,9 @@ def test_signer_takes_the_injected_clock(scheme):
     sent = {name.lower(): value for name, value in headers}
     if scheme == "sigv4":
         assert sent["x-amz-date"] == "20210304T050607Z"
-        assert sent["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDNEW/20210304/eu-west-1/s3/aws4_request")
+        assert sent["authorization"].startswith(
+            "AWS4-HMAC-SHA256 Credential=AKIDNEW/20210304/eu-west-1/s3/aws4_request"
+        )
         assert sent["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
     else:
         assert sent["date"] == "Thu, 04 Mar 2021 05:06:07 GMT"

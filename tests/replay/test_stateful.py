@@ -57,7 +57,9 @@ def _record_sessions(moto_factory, boto_recorder) -> Path:
     upload = s3.create_multipart_upload(Bucket="state-bucket", Key="big")["UploadId"]
     parts = []
     for number, body in ((1, b"a" * 5 * 1024 * 1024), (2, b"tail")):
-        etag = s3.upload_part(Bucket="state-bucket", Key="big", UploadId=upload, PartNumber=number, Body=body)["ETag"]
+        etag = s3.upload_part(
+            Bucket="state-bucket", Key="big", UploadId=upload, PartNumber=number, Body=body
+        )["ETag"]
         parts.append({"ETag": etag, "PartNumber": number})
     s3.list_parts(Bucket="state-bucket", Key="big", UploadId=upload)
     s3.complete_multipart_upload(
@@ -103,12 +105,20 @@ def test_generated_ids_are_mapped_on_two_targets_at_once(tmp_path, moto_factory,
         assert idmap["unresolved"] == []
     # The versioned read asked each candidate for its own version id, not the recorded one.
     for target, server in (("one", first), ("two", second)):
-        s3 = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1",
-                          aws_access_key_id="x", aws_secret_access_key="y")
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=server.url,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="y",
+        )
         versions = s3.list_object_versions(Bucket="state-bucket", Prefix="doc")["Versions"]
         oldest = next(v["VersionId"] for v in versions if v["Key"] == "doc" and not v["IsLatest"])
-        get = next(a for a in _answers(tmp_path / "run", target) if "versionId=" in a["request"]["url"]
-                   and a["request"]["method"] == "GET")
+        get = next(
+            a
+            for a in _answers(tmp_path / "run", target)
+            if "versionId=" in a["request"]["url"] and a["request"]["method"] == "GET"
+        )
         assert f"versionId={oldest}" in get["request"]["url"]
 
 
@@ -122,11 +132,22 @@ def test_a_create_that_fails_on_the_candidate_is_a_broken_dependency(tmp_path, m
 
     candidate = moto_factory()
     # Same name, other attributes: the candidate refuses the recorded CreateQueue.
-    boto3.client("sqs", endpoint_url=candidate.url, region_name="us-east-1", aws_access_key_id="x",
-                 aws_secret_access_key="y").create_queue(QueueName="clash", Attributes={"VisibilityTimeout": "5"})
+    boto3.client(
+        "sqs",
+        endpoint_url=candidate.url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+    ).create_queue(QueueName="clash", Attributes={"VisibilityTimeout": "5"})
 
-    run_replay(recorder.writer.path, [f"c={candidate.url}"], None, False, tmp_path / "run",
-               console=Console(stderr=True))
+    run_replay(
+        recorder.writer.path,
+        [f"c={candidate.url}"],
+        None,
+        False,
+        tmp_path / "run",
+        console=Console(stderr=True),
+    )
 
     create, send = _answers(tmp_path / "run", "c")
     assert create["response"]["status"] >= 400
