@@ -124,6 +124,12 @@ def test_filter_open_exchange_and_see_the_highlighted_divergence(page: Any, samp
     rule = exchange.locator(".divergence").first.locator("pre.yaml").inner_text()
     assert "- id: accept.swift.GetObject.1" in rule
     assert 'path: "$.ContentType"' in rule and "action: ignore" in rule and 'target: "swift"' in rule
+    # What the user copies must be a rule the normalizer accepts as it is.
+    from compat_diff.normalize.rules import rules_from_yaml
+
+    accepted = rules_from_yaml(rule, source="copied from the report")
+    assert [r.path for r in accepted.rules] == ["$.ContentType"]
+    assert accepted.select("s3", "GetObject", "swift") and not accepted.select("s3", "GetObject", "rclone")
     page.screenshot(path=str(ARTIFACTS / "report-exchange.png"), full_page=True)
 
     exchange.locator(".tabs.small .tab[data-view=raw]").click()
