@@ -140,7 +140,8 @@ def test_recorded_principals_map_to_target_credentials(tmp_path, moto_factory, b
     targets = tmp_path / "targets.toml"
     targets.write_text(
         f'[target.t]\nendpoint = "{url}"\naccess_key = "default-key"\nsecret_key = "nope"\n'
-        f'[target.t.principals]\n"AKIARECORDEDOWNER001" = {{ access_key = "{access_key}", secret_key_env = "S" }}\n'
+        f'[target.t.principals]\n"AKIARECORDEDOWNER001" = '
+        f'{{ access_key = "{access_key}", secret_key_env = "S" }}\n'
     )
 
     run_replay(
@@ -163,7 +164,7 @@ def test_recorded_principals_map_to_target_credentials(tmp_path, moto_factory, b
 @pytest.mark.parametrize("scheme", ["sigv4", "sigv2"])
 def test_signer_takes_the_injected_clock(scheme):
     moment = dt.datetime(2021, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
-    url, headers = sign_request(
+    _url, headers = sign_request(
         "GET",
         "http://127.0.0.1:9/bucket/key",
         [

@@ -49,8 +49,10 @@ def recording(tmp_path: Path) -> Path:
             "target.swift.s3_addressing",
         ),
         (
-            '[target.swift]\nendpoint = "http://127.0.0.1:1"\naccess_key = "k"\nsecret_key_env = "COMPAT_DIFF_UNSET_VAR"\n',
-            "target.swift.secret_key_env names the environment variable COMPAT_DIFF_UNSET_VAR, which is not set",
+            '[target.swift]\nendpoint = "http://127.0.0.1:1"\naccess_key = "k"\n'
+            'secret_key_env = "COMPAT_DIFF_UNSET_VAR"\n',
+            "target.swift.secret_key_env names the environment variable COMPAT_DIFF_UNSET_VAR, "
+            "which is not set",
         ),
         (
             '[target.swift]\nendpoint = "ftp://127.0.0.1"\n',
@@ -118,7 +120,8 @@ def _signed(url: str, service: str, host: str) -> object:
 def test_per_service_endpoint_keeps_its_path_prefix_and_drops_hop_by_hop(tmp_path):
     targets = tmp_path / "t.toml"
     targets.write_text(
-        '[target.euca]\nendpoint = "http://127.0.0.1:8080"\nregion = "eu-west-3"\naccess_key = "k"\nsecret_key = "s"\n'
+        '[target.euca]\nendpoint = "http://127.0.0.1:8080"\nregion = "eu-west-3"\n'
+        'access_key = "k"\nsecret_key = "s"\n'
         '[target.euca.endpoints]\nec2 = "http://127.0.0.1:8773/services/compute"\n'
     )
     target = load_targets([], targets)[0]
@@ -139,7 +142,8 @@ def test_s3_virtual_host_recording_goes_path_style_or_virtual_as_configured(tmp_
     targets = tmp_path / "t.toml"
     targets.write_text(
         '[target.p]\nendpoint = "http://127.0.0.1:9000"\naccess_key = "k"\nsecret_key = "s"\n'
-        '[target.v]\nendpoint = "http://localhost:9000"\naccess_key = "k"\nsecret_key = "s"\ns3_addressing = "virtual"\n'
+        '[target.v]\nendpoint = "http://localhost:9000"\naccess_key = "k"\nsecret_key = "s"\n'
+        's3_addressing = "virtual"\n'
     )
     path_style, virtual = load_targets([], targets)
     exchange = _signed(
