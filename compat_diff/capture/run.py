@@ -35,6 +35,7 @@ from compat_diff.recording.format import RecordingWriter
 DEFAULT_CONFDIR = Path("~/.compat-diff/mitmproxy")
 # How long a command gets to exit after SIGTERM once the recorder has failed.
 _TERMINATE_GRACE_SECONDS = 5.0
+_DRAIN_SECONDS = 0.5
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -192,8 +193,11 @@ class _RecordSession:
             await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
             failed.cancel()
             if not exited.done():
-                # The recorder failed (or the proxy died): the command's calls would now pass
-                # unrecorded or fail confusingly, so end it.
+                # The recorder failed (or the proxy died). The proxy now answers every call with
+                # 502, so the command sees why; give it a moment to end on its own, then end it.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(exited), _TERMINATE_GRACE_SECONDS)
+            if not exited.done():
                 await _terminate(child)
             await exited
         finally:
@@ -213,6 +217,9 @@ class _RecordSession:
                 watched.add(proxy.stopped)  # type: ignore[arg-type]
             await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
+            if self.recorder.failure is not None:
+                # Let the refusal that reported the failure reach its client before closing.
+                await asyncio.sleep(_DRAIN_SECONDS)
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)

@@ -106,7 +106,9 @@ def client_environment(**extra: str) -> dict[str, str]:
     return env
 
 
-def compat_diff(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def compat_diff(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "compat_diff", *args],
         capture_output=True,
@@ -123,7 +125,9 @@ def record(
     *options: str,
     env: dict[str, str] | None = None,
 ) -> Recorded:
-    result = compat_diff("record", "--out", str(out), "--confdir", str(confdir), *options, "--", *command, env=env)
+    result = compat_diff(
+        "record", "--out", str(out), "--confdir", str(confdir), *options, "--", *command, env=env
+    )
     return Recorded(result.returncode, result.stdout, result.stderr, out)
 
 

@@ -25,7 +25,7 @@ print("client done")
 """
 
 # A client that signs every chunk (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), as the Java and Go SDKs do.
-SIGNED_CHUNKS = '''
+SIGNED_CHUNKS = """
 import hashlib, hmac, http.client, json, os, sys, urllib.parse
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -64,7 +64,8 @@ SigV4Auth(Credentials(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_AC
 amz_date = request.headers["X-Amz-Date"]
 seed = request.headers["Authorization"].rsplit("Signature=", 1)[1]
 scope = f"{amz_date[:8]}/us-east-1/s3/aws4_request"
-body = framed(seed, amz_date, scope, key_for(os.environ["AWS_SECRET_ACCESS_KEY"], amz_date[:8], "us-east-1", "s3"))
+signing_key = key_for(os.environ["AWS_SECRET_ACCESS_KEY"], amz_date[:8], "us-east-1", "s3")
+body = framed(seed, amz_date, scope, signing_key)
 assert len(body) == length
 if mode == "broken":
     body = body[: len(body) // 2]  # the connection "dropped" halfway: a truncated final chunk
@@ -75,12 +76,16 @@ connection.request("PUT", url, body=body, headers=dict(request.headers.items()))
 answer = connection.getresponse()
 print(json.dumps({"status": answer.status, "sent": len(body), "data_sha256": hashlib.sha256(data).hexdigest(),
                   "seed": seed, "chunk_sig": body.split(b"chunk-signature=")[1][:64].decode()}))
-'''
+"""
 
 
-def test_boto3_streaming_upload_over_https_is_stored_decoded(tmp_path: Path, confdir: Path, moto_https: str) -> None:
+def test_boto3_streaming_upload_over_https_is_stored_decoded(
+    tmp_path: Path, confdir: Path, moto_https: str
+) -> None:
     script = write_script(tmp_path, "client.py", BOTO3_STREAMING)
-    result = record(tmp_path / "rec.jsonl", confdir, [sys.executable, str(script), moto_https], "--ssl-insecure")
+    result = record(
+        tmp_path / "rec.jsonl", confdir, [sys.executable, str(script), moto_https], "--ssl-insecure"
+    )
     assert result.returncode == 0, result.stderr
 
     _, exchanges = load_exchanges(result.path)

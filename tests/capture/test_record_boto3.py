@@ -49,7 +49,9 @@ def _record_script(tmp_path: Path, confdir: Path, endpoint: str, *options: str) 
     return record(tmp_path / "rec.jsonl", confdir, [sys.executable, str(script), endpoint], *options)
 
 
-def test_boto3_over_http_is_recorded_with_each_operation(tmp_path: Path, confdir: Path, moto_http: str) -> None:
+def test_boto3_over_http_is_recorded_with_each_operation(
+    tmp_path: Path, confdir: Path, moto_http: str
+) -> None:
     result = _record_script(tmp_path, confdir, moto_http, "--session", "http-run")
 
     assert result.returncode == 0, result.stderr

@@ -1,0 +1,60 @@
+"""Traffic that is not an AWS call goes through the proxy untouched and is counted, not recorded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from compat_diff.recording import load_exchanges
+from tests.capture.conftest import free_port, record, stop_process, write_script
+
+
+@pytest.fixture
+def web_server(tmp_path: Path) -> Iterator[str]:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "page.txt").write_text("not an AWS answer")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", str(site), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import time
+        import urllib.request
+
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/page.txt", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(process)
+
+
+def test_plain_http_is_passed_through_and_counted(
+    tmp_path: Path, confdir: Path, web_server: str, moto_http: str
+) -> None:
+    script = write_script(
+        tmp_path,
+        "client.py",
+        "import sys, urllib.request, boto3\n"
+        "for _ in range(3):\n"
+        "    print(urllib.request.urlopen(sys.argv[1] + '/page.txt').read().decode())\n"
+        "boto3.client('s3', endpoint_url=sys.argv[2]).list_buckets()\n",
+    )
+    result = record(tmp_path / "rec.jsonl", confdir, [sys.executable, str(script), web_server, moto_http])
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("not an AWS answer") == 3
+    _, exchanges = load_exchanges(result.path)
+    assert [(e.service, e.operation) for e in exchanges] == [("s3", "ListBuckets")]
+    assert "3 non-AWS requests passed through, not recorded" in result.stderr
+    assert "not an AWS answer" not in result.path.read_text()
