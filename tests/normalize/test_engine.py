@@ -1,0 +1,107 @@
+"""The rule engine on plain trees: each action, paths as reports print them, and no mutation."""
+
+from __future__ import annotations
+
+import copy
+
+from compat_diff.model import TimestampText
+from compat_diff.normalize import (
+    IdTokens,
+    format_path,
+    normalize,
+    parse_path,
+    rules_from_yaml,
+    timestamp_format,
+)
+
+
+def rules(text: str):
+    return rules_from_yaml(text).rules
+
+
+def test_paths_round_trip_as_printed() -> None:
+    for keys in [
+        ("Contents", 0, "Key"),
+        ("ResponseMetadata", "HTTPHeaders", "x-amz-request-id"),
+        ("Tags", "aws:cloudformation:stack"),
+        ("Map", "it's"),
+    ]:
+        printed = format_path(keys)
+        steps = parse_path(printed)
+        assert [s.selector for s in steps] == list(keys)
+    assert format_path(("Contents", 0, "Key")) == "$.Contents[0].Key"
+
+
+def test_ignore_recursive_and_wildcards_without_mutating() -> None:
+    tree = {"ResponseMetadata": {"RequestId": "x"}, "Items": [{"RequestId": "y", "Keep": 1}]}
+    original = copy.deepcopy(tree)
+    result = normalize(tree, rules("- {id: r, reason: x, path: $..RequestId, action: ignore}"))
+    assert result.tree == {"ResponseMetadata": {}, "Items": [{"Keep": 1}]}
+    assert tree == original
+    assert result.fired == ("r",)
+
+
+def test_type_keeps_only_the_type() -> None:
+    result = normalize(
+        {"A": "abc", "B": 3},
+        rules("""
+- {id: a, reason: x, path: $.A, action: type}
+- {id: b, reason: x, path: $.B, action: type}
+"""),
+    )
+    assert result.tree == {"A": "<type:string>", "B": "<type:integer>"}
+
+
+def test_timestamp_keeps_the_format() -> None:
+    assert timestamp_format("2024-01-02T03:04:05.000Z") == "iso8601"
+    assert timestamp_format("Tue, 02 Jan 2024 03:04:05 GMT") == "rfc1123"
+    assert timestamp_format(1700000000.5) == "epoch"
+    assert timestamp_format("1700000000") == "epoch"
+    assert timestamp_format("soon") is None
+    tree = {
+        "T": [TimestampText("2024-01-02T03:04:05Z"), TimestampText("Tue, 02 Jan 2024 03:04:05 GMT")],
+        "NotModeled": "2024-01-02T03:04:05Z",
+    }
+    result = normalize(tree, rules("- {id: t, reason: x, path: $..*, shape: timestamp, action: timestamp}"))
+    assert result.tree == {
+        "T": ["<timestamp:iso8601>", "<timestamp:rfc1123>"],
+        "NotModeled": "2024-01-02T03:04:05Z",
+    }
+
+
+def test_id_tokens_are_shared_across_answers_of_one_side() -> None:
+    rule = rules("- {id: i, reason: x, path: '$..InstanceId', action: id, kind: instance-id}")
+    ids = IdTokens()
+    first = normalize({"I": [{"InstanceId": "i-a"}, {"InstanceId": "i-b"}]}, rule, ids)
+    second = normalize({"InstanceId": "i-b"}, rule, ids)
+    assert first.tree == {"I": [{"InstanceId": "<instance-id:1>"}, {"InstanceId": "<instance-id:2>"}]}
+    assert second.tree == {"InstanceId": "<instance-id:2>"}
+
+
+def test_id_with_pattern_replaces_only_the_id_part() -> None:
+    rule = rules(
+        "- {id: q, reason: x, path: $.QueueUrl, action: id, kind: endpoint, pattern: '^(https?://[^/]+)'}"
+    )
+    result = normalize({"QueueUrl": "http://127.0.0.1:5000/123456789012/q"}, rule)
+    assert result.tree == {"QueueUrl": "<endpoint:1>/123456789012/q"}
+
+
+def test_sort_by_key_and_regex() -> None:
+    result = normalize(
+        {"Buckets": [{"Name": "b"}, {"Name": "a"}], "Arn": "arn:aws:s3:::x", "Url": "v1-abc"},
+        rules("""
+- {id: s, reason: x, path: $.Buckets, action: sort, key: Name}
+- {id: r, reason: x, path: $.Url, action: regex, pattern: 'v\\d', replacement: 'vN'}
+"""),
+    )
+    assert result.tree["Buckets"] == [{"Name": "a"}, {"Name": "b"}]
+    assert result.tree["Url"] == "vN-abc"
+
+
+def test_tolerance_is_reported_by_concrete_path() -> None:
+    result = normalize(
+        {"Stats": [{"Avg": 1.5}]},
+        rules("- {id: t, reason: x, path: '$.Stats[*].Avg', action: tolerance, tolerance: 0.1}"),
+    )
+    assert result.tolerances == {"$.Stats[0].Avg": 0.1}
+    assert result.tree == {"Stats": [{"Avg": 1.5}]}
