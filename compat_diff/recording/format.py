@@ -27,7 +27,7 @@ from compat_diff.recording.codec import (
 FORMAT = "compat-diff/recording"
 VERSION = 1
 
-# Each entry upgrades one exchange object (and the header, under key None) from version N to N+1.
+# Each entry upgrades one exchange object from version N to N+1 (the header only needs its version).
 # Readers apply the chain in order, so a file written by any earlier release still reads.
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 MIGRATIONS: dict[int, Migration] = {}
@@ -65,7 +65,12 @@ class RecordingWriter:
             self._handle: IO[bytes] = path.open("wb")
         except OSError as error:
             raise RecorderFailure(f"cannot write the recording {path}: {error.strerror or error}") from error
-        head = {"format": FORMAT, "version": VERSION, "created": now_iso(), "tool": f"compat-diff {__version__}"}
+        head = {
+            "format": FORMAT,
+            "version": VERSION,
+            "created": now_iso(),
+            "tool": f"compat-diff {__version__}",
+        }
         head.update(header or {})
         self._write_line(head)
 
@@ -191,7 +196,15 @@ def open_recording(path: Path | str) -> Recording:
         raise RecordingError(f"{path} has an invalid recording version {version!r}")
     if version > VERSION:
         raise RecordingError(
-            f"{path} is recording version {version}, newer than this compat-diff reads ({VERSION}); upgrade compat-diff"
+            f"{path} is recording version {version}, newer than this compat-diff reads ({VERSION});"
+            " upgrade compat-diff"
+        )
+    # Check the whole chain now: failing on the first exchange would look like a damaged line.
+    missing = [step for step in range(version, VERSION) if step not in MIGRATIONS]
+    if missing:
+        raise RecordingError(
+            f"{path} is recording version {version}, which this compat-diff cannot upgrade"
+            f" (no migration from version {missing[0]})"
         )
     return Recording(path=path, header=header)
 
