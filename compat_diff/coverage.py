@@ -141,12 +141,14 @@ def _print_table(report: CoverageReport, recording: Path, console: Console) -> N
     for service in report.services:
         if service.never_called:
             console.print(
-                f"{service.service}: never called ({len(service.never_called)}): " + ", ".join(service.never_called),
+                f"{service.service}: never called ({len(service.never_called)}): "
+                + ", ".join(service.never_called),
                 markup=False,
             )
         if service.outside_model:
             console.print(
-                f"{service.service}: called but not in the model: " + ", ".join(service.outside_model), markup=False
+                f"{service.service}: called but not in the model: " + ", ".join(service.outside_model),
+                markup=False,
             )
         if not service.available:
             console.print(f"{service.service}: no API model installed for this service", markup=False)

@@ -146,7 +146,9 @@ class Scenario:
             try:
                 call(**kwargs)
             except Exception as error:
-                print(f"{self.name}: cleanup {getattr(call, '__name__', call)} failed: {error}", file=sys.stderr)
+                print(
+                    f"{self.name}: cleanup {getattr(call, '__name__', call)} failed: {error}", file=sys.stderr
+                )
 
 
 def run(name: str, body: Callable[[Scenario], None]) -> None:

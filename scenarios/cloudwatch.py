@@ -23,10 +23,24 @@ def scenario(sc: Scenario) -> None:
     cloudwatch.put_metric_data(
         Namespace=NAMESPACE,
         MetricData=[
-            {"MetricName": "Latency", "Dimensions": dimensions, "Timestamp": minute, "Value": v, "Unit": "Milliseconds"}
+            {
+                "MetricName": "Latency",
+                "Dimensions": dimensions,
+                "Timestamp": minute,
+                "Value": v,
+                "Unit": "Milliseconds",
+            }
             for v in (120.0, 80.0, 100.0)
         ]
-        + [{"MetricName": "Requests", "Dimensions": dimensions, "Timestamp": minute, "Value": 3.0, "Unit": "Count"}],
+        + [
+            {
+                "MetricName": "Requests",
+                "Dimensions": dimensions,
+                "Timestamp": minute,
+                "Value": 3.0,
+                "Unit": "Count",
+            }
+        ],
     )
     cloudwatch.list_metrics(Namespace=NAMESPACE)
     cloudwatch.get_metric_statistics(
@@ -74,7 +88,10 @@ def scenario(sc: Scenario) -> None:
     cloudwatch.disable_alarm_actions(AlarmNames=[ALARM])
     cloudwatch.enable_alarm_actions(AlarmNames=[ALARM])
     expect_error(
-        "ResourceNotFound", cloudwatch.set_alarm_state, AlarmName=f"{PREFIX}-never-created", StateValue="OK",
+        "ResourceNotFound",
+        cloudwatch.set_alarm_state,
+        AlarmName=f"{PREFIX}-never-created",
+        StateValue="OK",
         StateReason="missing",
     )
     cloudwatch.tag_resource(ResourceARN=alarm_arn, Tags=[{"Key": "stage", "Value": "testing"}])

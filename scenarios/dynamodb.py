@@ -66,7 +66,9 @@ def scenario(sc: Scenario) -> None:
         Item=_order("alice", "0002", "open", 99),
         ConditionExpression="attribute_not_exists(order_id)",
     )
-    ddb.get_item(TableName=TABLE, Key={"customer": {"S": "alice"}, "order_id": {"S": "0001"}}, ConsistentRead=True)
+    ddb.get_item(
+        TableName=TABLE, Key={"customer": {"S": "alice"}, "order_id": {"S": "0001"}}, ConsistentRead=True
+    )
     ddb.get_item(
         TableName=TABLE,
         Key={"customer": {"S": "alice"}, "order_id": {"S": "0001"}},
@@ -145,7 +147,9 @@ def scenario(sc: Scenario) -> None:
         ExclusiveStartKey=page["LastEvaluatedKey"],
     )
     ddb.scan(TableName=TABLE, Select="COUNT")
-    ddb.scan(TableName=TABLE, FilterExpression="customer = :c", ExpressionAttributeValues={":c": {"S": "alice"}})
+    ddb.scan(
+        TableName=TABLE, FilterExpression="customer = :c", ExpressionAttributeValues={":c": {"S": "alice"}}
+    )
 
     # Transactions: one that commits, one cancelled by its condition.
     ddb.transact_write_items(
@@ -198,7 +202,9 @@ def scenario(sc: Scenario) -> None:
     )
 
     # Table settings: TTL, tags, backups.
-    ddb.update_time_to_live(TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"})
+    ddb.update_time_to_live(
+        TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"}
+    )
     ddb.describe_time_to_live(TableName=TABLE)
     ddb.tag_resource(ResourceArn=table_arn, Tags=[{"Key": "stage", "Value": "testing"}])
     ddb.list_tags_of_resource(ResourceArn=table_arn)

@@ -13,7 +13,9 @@ NAME = f"{PREFIX}-ec2"
 MISSING_INSTANCE = "i-0123456789abcdef0"
 MISSING_VOLUME = "vol-0123456789abcdef0"
 # A fixed public key, so ImportKeyPair gives the same fingerprint everywhere.
-PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIONdV3nQW4sqv4KP5PvHMcSam4v9UboZs+B5JWYg0ZqI compat-diff-scenario"
+PUBLIC_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIONdV3nQW4sqv4KP5PvHMcSam4v9UboZs+B5JWYg0ZqI compat-diff-scenario"
+)
 
 
 def scenario(sc: Scenario) -> None:
@@ -34,7 +36,9 @@ def scenario(sc: Scenario) -> None:
     ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
     ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsHostnames")
     ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [NAME]}])
-    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.42.1.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.42.1.0/24", AvailabilityZone=zone)["Subnet"][
+        "SubnetId"
+    ]
     sc.on_failure(ec2.delete_subnet, SubnetId=subnet_id)
     ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
     expect_error(
@@ -52,7 +56,9 @@ def scenario(sc: Scenario) -> None:
     route_table_id = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
     sc.on_failure(ec2.delete_route_table, RouteTableId=route_table_id)
     ec2.create_route(RouteTableId=route_table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway_id)
-    association_id = ec2.associate_route_table(RouteTableId=route_table_id, SubnetId=subnet_id)["AssociationId"]
+    association_id = ec2.associate_route_table(RouteTableId=route_table_id, SubnetId=subnet_id)[
+        "AssociationId"
+    ]
     sc.on_failure(ec2.disassociate_route_table, AssociationId=association_id)
     ec2.describe_route_tables(RouteTableIds=[route_table_id])
 
@@ -77,11 +83,15 @@ def scenario(sc: Scenario) -> None:
     )
     ec2.authorize_security_group_egress(
         GroupId=group_id,
-        IpPermissions=[{"IpProtocol": "udp", "FromPort": 53, "ToPort": 53, "IpRanges": [{"CidrIp": "10.42.0.2/32"}]}],
+        IpPermissions=[
+            {"IpProtocol": "udp", "FromPort": 53, "ToPort": 53, "IpRanges": [{"CidrIp": "10.42.0.2/32"}]}
+        ],
     )
     ec2.revoke_security_group_ingress(
         GroupId=group_id,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "192.0.2.0/24"}]}],
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "192.0.2.0/24"}]}
+        ],
     )
     ec2.describe_security_groups(GroupIds=[group_id])
     ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])
@@ -123,14 +133,21 @@ def scenario(sc: Scenario) -> None:
     ec2.describe_instance_status(InstanceIds=[instance_id])
     ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="instanceType")
     expect_error("InvalidInstanceID.NotFound", ec2.describe_instances, InstanceIds=[MISSING_INSTANCE])
-    expect_error(("InvalidInstanceID.Malformed", "InvalidInstanceID.NotFound"), ec2.describe_instances, InstanceIds=["i-not-an-id"])
+    expect_error(
+        ("InvalidInstanceID.Malformed", "InvalidInstanceID.NotFound"),
+        ec2.describe_instances,
+        InstanceIds=["i-not-an-id"],
+    )
     ec2.create_tags(Resources=[instance_id], Tags=[{"Key": "stage", "Value": "testing"}])
     ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [instance_id]}])
     ec2.delete_tags(Resources=[instance_id], Tags=[{"Key": "stage"}])
 
     # A volume attached, snapshotted and detached.
     volume_id = ec2.create_volume(
-        AvailabilityZone=zone, Size=1, VolumeType="gp3", TagSpecifications=[{"ResourceType": "volume", "Tags": tags}]
+        AvailabilityZone=zone,
+        Size=1,
+        VolumeType="gp3",
+        TagSpecifications=[{"ResourceType": "volume", "Tags": tags}],
     )["VolumeId"]
     sc.on_failure(ec2.delete_volume, VolumeId=volume_id)
     ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig={"Delay": 5})

@@ -26,7 +26,9 @@ READ_BUCKETS_V2 = {
 }
 EC2_TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
 }
 
 
@@ -61,13 +63,20 @@ def scenario(sc: Scenario) -> None:
     iam.list_groups(PathPrefix=PATH)
 
     # Managed policy with a second version, attached to the user and the group.
-    expect_error("MalformedPolicyDocument", iam.create_policy, PolicyName=f"{POLICY}-bad", PolicyDocument="{not json")
+    expect_error(
+        "MalformedPolicyDocument", iam.create_policy, PolicyName=f"{POLICY}-bad", PolicyDocument="{not json"
+    )
     policy_arn = iam.create_policy(
-        PolicyName=POLICY, Path=PATH, PolicyDocument=json.dumps(READ_BUCKETS), Description="compat-diff scenario"
+        PolicyName=POLICY,
+        Path=PATH,
+        PolicyDocument=json.dumps(READ_BUCKETS),
+        Description="compat-diff scenario",
     )["Policy"]["Arn"]
     sc.on_failure(iam.delete_policy, PolicyArn=policy_arn)
     iam.get_policy(PolicyArn=policy_arn)
-    iam.create_policy_version(PolicyArn=policy_arn, PolicyDocument=json.dumps(READ_BUCKETS_V2), SetAsDefault=True)
+    iam.create_policy_version(
+        PolicyArn=policy_arn, PolicyDocument=json.dumps(READ_BUCKETS_V2), SetAsDefault=True
+    )
     iam.list_policy_versions(PolicyArn=policy_arn)
     iam.get_policy_version(PolicyArn=policy_arn, VersionId="v2")
     iam.list_policies(Scope="Local", PathPrefix=PATH)
@@ -87,7 +96,9 @@ def scenario(sc: Scenario) -> None:
     expect_error("NoSuchEntity", iam.get_user_policy, UserName=USER, PolicyName="inline-missing")
 
     # A role for EC2 and its instance profile.
-    iam.create_role(RoleName=ROLE, Path=PATH, AssumeRolePolicyDocument=json.dumps(EC2_TRUST), MaxSessionDuration=3600)
+    iam.create_role(
+        RoleName=ROLE, Path=PATH, AssumeRolePolicyDocument=json.dumps(EC2_TRUST), MaxSessionDuration=3600
+    )
     sc.on_failure(iam.delete_role, RoleName=ROLE)
     iam.get_role(RoleName=ROLE)
     iam.update_role(RoleName=ROLE, Description="compat-diff scenario role")

@@ -37,7 +37,12 @@ def scenario(sc: Scenario) -> None:
         Metadata={"owner": "scenario", "purpose": "metadata-check"},
         CacheControl="max-age=60",
     )
-    s3.put_object(Bucket=BUCKET, Key="docs/data.json", Body=json.dumps({"n": 1}).encode(), ContentType="application/json")
+    s3.put_object(
+        Bucket=BUCKET,
+        Key="docs/data.json",
+        Body=json.dumps({"n": 1}).encode(),
+        ContentType="application/json",
+    )
     s3.put_object(Bucket=BUCKET, Key="empty", Body=b"")
     s3.put_object(Bucket=BUCKET, Key="unicode/naïve file.txt", Body="données\n".encode())
     head = s3.head_object(Bucket=BUCKET, Key="docs/readme.txt")
@@ -46,9 +51,9 @@ def scenario(sc: Scenario) -> None:
     s3.get_object(Bucket=BUCKET, Key="unicode/naïve file.txt")["Body"].read()
     s3.get_object(Bucket=BUCKET, Key="docs/readme.txt", Range="bytes=0-4")["Body"].read()
     s3.get_object(Bucket=BUCKET, Key="docs/readme.txt", Range="bytes=-6")["Body"].read()
-    s3.get_object(
-        Bucket=BUCKET, Key="docs/readme.txt", ResponseContentType="application/octet-stream"
-    )["Body"].read()
+    s3.get_object(Bucket=BUCKET, Key="docs/readme.txt", ResponseContentType="application/octet-stream")[
+        "Body"
+    ].read()
     expect_error("InvalidRange", s3.get_object, Bucket=BUCKET, Key="docs/readme.txt", Range="bytes=1000-2000")
     expect_error("NoSuchKey", s3.get_object, Bucket=BUCKET, Key="docs/missing.txt")
     expect_error("404", s3.head_object, Bucket=BUCKET, Key="docs/missing.txt")
@@ -59,7 +64,12 @@ def scenario(sc: Scenario) -> None:
     expect_error("PreconditionFailed", s3.get_object, Bucket=BUCKET, Key="docs/readme.txt", IfMatch='"0000"')
     s3.put_object(Bucket=BUCKET, Key="docs/created-once.txt", Body=b"first", IfNoneMatch="*")
     expect_error(
-        "PreconditionFailed", s3.put_object, Bucket=BUCKET, Key="docs/created-once.txt", Body=b"x", IfNoneMatch="*"
+        "PreconditionFailed",
+        s3.put_object,
+        Bucket=BUCKET,
+        Key="docs/created-once.txt",
+        Body=b"x",
+        IfNoneMatch="*",
     )
     s3.put_object(Bucket=BUCKET, Key="docs/readme.txt", Body=b"hello compat-diff\n", IfMatch=etag)
     expect_error(
@@ -67,7 +77,9 @@ def scenario(sc: Scenario) -> None:
     )
 
     # Copies, one keeping and one replacing the metadata.
-    s3.copy_object(Bucket=BUCKET, Key="copies/readme.txt", CopySource={"Bucket": BUCKET, "Key": "docs/readme.txt"})
+    s3.copy_object(
+        Bucket=BUCKET, Key="copies/readme.txt", CopySource={"Bucket": BUCKET, "Key": "docs/readme.txt"}
+    )
     s3.copy_object(
         Bucket=BUCKET,
         Key="copies/readme-relabelled.txt",
@@ -78,7 +90,11 @@ def scenario(sc: Scenario) -> None:
     )
     s3.head_object(Bucket=BUCKET, Key="copies/readme-relabelled.txt")
     expect_error(
-        "NoSuchKey", s3.copy_object, Bucket=BUCKET, Key="copies/x", CopySource={"Bucket": BUCKET, "Key": "nope"}
+        "NoSuchKey",
+        s3.copy_object,
+        Bucket=BUCKET,
+        Key="copies/x",
+        CopySource={"Bucket": BUCKET, "Key": "nope"},
     )
 
     # Listing, page by page, both API versions.
@@ -92,7 +108,9 @@ def scenario(sc: Scenario) -> None:
     s3.list_objects(Bucket=BUCKET, MaxKeys=2, Marker="docs/")
 
     # Presigned URLs fetched by a plain HTTP client: boto3's default (SigV2 query) and SigV4.
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "docs/readme.txt"}, ExpiresIn=3600)
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": "docs/readme.txt"}, ExpiresIn=3600
+    )
     expect_http_status(200, url)
     url = s3v4.generate_presigned_url(
         "get_object", Params={"Bucket": BUCKET, "Key": "docs/readme.txt"}, ExpiresIn=3600
@@ -163,7 +181,12 @@ def scenario(sc: Scenario) -> None:
         Bucket=BUCKET,
         LifecycleConfiguration={
             "Rules": [
-                {"ID": "expire-tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 7}}
+                {
+                    "ID": "expire-tmp",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": "tmp/"},
+                    "Expiration": {"Days": 7},
+                }
             ]
         },
     )
@@ -172,16 +195,22 @@ def scenario(sc: Scenario) -> None:
 
     s3.put_bucket_encryption(
         Bucket=BUCKET,
-        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
     )
     s3.get_bucket_encryption(Bucket=BUCKET)
     s3.get_bucket_ownership_controls(Bucket=BUCKET)
 
     # Multipart upload: two parts (one copied from an object), listed, completed; one upload aborted.
-    upload = s3.create_multipart_upload(Bucket=BUCKET, Key="big/assembled.bin", ContentType="application/octet-stream")
+    upload = s3.create_multipart_upload(
+        Bucket=BUCKET, Key="big/assembled.bin", ContentType="application/octet-stream"
+    )
     upload_id = upload["UploadId"]
     sc.on_failure(s3.abort_multipart_upload, Bucket=BUCKET, Key="big/assembled.bin", UploadId=upload_id)
-    part1 = s3.upload_part(Bucket=BUCKET, Key="big/assembled.bin", UploadId=upload_id, PartNumber=1, Body=b"a" * PART_SIZE)
+    part1 = s3.upload_part(
+        Bucket=BUCKET, Key="big/assembled.bin", UploadId=upload_id, PartNumber=1, Body=b"a" * PART_SIZE
+    )
     part2 = s3.upload_part_copy(
         Bucket=BUCKET,
         Key="big/assembled.bin",
@@ -205,9 +234,13 @@ def scenario(sc: Scenario) -> None:
     s3.head_object(Bucket=BUCKET, Key="big/assembled.bin")
     s3.get_object(Bucket=BUCKET, Key="big/assembled.bin", Range="bytes=5242870-5242889")["Body"].read()
     aborted = s3.create_multipart_upload(Bucket=BUCKET, Key="big/aborted.bin")
-    s3.upload_part(Bucket=BUCKET, Key="big/aborted.bin", UploadId=aborted["UploadId"], PartNumber=1, Body=b"b" * 1024)
+    s3.upload_part(
+        Bucket=BUCKET, Key="big/aborted.bin", UploadId=aborted["UploadId"], PartNumber=1, Body=b"b" * 1024
+    )
     s3.abort_multipart_upload(Bucket=BUCKET, Key="big/aborted.bin", UploadId=aborted["UploadId"])
-    expect_error("NoSuchUpload", s3.list_parts, Bucket=BUCKET, Key="big/aborted.bin", UploadId=aborted["UploadId"])
+    expect_error(
+        "NoSuchUpload", s3.list_parts, Bucket=BUCKET, Key="big/aborted.bin", UploadId=aborted["UploadId"]
+    )
 
     # Versioning: two versions and a delete marker, read back by version id.
     s3.create_bucket(Bucket=VERSIONED)

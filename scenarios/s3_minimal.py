@@ -26,14 +26,18 @@ def scenario(sc: Scenario) -> None:
     s3.list_objects_v2(Bucket=BUCKET, Prefix="data/", Delimiter="/")
     s3.copy_object(Bucket=BUCKET, Key="hello-copy.txt", CopySource={"Bucket": BUCKET, "Key": "hello.txt"})
     sc.on_failure(s3.delete_object, Bucket=BUCKET, Key="hello-copy.txt")
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "hello.txt"}, ExpiresIn=3600)
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": "hello.txt"}, ExpiresIn=3600
+    )
     expect_http_status(200, url)
     expect_error("NoSuchKey", s3.get_object, Bucket=BUCKET, Key="missing.txt")
     expect_error("404", s3.head_object, Bucket=BUCKET, Key="missing.txt")
     expect_error("NoSuchBucket", s3.list_objects_v2, Bucket=f"{PREFIX}-demo-never-created")
     expect_error("BucketNotEmpty", s3.delete_bucket, Bucket=BUCKET)
     s3.delete_object(Bucket=BUCKET, Key="hello.txt")
-    s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "data/numbers.csv"}, {"Key": "hello-copy.txt"}]})
+    s3.delete_objects(
+        Bucket=BUCKET, Delete={"Objects": [{"Key": "data/numbers.csv"}, {"Key": "hello-copy.txt"}]}
+    )
     s3.list_objects_v2(Bucket=BUCKET)
     s3.delete_bucket(Bucket=BUCKET)
 

@@ -21,14 +21,18 @@ def scenario(sc: Scenario) -> None:
     sns.create_topic(Name=TOPIC)  # creating an existing topic is idempotent
     sns.list_topics()
     sns.get_topic_attributes(TopicArn=topic_arn)
-    sns.set_topic_attributes(TopicArn=topic_arn, AttributeName="DisplayName", AttributeValue="compat-diff events")
+    sns.set_topic_attributes(
+        TopicArn=topic_arn, AttributeName="DisplayName", AttributeValue="compat-diff events"
+    )
     missing_arn = topic_arn.replace(TOPIC, f"{PREFIX}-never-created")
     expect_error("NotFound", sns.get_topic_attributes, TopicArn=missing_arn)
 
     # An SQS queue that may receive from the topic.
     queue_url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
     sc.on_failure(sqs.delete_queue, QueueUrl=queue_url)
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     allow_topic = {
         "Version": "2012-10-17",
         "Statement": [

@@ -21,7 +21,9 @@ def scenario(sc: Scenario) -> None:
 
     dlq_url = sqs.create_queue(QueueName=DEAD_LETTERS)["QueueUrl"]
     sc.on_failure(sqs.delete_queue, QueueUrl=dlq_url)
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     queue_url = sqs.create_queue(
         QueueName=QUEUE,
         Attributes={"VisibilityTimeout": "30", "MessageRetentionPeriod": "3600"},
@@ -71,7 +73,9 @@ def scenario(sc: Scenario) -> None:
 
     # Receiving, changing visibility, deleting by receipt handle.
     first = _receive_one(sqs, queue_url)
-    sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=60)
+    sqs.change_message_visibility(
+        QueueUrl=queue_url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=60
+    )
     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=first["ReceiptHandle"])
     second = _receive_one(sqs, queue_url)
     third = _receive_one(sqs, queue_url)
@@ -89,7 +93,9 @@ def scenario(sc: Scenario) -> None:
             {"Id": "third", "ReceiptHandle": third["ReceiptHandle"]},
         ],
     )
-    expect_error("ReceiptHandleIsInvalid", sqs.delete_message, QueueUrl=queue_url, ReceiptHandle="not-a-handle")
+    expect_error(
+        "ReceiptHandleIsInvalid", sqs.delete_message, QueueUrl=queue_url, ReceiptHandle="not-a-handle"
+    )
     sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
     sqs.purge_queue(QueueUrl=queue_url)
 

@@ -25,14 +25,21 @@ def scenario(sc: Scenario) -> None:
         Name="compat-diff",
         DurationSeconds=900,
         Policy=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]}
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}],
+            }
         ),
     )
 
     trust = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": "sts:AssumeRole",
+            }
         ],
     }
     role_arn = iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
@@ -44,6 +51,13 @@ def scenario(sc: Scenario) -> None:
         RoleSessionName="compat-diff-tagged",
         DurationSeconds=900,
         Tags=[{"Key": "project", "Value": "compat-diff"}],
+    )
+    expect_error(
+        "ValidationError",
+        sts.assume_role,
+        RoleArn=role_arn,
+        RoleSessionName="compat-diff-" + "x" * 60,  # over the 64 characters a session name may have
+        DurationSeconds=900,
     )
     expect_error(
         "ValidationError",

@@ -15,6 +15,8 @@ _LOG = os.environ.get("COMPAT_DIFF_CALL_LOG")
 if _LOG:
     import botocore.session
 
+    _log_path: str = _LOG
+
     _original_init = botocore.session.Session.__init__
 
     def _log_call(http_response, parsed, model, **_kwargs):  # type: ignore[no-untyped-def]
@@ -25,7 +27,7 @@ if _LOG:
             "status": getattr(http_response, "status_code", None),
             "code": error.get("Code"),
         }
-        with open(_LOG, "a", encoding="utf-8") as handle:
+        with open(_log_path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(line) + "\n")
 
     def _spying_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
