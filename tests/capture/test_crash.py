@@ -14,6 +14,7 @@ from pathlib import Path
 
 import boto3
 import botocore.config
+import pytest
 
 from compat_diff.recording import open_recording
 from tests.capture.conftest import ACCESS_KEY, SECRET_KEY, client_environment
@@ -99,3 +100,30 @@ def test_kill_9_mid_session_keeps_every_completed_exchange(
     # Every line is whole: the writer flushes each exchange before the client gets its answer.
     assert recording.problems == []
     assert out.read_bytes().endswith(b"\n")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_without_a_command_it_records_until_signalled(
+    tmp_path: Path, confdir: Path, moto_http: str, signum: signal.Signals
+) -> None:
+    out = tmp_path / "rec.jsonl"
+    recorder, proxy = _start_recorder(out, confdir)
+    try:
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=moto_http,
+            region_name="us-east-1",
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            config=botocore.config.Config(proxies={"http": proxy}),
+        )
+        s3.list_buckets()
+        os.kill(recorder.pid, signum)
+        _, stderr = recorder.communicate(timeout=60)
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+            recorder.wait()
+    assert recorder.returncode == 0, stderr
+    assert "ListBuckets" in stderr and "1 exchanges recorded" in stderr and "Traceback" not in stderr
+    assert [e.operation for e in open_recording(out)] == ["ListBuckets"]
