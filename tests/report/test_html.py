@@ -96,7 +96,10 @@ def test_a_huge_run_drops_bodies_of_matching_exchanges_only(tmp_path: Path, monk
     _, chunks = build_payload(doc, write_details(many, tmp_path / "details.jsonl"))
     first, second = (orjson.loads(gzip.decompress(base64.b64decode(chunk))) for chunk in chunks)
     assert all("request" in record["candidate"] for record in first)
-    assert all(record.get("omitted") and "request" not in record["candidate"]
-               for record in second if record["verdict"] == "match")
+    assert all(
+        record.get("omitted") and "request" not in record["candidate"]
+        for record in second
+        if record["verdict"] == "match"
+    )
     assert all("request" in record["candidate"] for record in second if record["verdict"] != "match")
     assert all("normalized" in record["candidate"] for record in second)

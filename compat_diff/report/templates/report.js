@@ -131,6 +131,7 @@
     const fired = Object.entries((summary.rules || {}).fired || {}).sort((a, b) => b[1] - a[1]);
     const items = [
       ["Recorded", header.created], ["Reference", header.reference], ["Client", header.client],
+      ["Recorded by", header.recorded_by || header.tool], ["Session", header.session],
       ["Recording", recording.path], ["Exchanges", recording.exchanges],
       ["Rule files", ((summary.rules || {}).files || []).join(", ")],
       ["Rules fired", fired.slice(0, 6).map(([id, n]) => id + " ×" + n).join(", ") +
@@ -138,8 +139,9 @@
     ];
     const list = document.getElementById("provenance");
     for (const [key, value] of items) {
+      if ((key === "Recorded by" || key === "Session") && !value) continue;
       list.append(el("dt", { text: key }), el("dd", { text: value === undefined || value === null || value === "" ?
-        "unknown" : String(value) }));
+        "not recorded" : String(value) }));
     }
   }
 
@@ -419,8 +421,10 @@
             el("span", { class: "muted", text: "caused by seq " + d.caused_by }) : null]),
         d.message ? el("p", { class: "message", text: d.message }) : null,
         el("div", { class: "values" }, [
-          el("div", null, [el("span", { class: "label", text: "reference" }), valueBox(d.reference)]),
-          el("div", null, [el("span", { class: "label", text: "candidate" }), valueBox(d.candidate)]),
+          el("div", null, [el("span", { class: "label", text: "reference" }),
+            valueBox(d.kind === "extra" && d.reference === null ? undefined : d.reference)]),
+          el("div", null, [el("span", { class: "label", text: "candidate" }),
+            valueBox(d.kind === "missing" && d.candidate === null ? undefined : d.candidate)]),
         ]),
         acceptRule(record, target, d, n + 1),
       ]))]);
