@@ -638,6 +638,13 @@
     }
   }
 
+  // Cards, cells and headings act on Enter too, so the report works from the keyboard.
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target instanceof HTMLElement && event.target.matches("[tabindex]")) {
+      event.target.click();
+    }
+  });
+
   renderMeta();
   renderCards();
   renderMatrix();
