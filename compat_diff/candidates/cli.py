@@ -133,7 +133,9 @@ def _write_targets(
 def _status(names: list[str], state_dir: Path, console: Console) -> int:
     unhealthy = 0
     with locked_state(state_dir) as state:
-        for name in list(dict.fromkeys(names)) if names else list(CANDIDATES):
+        # Recorded candidates come first: one started by another version may no longer be registered.
+        shown = list(dict.fromkeys(names)) if names else list(dict.fromkeys([*state.candidates, *CANDIDATES]))
+        for name in shown:
             current = state.candidates.get(name)
             if current is not None:
                 healthy, reason = is_healthy(current)
