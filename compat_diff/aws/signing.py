@@ -15,16 +15,17 @@ from __future__ import annotations
 import datetime as _dt
 import email.utils
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import botocore.auth
 import botocore.credentials
 import botocore.exceptions
 import botocore.session
-from botocore.awsrequest import AWSRequest, HTTPHeaders
+from botocore.awsrequest import AWSRequest
 
 Clock = Callable[[], _dt.datetime]
 HeaderList = list[tuple[str, str]]
@@ -108,19 +109,51 @@ def uses_s3_signing_rules(signing_service: str) -> bool:
 # botocore signers with an injected clock, a dictated payload hash and a chosen set of signed headers.
 
 
-class _ChosenHeaders:
-    """Mixin: sign only the headers listed in ``request.context['sign_only']`` when it is set."""
+class _SignedHeaders:
+    """The headers a signature covers, as botocore's canonicalisation reads them (lower-case names).
 
-    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
-        headers: HTTPHeaders = super().headers_to_sign(request)  # type: ignore[misc]
+    A light stand-in for botocore's ``HTTPHeaders`` (an ``email.message`` subclass whose lookups
+    dominate the cost of signing); it offers the two things the signer uses: iteration over names
+    and ``get_all``.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, list[str]] = {}
+
+    def add(self, name: str, value: str) -> None:
+        self._values.setdefault(name, []).append(value)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get_all(self, name: str, default: Any = None) -> list[str] | Any:
+        return self._values.get(name, default)
+
+
+class _ChosenHeaders:
+    """Mixin: sign only the headers listed in ``request.context['sign_only']`` when it is set, and
+    compute that set once per signature (botocore asks twice)."""
+
+    def headers_to_sign(self, request: AWSRequest) -> _SignedHeaders:
+        cached = request.context.get("_headers_to_sign")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
         wanted = request.context.get("sign_only")
-        if not wanted:
-            return headers
-        chosen = HTTPHeaders()
-        for name in set(headers.keys()):
-            if name.lower() in wanted:
-                for value in headers.get_all(name):
-                    chosen[name.lower()] = value
+        chosen = _SignedHeaders()
+        for name, value in request.headers.items():
+            lower = name.lower()
+            if lower in botocore.auth.SIGNED_HEADERS_BLACKLIST or (wanted and lower not in wanted):
+                continue
+            chosen.add(lower, value)
+        if "host" not in chosen:
+            chosen.add("host", botocore.auth._host_from_url(request.url))
+        request.context["_headers_to_sign"] = chosen
         return chosen
 
     def payload(self, request: AWSRequest) -> str:
@@ -137,6 +170,8 @@ class _ClockedSigV4:
         clock: Clock = request.context.get("clock") or system_clock
         request.context["timestamp"] = clock().astimezone(_dt.UTC).strftime(botocore.auth.SIGV4_TIMESTAMP)
         self._modify_request_before_signing(request)  # type: ignore[attr-defined]
+        # The date and token headers were just set: the signed set is computed from here on.
+        request.context.pop("_headers_to_sign", None)
         canonical = self.canonical_request(request)  # type: ignore[attr-defined]
         string_to_sign = self.string_to_sign(request, canonical)  # type: ignore[attr-defined]
         signature = self.signature(string_to_sign, request)  # type: ignore[attr-defined]
@@ -281,11 +316,52 @@ def _sign_v2(
     return request.url, list(request.headers.items())
 
 
+class _RequestHeaders:
+    """The part of botocore's ``HTTPHeaders`` its signers use (case-insensitive, repeatable names),
+    without the ``email.message`` machinery that made header handling most of a signature's cost."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self._pairs: list[tuple[str, str]] = list(pairs)
+
+    def __contains__(self, name: object) -> bool:
+        wanted = str(name).lower()
+        return any(key.lower() == wanted for key, _ in self._pairs)
+
+    def __getitem__(self, name: str) -> str | None:
+        return self.get(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        wanted = name.lower()
+        for key, value in self._pairs:
+            if key.lower() == wanted:
+                return value
+        return default
+
+    def get_all(self, name: str, default: Any = None) -> Any:
+        wanted = name.lower()
+        found = [value for key, value in self._pairs if key.lower() == wanted]
+        return found or default
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self._pairs.append((name, value))
+
+    def __delitem__(self, name: str) -> None:
+        wanted = name.lower()
+        self._pairs = [(key, value) for key, value in self._pairs if key.lower() != wanted]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([key for key, _ in self._pairs])
+
+    def keys(self) -> list[str]:
+        return [key for key, _ in self._pairs]
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._pairs)
+
+
 def _aws_request(method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes) -> AWSRequest:
     request = AWSRequest(method=method, url=url, data=body)
-    request.headers = HTTPHeaders()
-    for name, value in headers:
-        request.headers[name] = value
+    request.headers = _RequestHeaders(headers)
     return request
 
 
