@@ -81,6 +81,8 @@ class CandidateSpec:
     start_timeout: float = 30.0
     auth: AuthCheck = "none"
     optional: bool = False
+    # Removes what the servers leave outside their data directory once they are stopped.
+    cleanup: Callable[[RunningCandidate], None] | None = None
 
 
 class PortTaken(CannotRun):

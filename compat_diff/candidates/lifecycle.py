@@ -109,6 +109,9 @@ def stop(candidate: RunningCandidate, *, grace: float = 10.0) -> None:
     survivors = process.stop_sessions(candidate.pids, grace=grace)
     if survivors:
         raise CannotRun(f"{candidate.name} could not be stopped: processes {survivors} survive SIGKILL.")
+    spec = CANDIDATES.get(candidate.name)
+    if spec is not None and spec.cleanup is not None:
+        spec.cleanup(candidate)
 
 
 def is_healthy(candidate: RunningCandidate) -> tuple[bool, str]:

@@ -139,6 +139,17 @@ def _launch_seaweedfs(ctx: LaunchContext) -> RunningCandidate:
     return ctx.running(endpoint=_url(s3_port), access_key=SEAWEED_ACCESS, secret_key=SEAWEED_SECRET)
 
 
+# weed puts its gRPC unix sockets in /tmp whatever TMPDIR says, and leaves some behind on exit.
+SEAWEED_SOCKET_DIR = Path("/tmp")
+
+
+def _seaweed_cleanup(candidate: RunningCandidate) -> None:
+    for port in candidate.ports:
+        for path in SEAWEED_SOCKET_DIR.glob(f"seaweedfs-*-grpc-{port}.sock"):
+            if path.is_socket():
+                path.unlink(missing_ok=True)
+
+
 SEAWEEDFS = CandidateSpec(
     name="seaweedfs",
     services=("s3",),
@@ -146,6 +157,7 @@ SEAWEEDFS = CandidateSpec(
     launch=_launch_seaweedfs,
     check_installed=_seaweed_installed,
     start_timeout=30.0,
+    cleanup=_seaweed_cleanup,
     auth="signature",
 )
 

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from compat_diff.candidates import CANDIDATES, RunningCandidate, is_healthy, leftover_processes, start, stop
 from compat_diff.candidates.process import listening_addresses, pid_alive
+from compat_diff.candidates.servers import SEAWEED_SOCKET_DIR
 from compat_diff.errors import CannotRun
 from tests.candidates.conftest import require_installed
 
@@ -148,6 +149,11 @@ def test_candidate_serves_its_services_on_loopback_and_stops_cleanly(name: str, 
         stop(candidate)
     assert leftover_processes(candidate.pids) == []
     assert not any(pid_alive(pid) for pid in candidate.pids)
+    if name == "seaweedfs":
+        left = [
+            path for port in candidate.ports for path in SEAWEED_SOCKET_DIR.glob(f"seaweedfs-*-{port}.sock")
+        ]
+        assert left == [], "weed's sockets outside the data directory are removed"
 
 
 def test_moto_on_a_taken_port_fails_clearly_and_starts_nothing(base_dir: Path) -> None:
