@@ -22,7 +22,7 @@ for arg in "$@"; do
   case "$arg" in
     --with-localstack) WITH_LOCALSTACK=1 ;;
     --no-apt) WITH_APT=0 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "unknown option: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
