@@ -4,10 +4,16 @@ replayed and compared call by call)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from scenario_harness import SCENARIOS, MotoServer, ScenarioRun
+
+from compat_diff.coverage import coverage_of
+from compat_diff.recording import load_exchanges
 
 # scenario script -> {service: minimum number of distinct operations}
 MINIMUMS: dict[str, dict[str, int]] = {
@@ -135,3 +141,36 @@ def test_a_broken_scenario_undoes_what_it_registered(moto_server: MotoServer, tm
         ("GetObject", 404),
         ("DeleteBucket", 204),
     ]
+
+
+def test_recording_the_s3_scenario_captures_every_operation_including_presigned_urls(
+    moto_server: MotoServer, tmp_path: Path
+) -> None:
+    """The path `make recordings` takes: `compat-diff record -- python scenarios/s3.py`."""
+    moto_server.reset()
+    recording = tmp_path / "s3.jsonl"
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "COMPAT_DIFF_"))}
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": moto_server.endpoint,
+            "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "COMPAT_DIFF_SCENARIO_STRICT": "1",
+        }
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "compat_diff", "record", "--out", str(recording), "--session", "s3", "--",
+         sys.executable, str(SCENARIOS / "s3.py")],
+        env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    _, exchanges = load_exchanges(recording)
+    report = coverage_of(exchanges)
+    s3 = next(service for service in report.services if service.service == "s3")
+    assert len(s3.exercised) >= MINIMUMS["s3.py"]["s3"]
+    assert report.unidentified == 0
+    presigned = [e for e in exchanges if e.auth.scheme in ("sigv2-query", "sigv4-query")]
+    assert {e.auth.scheme for e in presigned} == {"sigv2-query", "sigv4-query"}
+    assert {(e.service, e.operation) for e in presigned} == {("s3", "GetObject"), ("s3", "PutObject")}
