@@ -152,8 +152,9 @@ def _print_table(report: CoverageReport, recording: Path, console: Console) -> N
             )
         if not service.available:
             console.print(f"{service.service}: no API model installed for this service", markup=False)
+    services = len(report.services)
     console.print(
-        f"{report.exchanges} exchanges, {len(report.services)} services"
+        f"{report.exchanges} exchanges, {services} service{'' if services == 1 else 's'}"
         + (f", {report.unidentified} not attributed to any operation" if report.unidentified else ""),
         markup=False,
     )
