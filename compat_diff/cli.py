@@ -246,12 +246,18 @@ def report(ctx: Context, source: Path, report_dir: Path) -> None:
 @click.option("--against", required=True, type=click.Path(path_type=Path),
               help="A run directory replayed against the reference itself, or a second recording of the same script.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="The suggested rule file to write (YAML).")
+@click.option("--normalizers", "normalizer_paths", multiple=True, type=click.Path(path_type=Path),
+              help="Rule files or folders already in force; only noise they leave is suggested.")
+@click.option("--no-default-rules", is_flag=True, help="Do not apply the default normalizer packs first.")
 @pass_ctx
-def learn_noise(ctx: Context, recording: Path, against: Path, out: Path) -> None:
+def learn_noise(ctx: Context, recording: Path, against: Path, out: Path, normalizer_paths: tuple[Path, ...],
+                no_default_rules: bool) -> None:
     """Learn which paths vary between two runs of the same thing, as a suggested normalizer rule file."""
     from compat_diff.compare.noise import run_learn_noise
 
-    _run(ctx, lambda: run_learn_noise(recording=recording, against=against, out=out, console=ctx.out))
+    _run(ctx, lambda: run_learn_noise(recording=recording, against=against, out=out, console=ctx.out,
+                                      normalizer_paths=list(normalizer_paths),
+                                      default_rules=not no_default_rules))
 
 
 @main.command()

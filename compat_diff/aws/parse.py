@@ -22,7 +22,6 @@ from xml.etree import ElementTree
 
 import botocore.model
 import orjson
-from botocore.awsrequest import HeadersDict
 from botocore.parsers import PROTOCOL_PARSERS, ResponseParserError
 
 from compat_diff.aws.models import service_model
@@ -122,10 +121,32 @@ def _keep_blob(value: Any) -> Any:
     return value
 
 
-def _headers(response: HttpResponse) -> HeadersDict:
-    headers = HeadersDict()
+class _Headers(dict[str, str]):
+    """Case-insensitive headers for botocore's parsers, as a plain dict with lower-case keys.
+
+    botocore only reads headers (``in``, ``[]``, ``get``, iteration); a dict keeps those at C
+    speed, where botocore's own HeadersDict costs more than the parsing itself for small answers.
+    """
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and dict.__contains__(self, name.lower())
+
+    def __getitem__(self, name: str) -> str:
+        return dict.__getitem__(self, name.lower())
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return dict.get(self, name.lower(), default)
+
+
+def _headers(response: HttpResponse) -> _Headers:
+    headers = _Headers()
     for name, value in response.headers:
-        headers[name] = value
+        key = name.lower()
+        if key in headers:
+            # Repeated headers reach a client joined, as http.client joins them.
+            dict.__setitem__(headers, key, dict.__getitem__(headers, key) + ", " + value)
+        else:
+            dict.__setitem__(headers, key, value)
     return headers
 
 

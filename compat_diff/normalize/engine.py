@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compat_diff.model import TimestampText
-from compat_diff.normalize.paths import format_path
+from compat_diff.normalize.paths import ANY, format_path
 from compat_diff.normalize.rules import Rule
 
 _REMOVED = object()
@@ -98,29 +98,95 @@ def normalize(tree: Any, rules: Sequence[Rule], ids: IdTokens | None = None) -> 
     """Apply ``rules`` (in order) to ``tree`` and return a new tree; ``tree`` is left untouched."""
     if not rules:
         return Normalized(tree)
-    walker = _Walker(ids if ids is not None else IdTokens())
-    root_rules = [rule for rule in rules if not rule.steps]
-    states = [(rule, 0) for rule in rules if rule.steps]
-    result = walker.visit(tree, (), states, root_rules)
+    plan = _plan_for(rules)
+    walker = _Walker(ids if ids is not None else IdTokens(), plan)
+    states = [(rule, 0) for rule in plan.general]
+    result = walker.visit(tree, None, states, list(plan.root))
     if result is _REMOVED:
         result = None
     fired = tuple(dict.fromkeys(walker.fired))
     return Normalized(result, fired, walker.tolerances)
 
 
-class _Walker:
-    __slots__ = ("fired", "ids", "tolerances")
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Rules sorted by how they match, so the common shapes (``$..Name``, ``$..*``) cost a lookup."""
 
-    def __init__(self, ids: IdTokens) -> None:
+    root: tuple[Rule, ...]
+    by_name: dict[str, tuple[Rule, ...]]
+    everywhere: tuple[Rule, ...]
+    general: tuple[Rule, ...]
+    order: dict[int, int]
+    deep: bool
+
+
+_PLANS: dict[int, tuple[Sequence[Rule], _Plan]] = {}
+
+
+def _plan_for(rules: Sequence[Rule]) -> _Plan:
+    cached = _PLANS.get(id(rules))
+    if cached is not None and cached[0] is rules:
+        return cached[1]
+    by_name: dict[str, list[Rule]] = {}
+    everywhere: list[Rule] = []
+    general: list[Rule] = []
+    root: list[Rule] = []
+    for rule in rules:
+        steps = rule.steps
+        if not steps:
+            root.append(rule)
+        elif len(steps) == 1 and steps[0].deep and steps[0].selector == ANY:
+            everywhere.append(rule)
+        elif len(steps) == 1 and steps[0].deep and isinstance(steps[0].selector, str):
+            by_name.setdefault(steps[0].selector, []).append(rule)
+        else:
+            general.append(rule)
+    plan = _Plan(
+        root=tuple(root),
+        by_name={name: tuple(found) for name, found in by_name.items()},
+        everywhere=tuple(everywhere),
+        general=tuple(general),
+        order={id(rule): index for index, rule in enumerate(rules)},
+        deep=bool(by_name or everywhere),
+    )
+    if len(_PLANS) > 256:
+        _PLANS.clear()
+    # The rules object is kept in the cache entry so its id cannot be reused while cached.
+    _PLANS[id(rules)] = (rules, plan)
+    return plan
+
+
+def _keys_of(chain: Any) -> tuple[str | int, ...]:
+    keys: list[str | int] = []
+    while chain is not None:
+        chain, key = chain
+        keys.append(key)
+    return tuple(reversed(keys))
+
+
+def _wants(rule: Rule, node: Any) -> bool:
+    """Cheap pre-check for rules that match every node: skip nodes their action cannot change."""
+    if rule.shape is not None:
+        return _has_shape(node, rule.shape)
+    action = rule.action
+    if action in ("regex", "timestamp") or (action == "id" and rule.pattern is not None):
+        return isinstance(node, str) or (action == "timestamp" and isinstance(node, int | float))
+    if action == "sort":
+        return isinstance(node, list)
+    return True
+
+
+class _Walker:
+    __slots__ = ("fired", "ids", "plan", "tolerances")
+
+    def __init__(self, ids: IdTokens, plan: _Plan) -> None:
         self.ids = ids
+        self.plan = plan
         self.fired: list[str] = []
         self.tolerances: dict[str, float] = {}
 
-    def visit(
-        self, node: Any, keys: tuple[str | int, ...], states: list[tuple[Rule, int]], complete: list[Rule]
-    ) -> Any:
+    def visit(self, node: Any, chain: Any, states: list[tuple[Rule, int]], complete: list[Rule]) -> Any:
         if complete:
-            complete = [rule for rule in complete if rule.shape is None or _has_shape(node, rule.shape)]
             for rule in complete:
                 if rule.action == "ignore":
                     self.fired.append(rule.id)
@@ -129,18 +195,18 @@ class _Walker:
                 if rule.action == "sort" and isinstance(node, list):
                     node = sorted(node, key=_sort_key(rule.key))
                     self.fired.append(rule.id)
-        if states:
-            node = self._children(node, keys, states)
+        if (states or self.plan.deep) and isinstance(node, dict | list):
+            node = self._children(node, chain, states)
         for rule in complete:
-            node = self._apply(rule, node, keys)
+            node = self._apply(rule, node, chain)
         return node
 
-    def _children(self, node: Any, keys: tuple[str | int, ...], states: list[tuple[Rule, int]]) -> Any:
+    def _children(self, node: Any, chain: Any, states: list[tuple[Rule, int]]) -> Any:
         if isinstance(node, dict):
             out: dict[str, Any] = {}
             changed = False
             for key, child in node.items():
-                new = self._child(child, keys, key, states)
+                new = self._child(child, chain, key, states)
                 if new is _REMOVED:
                     changed = True
                     continue
@@ -148,43 +214,49 @@ class _Walker:
                     changed = True
                 out[key] = new
             return out if changed else node
-        if isinstance(node, list):
-            items: list[Any] = []
-            changed = False
-            for index, child in enumerate(node):
-                new = self._child(child, keys, index, states)
-                if new is _REMOVED:
-                    changed = True
-                    continue
-                if new is not child:
-                    changed = True
-                items.append(new)
-            return items if changed else node
-        return node
+        items: list[Any] = []
+        changed = False
+        for index, child in enumerate(node):
+            new = self._child(child, chain, index, states)
+            if new is _REMOVED:
+                changed = True
+                continue
+            if new is not child:
+                changed = True
+            items.append(new)
+        return items if changed else node
 
-    def _child(
-        self, child: Any, keys: tuple[str | int, ...], key: str | int, states: list[tuple[Rule, int]]
-    ) -> Any:
-        next_states: list[tuple[Rule, int]] = []
+    def _child(self, child: Any, chain: Any, key: str | int, states: list[tuple[Rule, int]]) -> Any:
+        plan = self.plan
         complete: list[Rule] = []
+        if plan.by_name and isinstance(key, str):
+            named = plan.by_name.get(key)
+            if named:
+                complete.extend(rule for rule in named if rule.shape is None or _has_shape(child, rule.shape))
+        if plan.everywhere:
+            complete.extend(rule for rule in plan.everywhere if _wants(rule, child))
+        next_states: list[tuple[Rule, int]] = []
         for rule, position in states:
             step = rule.steps[position]
             if step.deep:
                 next_states.append((rule, position))
-            if step.matches(key):
+            selector = step.selector
+            # Keys are str or int and selectors of the other type never match (no bool keys occur).
+            if selector in (key, ANY):
                 if position + 1 == len(rule.steps):
-                    complete.append(rule)
+                    if rule.shape is None or _has_shape(child, rule.shape):
+                        complete.append(rule)
                 else:
                     next_states.append((rule, position + 1))
-        if not next_states and not complete:
+        container = isinstance(child, dict | list)
+        if not complete and not (container and (next_states or plan.deep)):
             return child
-        if next_states and not isinstance(child, dict | list):
-            next_states = []
-            if not complete:
-                return child
-        return self.visit(child, (*keys, key), next_states, complete)
+        if len(complete) > 1:
+            order = plan.order
+            complete.sort(key=lambda rule: order[id(rule)])
+        return self.visit(child, (chain, key), next_states if container else [], complete)
 
-    def _apply(self, rule: Rule, node: Any, keys: tuple[str | int, ...]) -> Any:
+    def _apply(self, rule: Rule, node: Any, chain: Any) -> Any:
         action = rule.action
         if action == "sort" or node is _REMOVED:
             return node
@@ -215,7 +287,7 @@ class _Walker:
             return node
         if action == "tolerance":
             if isinstance(node, int | float) and not isinstance(node, bool):
-                self.tolerances[format_path(keys)] = rule.tolerance
+                self.tolerances[format_path(_keys_of(chain))] = rule.tolerance
                 self.fired.append(rule.id)
             return node
         return node

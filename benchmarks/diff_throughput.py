@@ -1,0 +1,90 @@
+"""Diff throughput: a large run directory of matching answers, diffed end to end.
+
+Builds a recording of N exchanges (the golden vectors' real moto answers, cycled, so every
+protocol is represented) and a run directory whose answers are the fresh moto's answers in
+shuffled completion order, then times ``diff_run`` and reports pairs per second and peak memory.
+
+    python benchmarks/diff_throughput.py --exchanges 100000 [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "golden"))
+sys.path.insert(0, str(ROOT / "tests" / "compare"))
+
+import goldenlib  # noqa: E402
+from rundir import answer_line, policy_for, write_recording, write_run  # noqa: E402
+
+from compat_diff.compare.run import diff_run  # noqa: E402
+
+
+def build(base: Path, count: int, pattern: str = "*") -> Path:
+    folders = sorted(p for p in goldenlib.HERE.glob(pattern) if (p / "input.json").exists())
+    vectors = [goldenlib.load_vector(p) for p in folders]
+    exchanges = (replace(vectors[i % len(vectors)][0], seq=i + 1) for i in range(count))
+    recording = write_recording(base / "rec.jsonl", exchanges)
+    policy = policy_for(base / "run" / "targets" / "moto")
+    order = list(range(count))
+    random.Random(1).shuffle(order)
+    folder = base / "run" / "targets" / "moto"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_run(base / "run", recording, {"moto": []})
+    with (folder / "answers.jsonl").open("wb") as handle:
+        for index in order:
+            exchange, answer = vectors[index % len(vectors)]
+            line = answer_line(replace(exchange, seq=index + 1), answer.response, policy)
+            handle.write(orjson.dumps(line) + b"\n")
+    return base / "run"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--exchanges", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--vectors", default="*", help="glob of golden vector names to cycle (default: all)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        started = time.perf_counter()
+        run_dir = build(base, args.exchanges, args.vectors)
+        built = time.perf_counter() - started
+        started = time.perf_counter()
+        doc, details = diff_run(run_dir, base / "report", [], True, workers=args.workers)
+        elapsed = time.perf_counter() - started
+        target = doc["targets"][0]
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        result = {
+            "exchanges": args.exchanges,
+            "vectors": args.vectors,
+            "workers": args.workers,
+            "cpus": os.cpu_count(),
+            "build_seconds": round(built, 1),
+            "diff_seconds": round(elapsed, 2),
+            "pairs_per_second": round(args.exchanges / elapsed),
+            "pairs_per_second_per_worker": round(args.exchanges / elapsed / max(args.workers, 1)),
+            "matching": target["matching"],
+            "score": target["score"],
+            "peak_rss_mb_parent": round(own),
+            "peak_rss_mb_worker": round(children),
+            "details_mb": round(details.stat().st_size / 1e6, 1),
+        }
+        print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
