@@ -83,6 +83,8 @@ class CandidateSpec:
     optional: bool = False
     # Removes what the servers leave outside their data directory once they are stopped.
     cleanup: Callable[[RunningCandidate], None] | None = None
+    # Seconds ``stop`` waits after SIGTERM before SIGKILL.
+    stop_grace: float = 10.0
 
 
 class PortTaken(CannotRun):

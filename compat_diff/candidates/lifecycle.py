@@ -104,12 +104,17 @@ def _stop_context(ctx: LaunchContext) -> None:
     process.stop_sessions([proc.pid for _, proc in ctx.processes], grace=5.0)
 
 
-def stop(candidate: RunningCandidate, *, grace: float = 10.0) -> None:
-    """Stop every process of a candidate (SIGTERM, then SIGKILL after ``grace``); safe to call twice."""
+def stop(candidate: RunningCandidate, *, grace: float | None = None) -> None:
+    """Stop every process of a candidate (SIGTERM, then SIGKILL after ``grace``); safe to call twice.
+
+    ``grace`` defaults to the candidate's own ``stop_grace``.
+    """
+    spec = CANDIDATES.get(candidate.name)
+    if grace is None:
+        grace = spec.stop_grace if spec is not None else 10.0
     survivors = process.stop_sessions(candidate.pids, grace=grace)
     if survivors:
         raise CannotRun(f"{candidate.name} could not be stopped: processes {survivors} survive SIGKILL.")
-    spec = CANDIDATES.get(candidate.name)
     if spec is not None and spec.cleanup is not None:
         spec.cleanup(candidate)
 

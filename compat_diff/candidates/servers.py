@@ -417,4 +417,6 @@ LOCALSTACK = CandidateSpec(
     check_installed=_localstack_installed,
     start_timeout=60.0,
     optional=True,
+    # Its gateway often hangs in shutdown after SIGTERM; its state is throwaway, so do not wait long.
+    stop_grace=3.0,
 )
