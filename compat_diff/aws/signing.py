@@ -148,7 +148,10 @@ class _ChosenHeaders:
         chosen = _SignedHeaders()
         for name, value in request.headers.items():
             lower = name.lower()
-            if lower in botocore.auth.SIGNED_HEADERS_BLACKLIST or (wanted and lower not in wanted):
+            if lower in botocore.auth.SIGNED_HEADERS_BLACKLIST:
+                continue
+            # Servers insist that every x-amz-* header sent is signed, including ones replay added.
+            if wanted and lower not in wanted and not lower.startswith("x-amz-"):
                 continue
             chosen.add(lower, value)
         if "host" not in chosen:
