@@ -101,8 +101,10 @@ def sign(
 def frame(creds: Credentials, data: bytes, chunk_size: int, seed: Signed, damage: str | None = None) -> bytes:
     """The aws-chunked body: each chunk signed over the previous chunk's signature.
 
-    ``damage="signature"`` corrupts the second chunk's signature; ``damage="truncated"`` drops the
-    last data chunk and the closing zero-length chunk, so fewer bytes arrive than declared.
+    ``damage="signature"`` gives the second chunk a well-formed but wrong signature (only a holder
+    of the secret can tell); ``damage="malformed"`` gives it one that is not 64 hex digits;
+    ``damage="truncated"`` drops the last data chunk and the closing zero-length chunk, so fewer
+    bytes arrive than declared.
     """
     key = _signing_key(creds, seed.amz_date[:8])
     previous = seed.signature
@@ -123,6 +125,8 @@ def frame(creds: Credentials, data: bytes, chunk_size: int, seed: Signed, damage
         previous = signature
         if damage == "signature" and index == 1:
             signature = signature[:-8] + "deadbeef"
+        elif damage == "malformed" and index == 1:
+            signature = "not-a-signature"
         framed.append(f"{len(piece):x};chunk-signature={signature}\r\n".encode("ascii") + piece + b"\r\n")
     if damage == "truncated":
         framed = framed[:-2]
