@@ -18,6 +18,7 @@ from compat_diff.candidates.lifecycle import (
 )
 from compat_diff.candidates.process import leftover_processes
 from compat_diff.candidates.targets import secret_env_name, target_secrets, write_targets_toml
+from compat_diff.candidates.versions import candidate_version
 
 __all__ = [
     "CANDIDATES",
@@ -25,6 +26,7 @@ __all__ = [
     "Installed",
     "LaunchContext",
     "RunningCandidate",
+    "candidate_version",
     "installed",
     "is_healthy",
     "leftover_processes",
