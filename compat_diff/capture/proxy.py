@@ -39,12 +39,25 @@ class _ProxyLog(logging.Handler):
         super().__init__(level=logging.WARNING)
         self.warn = warn
         self.errors: list[str] = []
+        # While starting, errors are collected for the one sentence start() raises, not echoed.
+        self.starting = True
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage().strip()
         if record.levelno >= logging.ERROR:
             self.errors.append(message)
+            if self.starting:
+                return
         self.warn(message)
+
+    def startup_error(self) -> str:
+        if not self.errors:
+            return "unknown reason"
+        # mitmproxy's own advice (its --mode syntax) does not apply to compat-diff's options.
+        reason = self.errors[-1].splitlines()[0]
+        if "address already in use" in reason.lower():
+            return "the address is already in use (choose another with --listen HOST:PORT)"
+        return reason
 
 
 class Proxy:
@@ -103,10 +116,11 @@ class Proxy:
             raise InputError(f"cannot create the proxy CA in {self.settings.confdir}")
         server = master.addons.get("proxyserver")
         if not await server.setup_servers():
-            reason = self._log.errors[-1] if self._log.errors else "unknown reason"
             raise CannotRun(
-                f"cannot listen on {self.settings.listen_host}:{self.settings.listen_port}: {reason}"
+                f"cannot listen on {self.settings.listen_host}:{self.settings.listen_port}:"
+                f" {self._log.startup_error()}"
             )
+        self._log.starting = False
         addresses = server.listen_addrs()
         if addresses:
             self.address = (str(addresses[0][0]), int(addresses[0][1]))

@@ -4,6 +4,7 @@ documented exit code, never a traceback, and never a call passed through unrecor
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
@@ -107,3 +108,20 @@ def test_a_recording_that_cannot_be_written_stops_the_proxy(
     assert last.startswith("compat-diff: cannot write body blob") and "unrecorded" in last
     _, exchanges = load_exchanges(out)
     assert [e.operation for e in exchanges] == ["CreateBucket"]
+
+
+def test_a_port_in_use_is_one_sentence(tmp_path: Path, confdir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = record(
+            tmp_path / "r.jsonl",
+            confdir,
+            [sys.executable, "-c", "print('ran')"],
+            "--listen",
+            f"127.0.0.1:{port}",
+        )
+    assert result.returncode == 3
+    assert "already in use" in _one_sentence(result.stderr)
+    assert "ran" not in result.stdout

@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from compat_diff.errors import RecorderFailure, RecordingError
-from compat_diff.model import Body
+from compat_diff.model import Body, Exchange
 from compat_diff.recording import VERSION, RecordingWriter, blob_dir_for, load_exchanges, open_recording
 from compat_diff.recording import format as recording_format
 from compat_diff.testing import make_exchange, make_request, make_response
 
 
-def _exchange(seq: int, body: bytes | str = b"", answer: bytes | str = "<ok/>", **extra: object):
+def _exchange(seq: int, body: bytes | str = b"", answer: bytes | str = "<ok/>", **extra: Any) -> Exchange:
     return make_exchange(
         seq,
         make_request("PUT", f"http://127.0.0.1:9/bucket/key{seq}", {"Host": "127.0.0.1:9"}, body),
