@@ -70,14 +70,16 @@ def diff_exchange(
         return Stages(None, None, None, None, result("error", (divergence,)))
 
     reference = parse_answer(exchange.response, exchange.op, exchange.request)
-    candidate = parse_answer(answer.response, exchange.op, answer.request)
+    # The replay sends the recorded payload (re-framed at most), so an upload's ETag is checked
+    # against the recorded body on both sides.
+    candidate = parse_answer(answer.response, exchange.op, exchange.request)
     notes: list[str] = []
     if reference.problem is not None:
         # The reference itself does not parse: fall back to comparing both by generic structure.
         notes.append(f"the reference answer does not parse ({reference.problem}); compared generically")
         generic_op = replace(exchange.op, service=None, operation=None)
         reference = parse_answer(exchange.response, generic_op, exchange.request)
-        candidate = parse_answer(answer.response, generic_op, answer.request)
+        candidate = parse_answer(answer.response, generic_op, exchange.request)
     elif reference.generic:
         notes.append("no API model for this call: compared by generic XML/JSON structure")
 
