@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as _dt
 import email.utils
 import hashlib
+import hmac
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
@@ -179,6 +180,24 @@ class _ClockedSigV4:
         string_to_sign = self.string_to_sign(request, canonical)  # type: ignore[attr-defined]
         signature = self.signature(string_to_sign, request)  # type: ignore[attr-defined]
         self._inject_signature_to_request(request, signature)  # type: ignore[attr-defined]
+
+    def signature(self, string_to_sign: str, request: AWSRequest) -> str:
+        # The derived key only changes with the day, so it is computed once per principal and day.
+        key = _signing_key(
+            self.credentials.secret_key,  # type: ignore[attr-defined]
+            request.context["timestamp"][0:8],
+            self._region_name,  # type: ignore[attr-defined]
+            self._service_name,  # type: ignore[attr-defined]
+        )
+        return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _signing_key(secret: str, day: str, region: str, service: str) -> bytes:
+    key = f"AWS4{secret}".encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+    return key
 
 
 class SigV4Signer(_ClockedSigV4, _ChosenHeaders, botocore.auth.SigV4Auth):
