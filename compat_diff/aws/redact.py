@@ -103,7 +103,17 @@ def _secret_names(service: str | None, operation: str | None, direction: str) ->
     names: set[str] = set(FALLBACK_SECRET_NAMES)
     headers: set[str] = set()
     if shape is not None:
-        _collect(shape, names, headers, set())
+        found: list[tuple[frozenset[str], frozenset[str]]] = []
+        plain: set[str] = set()
+        _collect(shape, frozenset(), found, plain, headers, set())
+        for parents, aliases in found:
+            # A generic name ("Value") that also names harmless members elsewhere in the operation
+            # is only a secret under its own parent: EC2's UserData.Value is, InstanceType.Value is not.
+            if aliases & plain:
+                # At the operation's root the parent is "" (".Value"), as the matchers spell it.
+                names.update(f"{parent}.{alias}" for parent in parents or {""} for alias in aliases)
+            else:
+                names.update(aliases)
     return _Secrets(frozenset(names), frozenset(headers))
 
 
@@ -118,28 +128,49 @@ def _is_sensitive(shape: botocore.model.Shape) -> bool:
     return False
 
 
-def _collect(shape: botocore.model.Shape, names: set[str], headers: set[str], seen: set[str]) -> None:
-    """Add the wire names of every sensitive member reachable from ``shape``."""
+def _aliases(member_name: str, member: botocore.model.Shape) -> frozenset[str]:
+    """Every name a member may travel under: its own, its wire names, EC2's capitalised form."""
+    serialization = member.serialization
+    wire = serialization.get("name", member_name)
+    names = {member_name, wire, wire[:1].upper() + wire[1:]}
+    for key in ("jsonName", "queryName", "locationName"):
+        if key in serialization:
+            names.add(serialization[key])
+    return frozenset(names)
+
+
+def _collect(
+    shape: botocore.model.Shape,
+    parents: frozenset[str],
+    found: list[tuple[frozenset[str], frozenset[str]]],
+    plain: set[str],
+    headers: set[str],
+    seen: set[str],
+) -> None:
+    """Record every sensitive member reachable from ``shape`` with its parent's names."""
     if shape.name in seen:
         return
     seen.add(shape.name)
     if isinstance(shape, botocore.model.StructureShape):
         for member_name, member in shape.members.items():
+            aliases = _aliases(member_name, member)
             if _is_sensitive(member):
                 location = member.serialization.get("location")
-                wire_name = member.serialization.get("name", member_name)
                 if location == "header":
-                    headers.add(wire_name.lower())
+                    headers.add(member.serialization.get("name", member_name).lower())
                 elif location in (None, "querystring"):
-                    names.add(member_name)
-                    names.add(wire_name)
-                    if "jsonName" in member.serialization:
-                        names.add(member.serialization["jsonName"])
-            _collect(member, names, headers, seen)
+                    found.append((parents, aliases))
+            else:
+                plain.update(aliases)
+            _collect(member, aliases, found, plain, headers, seen)
     elif isinstance(shape, botocore.model.ListShape):
-        _collect(shape.member, names, headers, seen)
+        _collect(shape.member, parents, found, plain, headers, seen)
     elif isinstance(shape, botocore.model.MapShape):
-        _collect(shape.value, names, headers, seen)
+        _collect(shape.value, parents, found, plain, headers, seen)
+
+
+def _is_secret_name(name: str, parent: str, names: frozenset[str]) -> bool:
+    return name in names or f"{parent}.{name}" in names
 
 
 def _redact_authorization(value: str) -> str:
@@ -161,8 +192,10 @@ def _redact_pairs(encoded: str, names: frozenset[str]) -> str:
         if not sep:
             continue
         plain_key = unquote_plus(key)
-        leaf = next((p for p in reversed(plain_key.split(".")) if not p.isdigit()), plain_key)
-        if plain_key.lower() in _SECRET_PARAMS or plain_key in names or leaf in names:
+        steps = [p for p in plain_key.split(".") if not p.isdigit() and p not in ("member", "entry")]
+        leaf = steps[-1] if steps else plain_key
+        parent = steps[-2] if len(steps) > 1 else ""
+        if plain_key.lower() in _SECRET_PARAMS or plain_key in names or _is_secret_name(leaf, parent, names):
             parts[index] = f"{key}={REDACTED}"
             changed = True
     return "&".join(parts) if changed else encoded
@@ -236,14 +269,14 @@ _XML_TOKEN = re.compile(
 
 
 def _redact_xml(text: str, names: frozenset[str]) -> str:
-    if not any(name in text for name in names):
+    if not any(name.rpartition(".")[2] in text for name in names):
         return text
     pieces: list[str] = []
     position = 0
-    # Each entry: whether the element (or an ancestor) is a secret.
-    stack: list[bool] = []
+    # Each entry: whether the element (or an ancestor) is a secret, and the element's name.
+    stack: list[tuple[bool, str]] = []
     for token in _XML_TOKEN.finditer(text):
-        inside = bool(stack) and stack[-1]
+        inside = bool(stack) and stack[-1][0]
         between = text[position : token.start()]
         pieces.append(REDACTED if inside and between.strip() else between)
         raw = token.group(0)
@@ -257,7 +290,10 @@ def _redact_xml(text: str, names: frozenset[str]) -> str:
                 if stack:
                     stack.pop()
             elif not token.group(3):
-                stack.append(inside or local in names)
+                parent = stack[-1][1] if stack else ""
+                # An answer's root members sit under one or two wrapper elements (XxxResponse, XxxResult).
+                at_root = len(stack) <= 2 and f".{local}" in names
+                stack.append((inside or at_root or _is_secret_name(local, parent, names), local))
         position = token.end()
     pieces.append(text[position:])
     return "".join(pieces)
@@ -271,11 +307,11 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
 def _redact_json(text: str, names: frozenset[str]) -> str:
-    if not any(f'"{name}"' in text for name in names):
+    if not any(f'"{name.rpartition(".")[2]}"' in text for name in names):
         return text
     spans: list[tuple[int, int]] = []
     try:
-        end = _walk_json(text, _skip(text, 0), names, False, spans)
+        end = _walk_json(text, _skip(text, 0), names, False, spans, "")
     except (ValueError, IndexError):
         return text
     if text[_skip(text, end) :]:
@@ -296,7 +332,7 @@ def _skip(text: str, index: int) -> int:
 
 
 def _walk_json(
-    text: str, index: int, names: frozenset[str], secret: bool, spans: list[tuple[int, int]]
+    text: str, index: int, names: frozenset[str], secret: bool, spans: list[tuple[int, int]], parent: str
 ) -> int:
     """Index just past the JSON value at ``index``; records spans of secret strings."""
     char = text[index]
@@ -316,7 +352,8 @@ def _walk_json(
             index = _skip(text, index)
             if text[index] != ":":
                 raise ValueError("colon expected")
-            index = _walk_json(text, _skip(text, index + 1), names, secret or key in names, spans)
+            is_secret = secret or _is_secret_name(key, parent, names)
+            index = _walk_json(text, _skip(text, index + 1), names, is_secret, spans, key)
             index = _skip(text, index)
             if text[index] == "}":
                 return index + 1
@@ -328,7 +365,7 @@ def _walk_json(
         if text[index] == "]":
             return index + 1
         while True:
-            index = _skip(text, _walk_json(text, index, names, secret, spans))
+            index = _skip(text, _walk_json(text, index, names, secret, spans, parent))
             if text[index] == "]":
                 return index + 1
             if text[index] != ",":

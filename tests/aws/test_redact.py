@@ -328,3 +328,19 @@ def test_presigned_url_inside_an_answer_loses_signature_and_token() -> None:
         make_response(200, {}, body), OperationRef("lambda", "GetFunction")
     ).body.text()
     assert redacted == body.replace("IQoJb3Jp%2Fx", REDACTED).replace("0a1b2c3d", REDACTED)
+
+
+def test_a_generic_name_is_secret_only_under_its_sensitive_parent() -> None:
+    # EC2 marks UserData.Value sensitive; InstanceType.Value (same wire name) is an instance type.
+    op = OperationRef("ec2", "ModifyInstanceAttribute", "us-east-1", "ec2")
+    form = "Action=ModifyInstanceAttribute&InstanceId=i-1&InstanceType.Value=t2.micro&UserData.Value=c2VjcmV0"
+    request = make_request(
+        method="POST",
+        url="https://ec2.us-east-1.amazonaws.com/",
+        headers=(("Content-Type", "application/x-www-form-urlencoded"),),
+        body=form,
+    )
+    text = redact_request(request, op).body.text()
+    assert "InstanceType.Value=t2.micro" in text
+    assert "UserData.Value=" + REDACTED in text
+    assert "c2VjcmV0" not in text
