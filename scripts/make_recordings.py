@@ -45,6 +45,8 @@ def record_one(name: str, command: list[str], out: Path, work: Path, console: Co
             console.print(f"[red]{name}: moto did not start: {failures['moto']}")
             return 3
         env = {**os.environ, **RECORDING_ENV, "AWS_ENDPOINT_URL": references[0].endpoint}
+        # The AWS CLI scenarios call `aws`: the one installed beside this Python.
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.pop("AWS_PROFILE", None)
         label = f"moto {metadata.version('moto')} server (stand-in for AWS)"
         return subprocess.call(
