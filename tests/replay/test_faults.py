@@ -150,3 +150,32 @@ def test_damaged_lines_are_listed_and_skips_have_reasons(tmp_path, moto_factory)
     assert run["problems"] == [{"line": 5, "reason": run["problems"][0]["reason"]}]
     assert "truncated" in run["problems"][0]["reason"]
     assert "line 5" in console.export_text()
+
+
+def test_throttled_answers_are_retried_only_when_asked(tmp_path, fault_server):
+    recording = tmp_path / "rec.jsonl"
+    with RecordingWriter(recording) as writer:
+        writer.write(_s3_call(1, "GET", "/", "ListBuckets"))
+
+    run_replay(
+        recording,
+        [f"t={fault_server('throttle').url}"],
+        None,
+        False,
+        tmp_path / "once",
+        console=Console(stderr=True),
+    )
+    run_replay(
+        recording,
+        [f"t={fault_server('throttle').url}"],
+        None,
+        False,
+        tmp_path / "retried",
+        retry_throttled=3,
+        console=Console(stderr=True),
+    )
+
+    (once,) = _answers(tmp_path / "once", "t")
+    assert once["response"]["status"] == 503 and "attempts" not in once
+    (retried,) = _answers(tmp_path / "retried", "t")
+    assert retried["response"]["status"] == 200 and retried["attempts"] == 3
