@@ -53,7 +53,6 @@ class ReplayOptions:
     read_only: bool = False
     retry_throttled: int = 0
     clock: Clock = system_clock
-    tls_verify: bool = True
 
 
 @dataclass
@@ -95,9 +94,10 @@ async def replay(
         for target in targets
     ]
     timeout = aiohttp.ClientTimeout(total=options.timeout)
-    tls: ssl.SSLContext | bool = ssl.create_default_context() if options.tls_verify else False
+    verified = ssl.create_default_context()
     async with asyncio.TaskGroup() as group:
         for state in states:
+            tls: ssl.SSLContext | bool = verified if state.target.tls_verify else False
             connector = aiohttp.TCPConnector(limit=options.concurrency, ssl=tls)
             state.http = aiohttp.ClientSession(
                 connector=connector, timeout=timeout, auto_decompress=True, skip_auto_headers=_AUTO_HEADERS

@@ -39,7 +39,6 @@ def run_replay(
     *,
     env: Mapping[str, str] | None = None,
     clock: Clock = system_clock,
-    tls_verify: bool = True,
 ) -> int:
     console = console or Console(stderr=True)
     resolved = load_targets(list(targets), targets_file, allow_aws=allow_aws, env=env)
@@ -63,7 +62,6 @@ def run_replay(
         read_only=read_only,
         retry_throttled=retry_throttled,
         clock=clock,
-        tls_verify=tls_verify,
     )
     index = DependencyIndex.build(exchanges)
 

@@ -35,6 +35,7 @@ _TARGET_KEYS = {
     "s3_addressing",
     "sigv2",
     "principals",
+    "tls_verify",
 }
 _CREDENTIAL_KEYS = {
     "access_key",
@@ -62,6 +63,8 @@ class Target:
     principals: Mapping[str, SigningCredentials] = field(default_factory=dict)
     s3_addressing: str = "path"
     sigv2: str = "keep"
+    # False accepts a self-signed certificate (a local emulator started with TLS).
+    tls_verify: bool = True
     # Where the default credentials came from, for run.json (never the secret itself).
     credentials_source: str = "none"
 
@@ -85,6 +88,7 @@ class Target:
             "endpoints": dict(self.endpoints),
             "s3_addressing": self.s3_addressing,
             "sigv2": self.sigv2,
+            "tls_verify": self.tls_verify,
             "credentials": self.credentials_source,
             "access_key": self.credentials.access_key if self.credentials else None,
             "principals": {recorded: creds.access_key for recorded, creds in self.principals.items()},
@@ -190,6 +194,9 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
     if sigv2 not in SIGV2_MODES:
         raise TargetError(f'{where}.sigv2 must be "keep" or "v4", not {sigv2!r}')
 
+    tls_verify = table.get("tls_verify", True)
+    if not isinstance(tls_verify, bool):
+        raise TargetError(f"{where}.tls_verify must be true or false, not {tls_verify!r}")
     credentials, source = _credentials(table, where, env, chain)
 
     principals: dict[str, SigningCredentials] = {}
@@ -219,6 +226,7 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
         principals=principals,
         s3_addressing=addressing,
         sigv2=sigv2,
+        tls_verify=tls_verify,
         credentials_source=source,
     )
 

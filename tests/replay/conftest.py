@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -52,24 +53,25 @@ class Server:
                 self.process.wait(timeout=10)
 
 
-def start_moto(tmp_path: Path, env_extra: dict[str, str] | None = None) -> Server:
+def start_moto(tmp_path: Path, env_extra: dict[str, str] | None = None, https: bool = False) -> Server:
     port = free_port()
     env = dict(os.environ)
     env.update(env_extra or {})
     log = (tmp_path / f"moto-{port}.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port), *(["-s"] if https else [])],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,
     )
-    server = Server(f"http://127.0.0.1:{port}", process)
+    server = Server(f"{'https' if https else 'http'}://127.0.0.1:{port}", process)
+    unverified = ssl._create_unverified_context()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"moto exited early: {(tmp_path / f'moto-{port}.log').read_text()[-2000:]}")
         try:
-            urllib.request.urlopen(f"{server.url}/moto-api/", timeout=1).read()
+            urllib.request.urlopen(f"{server.url}/moto-api/", timeout=1, context=unverified).read()
             return server
         except OSError:
             time.sleep(0.1)
@@ -81,8 +83,8 @@ def start_moto(tmp_path: Path, env_extra: dict[str, str] | None = None) -> Serve
 def moto_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
-    def make(env_extra: dict[str, str] | None = None) -> Server:
-        server = start_moto(tmp_path, env_extra)
+    def make(env_extra: dict[str, str] | None = None, https: bool = False) -> Server:
+        server = start_moto(tmp_path, env_extra, https)
         started.append(server)
         return server
 

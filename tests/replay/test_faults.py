@@ -179,3 +179,20 @@ def test_throttled_answers_are_retried_only_when_asked(tmp_path, fault_server):
     assert once["response"]["status"] == 503 and "attempts" not in once
     (retried,) = _answers(tmp_path / "retried", "t")
     assert retried["response"]["status"] == 200 and retried["attempts"] == 3
+
+
+def test_tls_failure_is_an_outcome_and_tls_verify_false_accepts_a_self_signed_emulator(
+    tmp_path, moto_factory
+):
+    recording = _recording(tmp_path / "rec.jsonl")
+    moto = moto_factory(https=True)
+    targets = tmp_path / "t.toml"
+    targets.write_text(
+        f'[target.strict]\nendpoint = "{moto.url}"\n'
+        f'[target.lenient]\nendpoint = "{moto.url}"\ntls_verify = false\n'
+    )
+
+    run_replay(recording, [], targets, False, tmp_path / "run", console=Console(stderr=True))
+
+    assert {a["error"]["kind"] for a in _answers(tmp_path / "run", "strict")} == {"tls"}
+    assert all(a["outcome"] == "answered" for a in _answers(tmp_path / "run", "lenient"))
