@@ -9,6 +9,7 @@ object traffic in between is all object_store's. Its HTTP client takes the proxy
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import boto3
 import obstore
@@ -27,8 +28,8 @@ def _store(settings: Settings) -> S3Store:
         client_options["proxy_url"] = proxy
     bundle = ca_bundle()
     if bundle and settings.secure:
-        # object_store trusts the system roots plus this PEM file (the recorder's CA).
-        client_options["root_certificate"] = bundle  # type: ignore[assignment]
+        # object_store takes PEM text (not a path) and adds it to the system roots.
+        client_options["root_certificate"] = Path(bundle).read_text()
     endpoint = settings.bucket_url() if settings.addressing == "virtual" else settings.endpoint
     return S3Store(
         settings.bucket,

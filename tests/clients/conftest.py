@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -61,15 +62,20 @@ class Moto:
     port: int
     log: Path
     process: subprocess.Popen[bytes]
+    tls: bool = False
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
     @property
     def endpoint(self) -> str:
         """The named endpoint clients use, so Go clients go through a proxy too."""
-        return f"http://{DOMAIN}:{self.port}"
+        return f"{self.scheme}://{DOMAIN}:{self.port}"
 
     @property
     def loopback(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def requests(self) -> list[tuple[str, str]]:
         found = []
@@ -80,29 +86,45 @@ class Moto:
         return found
 
 
-def start_moto(directory: Path) -> Moto:
+def start_moto(directory: Path, tls: bool = False) -> Moto:
     port = free_port()
+    scheme = "https" if tls else "http"
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / f"moto-{port}.log"
-    env = {**os.environ, "MOTO_S3_CUSTOM_ENDPOINTS": f"http://{DOMAIN}:{port}"}
+    env = {**os.environ, "MOTO_S3_CUSTOM_ENDPOINTS": f"{scheme}://{DOMAIN}:{port}"}
     with log.open("wb") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                *(["-s"] if tls else []),
+            ],
             stdout=handle,
             stderr=subprocess.STDOUT,
             env=env,
         )
+    # moto's certificate is self-signed: readiness is all this probe checks.
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
     deadline = time.monotonic() + 30
     while True:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).close()
+            urllib.request.urlopen(
+                f"{scheme}://127.0.0.1:{port}/moto-api/", timeout=1, context=context
+            ).close()
             break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 stop_process(process)
                 raise RuntimeError(f"moto did not start: {log.read_text(errors='replace')[-2000:]}") from None
             time.sleep(0.1)
-    return Moto(port, log, process)
+    return Moto(port, log, process, tls)
 
 
 @pytest.fixture(scope="session")
@@ -123,6 +145,16 @@ def hosts_alias() -> str:
 @pytest.fixture
 def moto(tmp_path: Path, hosts_alias: str) -> Iterator[Moto]:
     server = start_moto(tmp_path / "moto")
+    try:
+        yield server
+    finally:
+        stop_process(server.process)
+
+
+@pytest.fixture
+def moto_https(tmp_path: Path, hosts_alias: str) -> Iterator[Moto]:
+    """moto over TLS with a self-signed certificate (recorded with --ssl-insecure)."""
+    server = start_moto(tmp_path / "moto-https", tls=True)
     try:
         yield server
     finally:

@@ -225,6 +225,28 @@ def test_client_is_recorded_completely(case: Case, moto: Moto, confdir: Path, tm
     assert_no_secrets(recording)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c.driver_args != ("--signature", "v2")], ids=case_id)
+def test_client_is_recorded_over_https(case: Case, moto_https: Moto, confdir: Path, tmp_path: Path) -> None:
+    """Through CONNECT with the recorder's CA: each client trusts it its own way (AWS_CA_BUNDLE,
+    pyarrow's tls_ca_file_path, obstore's root_certificate, s3cmd's ca_certs_file, SSL_CERT_FILE for Go)."""
+    recording = record_client(
+        tmp_path / "rec.jsonl",
+        confdir,
+        case.client,
+        moto_https.endpoint,
+        case.bucket,
+        *case.driver_args,
+        record_args=("--ssl-insecure",),
+    )
+    assert recording.returncode == 0, recording.stderr[-3000:]
+    assert len(recording.exchanges) == len(moto_https.requests()) > 0
+    if recording.expected_requests is not None:
+        assert len(recording.exchanges) == recording.expected_requests
+    assert all(e["request"]["url"].startswith("https://") for e in recording.exchanges)
+    assert case.operations <= recording.operations()
+    assert_no_secrets(recording)
+
+
 def test_obstore_conditional_requests_are_kept(moto: Moto, confdir: Path, tmp_path: Path) -> None:
     recording = record_client(tmp_path / "rec.jsonl", confdir, "obstore", moto.endpoint, "cdtest-obstore")
     assert recording.returncode == 0, recording.stderr[-3000:]
