@@ -68,28 +68,60 @@ targets_options: list[Callable[[Any], Any]] = [
         type=click.Path(path_type=Path),
         help="A TOML targets file (spec section 2) with endpoints, regions, credentials and principals.",
     ),
-    click.option("--allow-aws", is_flag=True, help="Allow a target on a real AWS endpoint (refused by default)."),
+    click.option(
+        "--allow-aws", is_flag=True, help="Allow a target on a real AWS endpoint (refused by default)."
+    ),
 ]
 
 replay_options: list[Callable[[Any], Any]] = [
-    click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 1024),
-                 help="Sessions replayed at once per target (calls within a session keep their order)."),
-    click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600),
-                 help="Seconds to wait for each answer before recording a timeout."),
-    click.option("--read-only", is_flag=True,
-                 help="Skip operations that change state (only Get/List/Describe/Head/Query/Scan ... are sent)."),
-    click.option("--retry-throttled", default=0, show_default=True, type=click.IntRange(0, 10),
-                 help="Retries for throttling answers (off by default: retries change what is compared)."),
+    click.option(
+        "--concurrency",
+        default=8,
+        show_default=True,
+        type=click.IntRange(1, 1024),
+        help="Sessions replayed at once per target (calls within a session keep their order).",
+    ),
+    click.option(
+        "--timeout",
+        default=30.0,
+        show_default=True,
+        type=click.FloatRange(0.1, 3600),
+        help="Seconds to wait for each answer before recording a timeout.",
+    ),
+    click.option(
+        "--read-only",
+        is_flag=True,
+        help="Skip operations that change state (only Get/List/Describe/Head/Query/Scan ... are sent).",
+    ),
+    click.option(
+        "--retry-throttled",
+        default=0,
+        show_default=True,
+        type=click.IntRange(0, 10),
+        help="Retries for throttling answers (off by default: retries change what is compared).",
+    ),
 ]
 
 diff_options: list[Callable[[Any], Any]] = [
-    click.option("--report-dir", required=True, type=click.Path(path_type=Path),
-                 help="Where report.json, index.html, junit.xml, summary.md and badges are written."),
-    click.option("--normalizers", "normalizer_paths", multiple=True, type=click.Path(path_type=Path),
-                 help="Extra YAML rule files or folders, applied after the default packs."),
+    click.option(
+        "--report-dir",
+        required=True,
+        type=click.Path(path_type=Path),
+        help="Where report.json, index.html, junit.xml, summary.md and badges are written.",
+    ),
+    click.option(
+        "--normalizers",
+        "normalizer_paths",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Extra YAML rule files or folders, applied after the default packs.",
+    ),
     click.option("--no-default-rules", is_flag=True, help="Do not load the default normalizer packs."),
-    click.option("--fail-under", type=click.FloatRange(0, 1),
-                 help="Exit 0 when every target's score is at least this (0..1), even with divergences."),
+    click.option(
+        "--fail-under",
+        type=click.FloatRange(0, 1),
+        help="Exit 0 when every target's score is at least this (0..1), even with divergences.",
+    ),
 ]
 
 
@@ -119,18 +151,43 @@ def main(click_ctx: click.Context, debug: bool) -> None:
 
 @main.command(epilog=EPILOG_EXIT)
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="The recording to write (JSONL).")
-@click.option("--listen", default="127.0.0.1:0", show_default=True, metavar="HOST:PORT",
-              help="Where the proxy listens (port 0 picks a free one when a COMMAND is given).")
-@click.option("--session", default="default", show_default=True, help="Session name written on every exchange.")
-@click.option("--ssl-insecure", is_flag=True, help="Accept self-signed certificates from the upstream server.")
-@click.option("--max-body-bytes", type=click.IntRange(0), default=None,
-              help="Bodies above this size keep only their sha256; the exchange is marked not replayable.")
-@click.option("--confdir", type=click.Path(path_type=Path), default=None,
-              help="Where the proxy's CA lives (default: ~/.compat-diff/mitmproxy).")
+@click.option(
+    "--listen",
+    default="127.0.0.1:0",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Where the proxy listens (port 0 picks a free one when a COMMAND is given).",
+)
+@click.option(
+    "--session", default="default", show_default=True, help="Session name written on every exchange."
+)
+@click.option(
+    "--ssl-insecure", is_flag=True, help="Accept self-signed certificates from the upstream server."
+)
+@click.option(
+    "--max-body-bytes",
+    type=click.IntRange(0),
+    default=None,
+    help="Bodies above this size keep only their sha256; the exchange is marked not replayable.",
+)
+@click.option(
+    "--confdir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where the proxy's CA lives (default: ~/.compat-diff/mitmproxy).",
+)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @pass_ctx
-def record(ctx: Context, out: Path, listen: str, session: str, ssl_insecure: bool,
-           max_body_bytes: int | None, confdir: Path | None, command: tuple[str, ...]) -> None:
+def record(
+    ctx: Context,
+    out: Path,
+    listen: str,
+    session: str,
+    ssl_insecure: bool,
+    max_body_bytes: int | None,
+    confdir: Path | None,
+    command: tuple[str, ...],
+) -> None:
     """Record AWS calls through a forward HTTP(S) proxy into a recording.
 
     \b
@@ -145,11 +202,20 @@ def record(ctx: Context, out: Path, listen: str, session: str, ssl_insecure: boo
     """
     from compat_diff.capture.run import run_record
 
-    _run(ctx, lambda: run_record(
-        out=out, listen=listen, session=session, ssl_insecure=ssl_insecure,
-        max_body_bytes=max_body_bytes, confdir=confdir, command=list(command), console=ctx.out,
-        err=ctx.err,
-    ))
+    _run(
+        ctx,
+        lambda: run_record(
+            out=out,
+            listen=listen,
+            session=session,
+            ssl_insecure=ssl_insecure,
+            max_body_bytes=max_body_bytes,
+            confdir=confdir,
+            command=list(command),
+            console=ctx.out,
+            err=ctx.err,
+        ),
+    )
 
 
 @main.command()
@@ -168,8 +234,18 @@ def inspect(ctx: Context, recording: Path) -> None:
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="The run directory to write.")
 @_apply(replay_options)
 @pass_ctx
-def replay(ctx: Context, recording: Path, targets: tuple[str, ...], targets_file: Path | None, allow_aws: bool,
-           out: Path, concurrency: int, timeout: float, read_only: bool, retry_throttled: int) -> None:
+def replay(
+    ctx: Context,
+    recording: Path,
+    targets: tuple[str, ...],
+    targets_file: Path | None,
+    allow_aws: bool,
+    out: Path,
+    concurrency: int,
+    timeout: float,
+    read_only: bool,
+    retry_throttled: int,
+) -> None:
     """Replay a recording against one or more candidate clouds and keep what each answered.
 
     Every request is re-targeted, re-signed for the candidate's credentials, and ids the
@@ -177,40 +253,78 @@ def replay(ctx: Context, recording: Path, targets: tuple[str, ...], targets_file
     """
     from compat_diff.replay.run import run_replay
 
-    _run(ctx, lambda: run_replay(
-        recording=recording, targets=list(targets), targets_file=targets_file, allow_aws=allow_aws,
-        out=out, concurrency=concurrency, timeout=timeout, read_only=read_only,
-        retry_throttled=retry_throttled, console=ctx.err,
-    ))
+    _run(
+        ctx,
+        lambda: run_replay(
+            recording=recording,
+            targets=list(targets),
+            targets_file=targets_file,
+            allow_aws=allow_aws,
+            out=out,
+            concurrency=concurrency,
+            timeout=timeout,
+            read_only=read_only,
+            retry_throttled=retry_throttled,
+            console=ctx.err,
+        ),
+    )
 
 
 @main.command(epilog=EPILOG_EXIT)
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @_apply(diff_options)
 @pass_ctx
-def diff(ctx: Context, run_dir: Path, report_dir: Path, normalizer_paths: tuple[Path, ...],
-         no_default_rules: bool, fail_under: float | None) -> None:
+def diff(
+    ctx: Context,
+    run_dir: Path,
+    report_dir: Path,
+    normalizer_paths: tuple[Path, ...],
+    no_default_rules: bool,
+    fail_under: float | None,
+) -> None:
     """Compare a run directory with its recording and write the report."""
     from compat_diff.compare.run import run_diff
 
-    _run(ctx, lambda: run_diff(
-        run_dir=run_dir, report_dir=report_dir, normalizer_paths=list(normalizer_paths),
-        default_rules=not no_default_rules, fail_under=fail_under, console=ctx.out,
-    ))
+    _run(
+        ctx,
+        lambda: run_diff(
+            run_dir=run_dir,
+            report_dir=report_dir,
+            normalizer_paths=list(normalizer_paths),
+            default_rules=not no_default_rules,
+            fail_under=fail_under,
+            console=ctx.out,
+        ),
+    )
 
 
 @main.command(epilog=EPILOG_EXIT)
 @click.argument("recording", type=click.Path(path_type=Path))
 @_apply(targets_options)
 @_apply(diff_options)
-@click.option("--run-dir", type=click.Path(path_type=Path),
-              help="Keep the replay's run directory here (default: inside the report directory).")
+@click.option(
+    "--run-dir",
+    type=click.Path(path_type=Path),
+    help="Keep the replay's run directory here (default: inside the report directory).",
+)
 @_apply(replay_options)
 @pass_ctx
-def compare(ctx: Context, recording: Path, targets: tuple[str, ...], targets_file: Path | None, allow_aws: bool,
-            report_dir: Path, normalizer_paths: tuple[Path, ...], no_default_rules: bool,
-            fail_under: float | None, run_dir: Path | None, concurrency: int, timeout: float, read_only: bool,
-            retry_throttled: int) -> None:
+def compare(
+    ctx: Context,
+    recording: Path,
+    targets: tuple[str, ...],
+    targets_file: Path | None,
+    allow_aws: bool,
+    report_dir: Path,
+    normalizer_paths: tuple[Path, ...],
+    no_default_rules: bool,
+    fail_under: float | None,
+    run_dir: Path | None,
+    concurrency: int,
+    timeout: float,
+    read_only: bool,
+    retry_throttled: int,
+) -> None:
     """Replay and diff in one go: the report for a recording against candidates."""
     from compat_diff.compare.run import run_diff
     from compat_diff.replay.run import run_replay
@@ -219,15 +333,26 @@ def compare(ctx: Context, recording: Path, targets: tuple[str, ...], targets_fil
 
     def both() -> int:
         status = run_replay(
-            recording=recording, targets=list(targets), targets_file=targets_file, allow_aws=allow_aws,
-            out=run_directory, concurrency=concurrency, timeout=timeout, read_only=read_only,
-            retry_throttled=retry_throttled, console=ctx.err,
+            recording=recording,
+            targets=list(targets),
+            targets_file=targets_file,
+            allow_aws=allow_aws,
+            out=run_directory,
+            concurrency=concurrency,
+            timeout=timeout,
+            read_only=read_only,
+            retry_throttled=retry_throttled,
+            console=ctx.err,
         )
         if status == ExitStatus.CANNOT_RUN:
             return status
         return run_diff(
-            run_dir=run_directory, report_dir=report_dir, normalizer_paths=list(normalizer_paths),
-            default_rules=not no_default_rules, fail_under=fail_under, console=ctx.out,
+            run_dir=run_directory,
+            report_dir=report_dir,
+            normalizer_paths=list(normalizer_paths),
+            default_rules=not no_default_rules,
+            fail_under=fail_under,
+            console=ctx.out,
         )
 
     _run(ctx, both)
@@ -235,7 +360,9 @@ def compare(ctx: Context, recording: Path, targets: tuple[str, ...], targets_fil
 
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("--report-dir", required=True, type=click.Path(path_type=Path), help="Where to write the report.")
+@click.option(
+    "--report-dir", required=True, type=click.Path(path_type=Path), help="Where to write the report."
+)
 @pass_ctx
 def report(ctx: Context, source: Path, report_dir: Path) -> None:
     """Re-render the report from a run directory's results or a report.json, without re-running."""
@@ -246,21 +373,46 @@ def report(ctx: Context, source: Path, report_dir: Path) -> None:
 
 @main.command("learn-noise")
 @click.argument("recording", type=click.Path(path_type=Path))
-@click.option("--against", required=True, type=click.Path(path_type=Path),
-              help="A run directory replayed against the reference itself, or a second recording of the same script.")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="The suggested rule file to write (YAML).")
-@click.option("--normalizers", "normalizer_paths", multiple=True, type=click.Path(path_type=Path),
-              help="Rule files or folders already in force; only noise they leave is suggested.")
+@click.option(
+    "--against",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A run directory replayed against the reference itself, or a second recording of the same script.",
+)
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="The suggested rule file to write (YAML)."
+)
+@click.option(
+    "--normalizers",
+    "normalizer_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Rule files or folders already in force; only noise they leave is suggested.",
+)
 @click.option("--no-default-rules", is_flag=True, help="Do not apply the default normalizer packs first.")
 @pass_ctx
-def learn_noise(ctx: Context, recording: Path, against: Path, out: Path, normalizer_paths: tuple[Path, ...],
-                no_default_rules: bool) -> None:
+def learn_noise(
+    ctx: Context,
+    recording: Path,
+    against: Path,
+    out: Path,
+    normalizer_paths: tuple[Path, ...],
+    no_default_rules: bool,
+) -> None:
     """Learn which paths vary between two runs of the same thing, as a suggested normalizer rule file."""
     from compat_diff.compare.noise import run_learn_noise
 
-    _run(ctx, lambda: run_learn_noise(recording=recording, against=against, out=out, console=ctx.out,
-                                      normalizer_paths=list(normalizer_paths),
-                                      default_rules=not no_default_rules))
+    _run(
+        ctx,
+        lambda: run_learn_noise(
+            recording=recording,
+            against=against,
+            out=out,
+            console=ctx.out,
+            normalizer_paths=list(normalizer_paths),
+            default_rules=not no_default_rules,
+        ),
+    )
 
 
 @main.command()
@@ -277,12 +429,23 @@ def coverage(ctx: Context, recording: Path, as_json: bool) -> None:
 @main.command()
 @click.argument("action", type=click.Choice(["up", "down", "status"]))
 @click.argument("names", nargs=-1)
-@click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".work/candidates"), show_default=True,
-              help="Where the candidates keep their data, logs and PIDs.")
-@click.option("--targets-out", type=click.Path(path_type=Path), default=None,
-              help="Where `up` writes the targets file (default: STATE_DIR/targets.toml).")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".work/candidates"),
+    show_default=True,
+    help="Where the candidates keep their data, logs and PIDs.",
+)
+@click.option(
+    "--targets-out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where `up` writes the targets file (default: STATE_DIR/targets.toml).",
+)
 @pass_ctx
-def candidates(ctx: Context, action: str, names: tuple[str, ...], state_dir: Path, targets_out: Path | None) -> None:
+def candidates(
+    ctx: Context, action: str, names: tuple[str, ...], state_dir: Path, targets_out: Path | None
+) -> None:
     """Start, stop or check the real candidate clouds runnable on this machine (all, or the NAMES given)."""
     from compat_diff.candidates.cli import run_candidates
 

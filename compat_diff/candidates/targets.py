@@ -47,7 +47,9 @@ def render_targets_toml(candidates: Iterable[RunningCandidate], *, secrets: Secr
     lines = [_HEADER if secrets == "inline" else _HEADER_ENV]
     for candidate in candidates:
         lines.append(f"[target.{_toml_key(candidate.name)}]")
-        lines.append(f"# services: {', '.join(candidate.services)}")
+        if "*" not in candidate.services:
+            # The replay skips calls of other services instead of sending them where nothing answers.
+            lines.append("services = [" + ", ".join(_toml_string(s) for s in candidate.services) + "]")
         lines.append(f"endpoint = {_toml_string(candidate.endpoint)}")
         lines.append(f"region = {_toml_string(candidate.region)}")
         lines.append(f"access_key = {_toml_string(candidate.access_key)}")

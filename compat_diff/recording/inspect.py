@@ -18,7 +18,10 @@ def run_inspect(path: Path, out: Console, err: Console) -> int:
         + (f", reference: {header['reference']}" if header.get("reference") else ""),
         markup=False,
     )
-    out.print(f"{'seq':>6}  {'session':<16} {'service':<14} {'operation':<36} {'status':>6}  method url", markup=False)
+    out.print(
+        f"{'seq':>6}  {'session':<16} {'service':<14} {'operation':<36} {'status':>6}  method url",
+        markup=False,
+    )
     count = 0
     for exchange in recording:
         count += 1

@@ -135,7 +135,7 @@ async def _replay_session(
 
 
 async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOptions) -> Answer:
-    skipped = _skip_reason(exchange, options)
+    skipped = _skip_reason(exchange, options, state.target)
     if skipped:
         return Answer(exchange.seq, "skipped", skipped=skipped)
     replacements, broken = state.idmap.resolve(exchange.seq)
@@ -171,7 +171,9 @@ async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOp
         await asyncio.sleep(min(0.1 * 2 ** (attempts - 1), 2.0))
 
 
-def _skip_reason(exchange: Exchange, options: ReplayOptions) -> str | None:
+def _skip_reason(exchange: Exchange, options: ReplayOptions, target: Target) -> str | None:
+    if not target.serves(exchange.service):
+        return f"not-served: {target.name} does not serve {exchange.service or 'unidentified calls'}"
     if not exchange.replayable:
         return "not-replayable: the recorded request body was not kept"
     if options.read_only:

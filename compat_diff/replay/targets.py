@@ -36,6 +36,7 @@ _TARGET_KEYS = {
     "sigv2",
     "principals",
     "tls_verify",
+    "services",
 }
 _CREDENTIAL_KEYS = {
     "access_key",
@@ -67,6 +68,11 @@ class Target:
     tls_verify: bool = True
     # Where the default credentials came from, for run.json (never the secret itself).
     credentials_source: str = "none"
+    # The services this target serves; calls of any other service are skipped, not sent. None: all.
+    services: frozenset[str] | None = None
+
+    def serves(self, service: str | None) -> bool:
+        return self.services is None or (service is not None and service in self.services)
 
     def endpoint_for(self, service: str | None) -> str:
         if service and service in self.endpoints:
@@ -89,6 +95,7 @@ class Target:
             "s3_addressing": self.s3_addressing,
             "sigv2": self.sigv2,
             "tls_verify": self.tls_verify,
+            "services": sorted(self.services) if self.services is not None else None,
             "credentials": self.credentials_source,
             "access_key": self.credentials.access_key if self.credentials else None,
             "principals": {recorded: creds.access_key for recorded, creds in self.principals.items()},
@@ -197,6 +204,12 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
     tls_verify = table.get("tls_verify", True)
     if not isinstance(tls_verify, bool):
         raise TargetError(f"{where}.tls_verify must be true or false, not {tls_verify!r}")
+    services: frozenset[str] | None = None
+    if "services" in table:
+        raw_services = table["services"]
+        if not isinstance(raw_services, list) or not all(isinstance(x, str) for x in raw_services):
+            raise TargetError(f'{where}.services must be a list of service names, like ["s3", "sqs"]')
+        services = frozenset(raw_services)
     credentials, source = _credentials(table, where, env, chain)
 
     principals: dict[str, SigningCredentials] = {}
@@ -228,6 +241,7 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
         sigv2=sigv2,
         tls_verify=tls_verify,
         credentials_source=source,
+        services=services,
     )
 
 

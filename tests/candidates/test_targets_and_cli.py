@@ -55,6 +55,7 @@ def test_targets_file_with_inline_local_secrets(tmp_path: Path) -> None:
         "access_key": "test:tester",
         "secret_key": "testing",
         "s3_addressing": "path",
+        "services": ["s3"],
     }
     assert parsed["target"]["ceph"]["secret_key"] == 'quote"and\\slash'
 
