@@ -45,7 +45,8 @@ def _run(ctx: Context, action: Callable[[], int | ExitStatus]) -> None:
         if ctx.debug:
             raise
         ctx.err.print(
-            f"compat-diff: internal error: {type(error).__name__}: {error} (run again with --debug for details)",
+            f"compat-diff: internal error: {type(error).__name__}: {error} "
+            "(run again with --debug for details)",
             markup=False,
         )
         sys.exit(int(ExitStatus.CANNOT_RUN))

@@ -24,7 +24,8 @@ def test_calls_of_unserved_services_are_skipped_not_sent(tmp_path, moto_factory,
     candidate = moto_factory()
     targets = tmp_path / "targets.toml"
     targets.write_text(
-        f'[target.s3only]\nendpoint = "{candidate.url}"\naccess_key = "k"\nsecret_key = "s"\nservices = ["s3"]\n'
+        f'[target.s3only]\nendpoint = "{candidate.url}"\n'
+        'access_key = "k"\nsecret_key = "s"\nservices = ["s3"]\n'
     )
     status = run_replay(
         recorder.writer.path, [], targets, False, tmp_path / "run", console=Console(stderr=True)
