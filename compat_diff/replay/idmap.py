@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
+from compat_diff.aws.redact import REDACTED
 from compat_diff.model import Exchange, HttpRequest, HttpResponse
 
 # Response headers whose values clients send back (Location of a created resource, versions, ETags).
@@ -51,7 +52,8 @@ _SKIPPED_REQUEST_HEADERS = frozenset(
 MAX_PARSED_BODY = 8 * 1024 * 1024
 _TOKEN_SPLIT = re.compile(r"[\s\"'<>&=?,;{}\[\]()]+")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
-_BORING = frozenset({"true", "false", "null", "none", "None", "True", "False"})
+# The redaction marker stands in for many different secrets: it is never one id.
+_BORING = frozenset({"true", "false", "null", "none", "None", "True", "False", REDACTED})
 # AWS id grammars: a value of these shapes is an id even when short.
 ID_GRAMMAR = re.compile(
     r"^(?:(?:i|vol|sg|subnet|vpc|ami|snap|eni|igw|rtb|acl|eipalloc|eipassoc|nat|vpce|pcx|lt|key|dopt|"

@@ -38,3 +38,10 @@ def test_only_generated_values_that_come_back_are_indexed():
     replacements, broken = idmap.resolve(2)
     assert replacements == {"v-generated-1": "v-cand"}
     assert broken == [{"seq": 1, "value": "gen-123"}]
+
+
+def test_the_redaction_marker_is_never_an_id() -> None:
+    from compat_diff.aws.redact import REDACTED
+    from compat_diff.replay.idmap import interesting
+
+    assert not interesting(REDACTED)
