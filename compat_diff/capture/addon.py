@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from mitmproxy import http
 
-from compat_diff.capture.flows import request_of, response_of, timing_of
+from compat_diff.capture.flows import keep_sent_headers, request_of, response_of, timing_of
 from compat_diff.capture.recorder import Recorder
 from compat_diff.errors import RecorderFailure
 
@@ -30,6 +30,9 @@ class CaptureAddon:
     def __init__(self, recorder: Recorder, on_failure: Callable[[RecorderFailure], None]) -> None:
         self.recorder = recorder
         self.on_failure = on_failure
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        keep_sent_headers(flow)
 
     def request(self, flow: http.HTTPFlow) -> None:
         failure = self.recorder.failure

@@ -21,7 +21,9 @@ from typing import Any
 # signature they never reach a recording.
 REDACTED = "**REDACTED**"
 _SIGNED_TRAILER_HEADERS = {"x-amz-trailer-signature"}
-_CHUNK_SIGNATURE = re.compile(rb"(;chunk-signature=)[0-9A-Za-z]+")
+_CHUNK_SIGNATURE = re.compile(rb"(;chunk-signature=)[^\r\n;]+")
+# SigV4 chunk signatures are 64 hex digits; SigV4a (ECDSA) ones are longer, still hex.
+_HEX_SIGNATURE = re.compile(rb"[0-9a-f]{64,}")
 # A chunk header line is short; a longer one means we are not looking at aws-chunked framing.
 _MAX_HEADER_LINE = 4096
 
@@ -85,8 +87,14 @@ def _unframe(raw: bytes) -> tuple[bytes, int, int, dict[str, str]]:
             raise _Broken(
                 f"chunk {chunks + 1} header {bytes(line[:40])!r} does not start with a hex size"
             ) from None
-        if extensions and not extensions.startswith(b"chunk-signature="):
-            raise _Broken(f"chunk {chunks + 1} header has an unknown extension {bytes(extensions[:40])!r}")
+        if extensions:
+            name, _, signature = extensions.partition(b"=")
+            if name != b"chunk-signature":
+                raise _Broken(
+                    f"chunk {chunks + 1} header has an unknown extension {bytes(extensions[:40])!r}"
+                )
+            if not _HEX_SIGNATURE.fullmatch(signature):
+                raise _Broken(f"chunk {chunks + 1} has a chunk-signature that is not a hex signature")
         chunks += 1
         if size == 0:
             break

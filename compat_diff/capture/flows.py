@@ -14,10 +14,20 @@ from mitmproxy import http
 
 from compat_diff.model import Body, Headers, HttpRequest, HttpResponse
 
+# Where the request's headers as the client sent them are kept when the proxy will change them.
+SENT_HEADERS = "compat-diff.sent-headers"
+
+
+def keep_sent_headers(flow: http.HTTPFlow) -> None:
+    """Remember the request headers before mitmproxy answers ``Expect: 100-continue`` itself and
+    drops that header: the client sent it (and signed it), so the recording keeps it."""
+    if "expect" in flow.request.headers:
+        flow.metadata[SENT_HEADERS] = flow.request.headers.fields
+
 
 def request_of(flow: http.HTTPFlow) -> HttpRequest:
     source = flow.request
-    headers = _headers(source.headers.fields)
+    headers = _headers(flow.metadata.get(SENT_HEADERS) or source.headers.fields)
     if not any(name.lower() == "host" for name, _ in headers):
         # HTTP/2 and HTTP/3 carry the host as the :authority pseudo-header; signatures cover
         # "host", so the recording states it like an HTTP/1.1 request would.
