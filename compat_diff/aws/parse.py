@@ -262,6 +262,7 @@ def _integrity(response: HttpResponse, request: HttpRequest | None, op: Operatio
     if not body.available:
         return {name: "unverified" for name in wanted}
     data = body.read()
+    payload = _checksummed_payload(response, request, op)
     for name in wanted:
         value = names[name].strip()
         if name == "x-amz-crc32":
@@ -272,10 +273,40 @@ def _integrity(response: HttpResponse, request: HttpRequest | None, op: Operatio
             algorithm = name.removeprefix("x-amz-checksum-")
             if algorithm == "type" or algorithm == "mode":
                 continue
-            checks[name] = _checksum(algorithm, value, data, response.status)
+            checks[name] = (
+                "unverified" if payload is None else _checksum(algorithm, value, payload, response.status)
+            )
         elif name == "etag":
             checks[name] = _etag(value, request, data, op.operation)
     return checks
+
+
+def _checksummed_payload(
+    response: HttpResponse, request: HttpRequest | None, op: OperationRef
+) -> bytes | None:
+    """The bytes an answer's x-amz-checksum-* header describes, when the exchange carries them.
+
+    The header speaks of the object's payload: the answer's body when the output streams it
+    (GetObject), the request's body when the input streams it (PutObject, UploadPart), and
+    nothing present in the exchange otherwise (HeadObject, CopyObject: the stored object).
+    """
+    model = _operation_model(op.service, op.operation)
+    if model is None:
+        return response.body.read()
+    if _streams(model.output_shape):
+        return response.body.read()
+    if _streams(model.input_shape) and request is not None and request.body.available:
+        if "aws-chunked" in (request.header("content-encoding") or "").lower():
+            return None
+        return request.body.read()
+    return None
+
+
+def _streams(shape: botocore.model.Shape | None) -> bool:
+    if not isinstance(shape, botocore.model.StructureShape):
+        return False
+    payload = shape.serialization.get("payload")
+    return bool(payload and shape.members[payload].type_name == "blob")
 
 
 def _verdict(ok: bool) -> str:

@@ -119,3 +119,31 @@ def test_content_family() -> None:
     assert content_family("text/xml; charset=utf-8") == "xml"
     assert content_family("text/html") == "html"
     assert content_family(None) is None
+
+
+def _crc32_b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode((zlib.crc32(data) & 0xFFFFFFFF).to_bytes(4, "big")).decode()
+
+
+def test_an_upload_answer_checksum_describes_the_request_body() -> None:
+    op = OperationRef("s3", "PutObject", None, "rest-xml")
+    request = make_request("PUT", "http://h/b/k", {}, b"uploaded bytes")
+    good = make_response(200, {"x-amz-checksum-crc32": _crc32_b64(b"uploaded bytes")}, b"")
+    bad = make_response(200, {"x-amz-checksum-crc32": _crc32_b64(b"other bytes")}, b"")
+    assert parse_answer(good, op, request).tree["ResponseMetadata"]["Integrity"] == {
+        "x-amz-checksum-crc32": "ok"
+    }
+    assert parse_answer(bad, op, request).tree["ResponseMetadata"]["Integrity"] == {
+        "x-amz-checksum-crc32": "mismatch"
+    }
+
+
+def test_a_checksum_of_a_stored_object_is_not_checked_against_an_empty_answer() -> None:
+    op = OperationRef("s3", "HeadObject", None, "rest-xml")
+    response = make_response(200, {"x-amz-checksum-crc32": _crc32_b64(b"stored object")}, b"")
+    integrity = parse_answer(response, op, make_request("HEAD", "http://h/b/k")).tree["ResponseMetadata"][
+        "Integrity"
+    ]
+    assert integrity == {"x-amz-checksum-crc32": "unverified"}
