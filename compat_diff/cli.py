@@ -177,6 +177,14 @@ def main(click_ctx: click.Context, debug: bool) -> None:
     default=None,
     help="Where the proxy's CA lives (default: ~/.compat-diff/mitmproxy).",
 )
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Write KEY=VALUE into the recording's header; reports show `reference` and `client`, e.g. "
+    "--label 'reference=AWS us-east-1, account 1234'.",
+)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @pass_ctx
 def record(
@@ -187,6 +195,7 @@ def record(
     ssl_insecure: bool,
     max_body_bytes: int | None,
     confdir: Path | None,
+    labels: tuple[str, ...],
     command: tuple[str, ...],
 ) -> None:
     """Record AWS calls through a forward HTTP(S) proxy into a recording.
@@ -213,6 +222,7 @@ def record(
             max_body_bytes=max_body_bytes,
             confdir=confdir,
             command=list(command),
+            labels=list(labels),
             console=ctx.out,
             err=ctx.err,
         ),

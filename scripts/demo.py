@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import orjson
@@ -46,6 +47,8 @@ def record(out_dir: Path, reference_endpoint: str, console: Console) -> Path:
         console.rule(f"recording scenarios/{scenario} against moto (the stand-in for AWS)")
         status = compat_diff(
             "record", "--out", str(recording), "--session", scenario.removesuffix(".py"),
+            "--label", f"reference=moto {metadata.version('moto')} server (stand-in for AWS)",
+            "--label", f"scenario=scenarios/{scenario}",
             "--", sys.executable, str(ROOT / "scenarios" / scenario), env=env,
         )
         if status != 0:

@@ -67,13 +67,38 @@ def resolve_command(command: list[str], environ: Mapping[str, str]) -> str:
     return found
 
 
-def open_writer(out: Path, session: str, command: list[str], max_body_bytes: int | None) -> RecordingWriter:
+# Header keys the format itself owns; a label may not overwrite them.
+RESERVED_HEADER_KEYS = frozenset({"format", "version", "created", "tool", "session", "recorded_by"})
+
+
+def parse_labels(labels: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` pairs for the recording's header (e.g. ``reference=moto 5.2 (stand-in for AWS)``)."""
+    parsed: dict[str, str] = {}
+    for label in labels:
+        key, sep, value = label.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(f"--label {label!r} must look like KEY=VALUE, e.g. reference=AWS us-east-1")
+        if key in RESERVED_HEADER_KEYS:
+            raise InputError(f"--label {key} is set by compat-diff itself; choose another key")
+        parsed[key] = value
+    return parsed
+
+
+def open_writer(
+    out: Path,
+    session: str,
+    command: list[str],
+    max_body_bytes: int | None,
+    labels: dict[str, str] | None = None,
+) -> RecordingWriter:
     if out.is_dir():
         raise InputError(f"--out {out} is a directory; give the path of the recording file to write")
     header: dict[str, object] = {"session": session, "recorded_by": "compat-diff record"}
     if command:
         # Only the program name: arguments may carry secrets.
         header["client"] = os.path.basename(command[0])
+    header.update(labels or {})
     try:
         return RecordingWriter(out, header=header, max_body_bytes=max_body_bytes)
     except RecorderFailure as failure:
@@ -91,12 +116,14 @@ def run_record(
     console: Console,
     err: Console,
     environ: Mapping[str, str] | None = None,
+    labels: list[str] | None = None,
 ) -> int:
     environ = dict(os.environ if environ is None else environ)
     host, port = parse_listen(listen)
+    header_labels = parse_labels(labels or [])
     if command:
         resolve_command(command, environ)
-    writer = open_writer(out, session, command, max_body_bytes)
+    writer = open_writer(out, session, command, max_body_bytes, header_labels)
     settings = ProxySettings(
         listen_host=host,
         listen_port=port,
