@@ -46,10 +46,19 @@ def record(out_dir: Path, reference_endpoint: str, console: Console) -> Path:
     for scenario in SCENARIOS:
         console.rule(f"recording scenarios/{scenario} against moto (the stand-in for AWS)")
         status = compat_diff(
-            "record", "--out", str(recording), "--session", scenario.removesuffix(".py"),
-            "--label", f"reference=moto {metadata.version('moto')} server (stand-in for AWS)",
-            "--label", f"scenario=scenarios/{scenario}",
-            "--", sys.executable, str(ROOT / "scenarios" / scenario), env=env,
+            "record",
+            "--out",
+            str(recording),
+            "--session",
+            scenario.removesuffix(".py"),
+            "--label",
+            f"reference=moto {metadata.version('moto')} server (stand-in for AWS)",
+            "--label",
+            f"scenario=scenarios/{scenario}",
+            "--",
+            sys.executable,
+            str(ROOT / "scenarios" / scenario),
+            env=env,
         )
         if status != 0:
             raise SystemExit(f"demo: recording scenarios/{scenario} failed with exit status {status}")
@@ -79,15 +88,23 @@ def summarise(report_dir: Path, console: Console) -> None:
             "-",
         )
         table.add_row(
-            target["name"], f"{target['score']:.0%}", f"{target.get('matching', '?')}/{target.get('exchanges', '?')}",
-            str(diverging), str(missing), top[:90],
+            target["name"],
+            f"{target['score']:.0%}",
+            f"{target.get('matching', '?')}/{target.get('exchanges', '?')}",
+            str(diverging),
+            str(missing),
+            top[:90],
         )
     console.print(table)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=ROOT / "demo-out", help="where the recording and report go")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "demo-out", help="where the recording and report go"
+    )
     args = parser.parse_args()
     console = Console()
     out_dir: Path = args.out.resolve()
@@ -111,15 +128,23 @@ def main() -> int:
         report_dir = out_dir / "report"
         console.rule("compat-diff compare")
         status = compat_diff(
-            "compare", str(recording), "--targets", str(targets), "--report-dir", str(report_dir),
-            "--run-dir", str(out_dir / "run"),
+            "compare",
+            str(recording),
+            "--targets",
+            str(targets),
+            "--report-dir",
+            str(report_dir),
+            "--run-dir",
+            str(out_dir / "run"),
         )
     if status not in (0, 1):
         console.print(f"[red]demo: compare failed with exit status {status}")
         return status
     summarise(report_dir, console)
     console.print(f"\nReport: {report_dir / 'index.html'}")
-    console.print(f"Demo finished in {time.monotonic() - started:.0f} s; every process it started is stopped.")
+    console.print(
+        f"Demo finished in {time.monotonic() - started:.0f} s; every process it started is stopped."
+    )
     return 0
 
 

@@ -50,9 +50,22 @@ def record_one(name: str, command: list[str], out: Path, work: Path, console: Co
         env.pop("AWS_PROFILE", None)
         label = f"moto {metadata.version('moto')} server (stand-in for AWS)"
         return subprocess.call(
-            [sys.executable, "-m", "compat_diff", "record", "--out", str(out), "--session", name,
-             "--label", f"reference={label}", "--label", f"scenario=scenarios/{Path(command[-1]).name}",
-             "--", *command],
+            [
+                sys.executable,
+                "-m",
+                "compat_diff",
+                "record",
+                "--out",
+                str(out),
+                "--session",
+                name,
+                "--label",
+                f"reference={label}",
+                "--label",
+                f"scenario=scenarios/{Path(command[-1]).name}",
+                "--",
+                *command,
+            ],
             cwd=ROOT,
             env=env,
         )

@@ -22,7 +22,17 @@ from compat_diff.candidates import CANDIDATES, candidate_version, running, write
 from compat_diff.recording import RecordingWriter, open_recording
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CANDIDATES = ("swift", "ceph", "seaweedfs", "rclone", "s3rver", "dynalite", "kinesalite", "fauxqs", "localstack")
+DEFAULT_CANDIDATES = (
+    "swift",
+    "ceph",
+    "seaweedfs",
+    "rclone",
+    "s3rver",
+    "dynalite",
+    "kinesalite",
+    "fauxqs",
+    "localstack",
+)
 
 
 def merge_recordings(paths: list[Path], out: Path) -> int:
@@ -32,7 +42,9 @@ def merge_recordings(paths: list[Path], out: Path) -> int:
     with RecordingWriter(out, header={"merged_from": [p.name for p in paths], "sources": sources}) as writer:
         for path in paths:
             recording = open_recording(path)
-            sources.append({"file": path.name, **{k: v for k, v in recording.header.items() if k != "format"}})
+            sources.append(
+                {"file": path.name, **{k: v for k, v in recording.header.items() if k != "format"}}
+            )
             for exchange in recording:
                 seq += 1
                 session = exchange.session if exchange.session != "default" else path.stem
@@ -70,29 +82,40 @@ def compatibility_markdown(doc: dict, versions: dict[str, str], failures: dict[s
         by_service = {s["service"]: s for s in target.get("services", [])}
         cells = [
             f"{by_service[s]['score']:.0%} ({by_service[s]['matching']}/{by_service[s]['exchanges']})"
-            if s in by_service and by_service[s]["exchanges"] else ""
+            if s in by_service and by_service[s]["exchanges"]
+            else ""
             for s in services
         ]
         lines.append(
-            f"| {target['name']} | {versions.get(target['name'], '?')} | {target['score']:.0%} | " + " | ".join(cells) + " |"
+            f"| {target['name']} | {versions.get(target['name'], '?')} | {target['score']:.0%} | "
+            + " | ".join(cells)
+            + " |"
         )
     for name, reason in sorted(failures.items()):
-        lines.append(f"| {name} | {versions.get(name, '?')} | did not start: {reason} |" + " |" * len(services))
+        lines.append(
+            f"| {name} | {versions.get(name, '?')} | did not start: {reason} |" + " |" * len(services)
+        )
     lines += ["", "## Top divergences per candidate", ""]
     for target in doc["targets"]:
         lines.append(f"### {target['name']}")
         lines.append("")
         shown = 0
-        for op in sorted(target.get("operations", []), key=lambda o: (o["score"], o["service"], o["operation"])):
+        for op in sorted(
+            target.get("operations", []), key=lambda o: (o["score"], o["service"], o["operation"])
+        ):
             if op["verdict"] == "match":
                 continue
             first = next(iter(op.get("divergences", [])), None)
             detail = (
                 f"{first['kind']} at `{first['path']}`: reference `{_short(first.get('reference'))}`, "
-                f"candidate `{_short(first.get('candidate'))}`" if first else ""
+                f"candidate `{_short(first.get('candidate'))}`"
+                if first
+                else ""
             )
-            lines.append(f"- **{op['service']} {op['operation']}** ({op['verdict']}, "
-                         f"{op['matching']}/{op['exchanges']} matching) {detail}")
+            lines.append(
+                f"- **{op['service']} {op['operation']}** ({op['verdict']}, "
+                f"{op['matching']}/{op['exchanges']} matching) {detail}"
+            )
             shown += 1
             if shown >= 12:
                 break
@@ -109,10 +132,13 @@ def _short(value: object) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--candidates", nargs="*", default=list(DEFAULT_CANDIDATES))
-    parser.add_argument("--recordings", nargs="*", type=Path,
-                        default=sorted((ROOT / "recordings").glob("*.jsonl")))
+    parser.add_argument(
+        "--recordings", nargs="*", type=Path, default=sorted((ROOT / "recordings").glob("*.jsonl"))
+    )
     parser.add_argument("--out", type=Path, default=ROOT / ".work" / "matrix")
     parser.add_argument("--markdown", type=Path, default=ROOT / "COMPATIBILITY.md")
     args = parser.parse_args()
@@ -137,8 +163,21 @@ def main() -> int:
         targets = args.out / "targets.toml"
         write_targets_toml(started, targets)
         status = subprocess.call(
-            [sys.executable, "-m", "compat_diff", "compare", str(merged), "--targets", str(targets),
-             "--report-dir", str(args.out / "report"), "--run-dir", str(args.out / "run"), "--timeout", "60"],
+            [
+                sys.executable,
+                "-m",
+                "compat_diff",
+                "compare",
+                str(merged),
+                "--targets",
+                str(targets),
+                "--report-dir",
+                str(args.out / "report"),
+                "--run-dir",
+                str(args.out / "run"),
+                "--timeout",
+                "60",
+            ],
             cwd=ROOT,
         )
     if status not in (0, 1):
