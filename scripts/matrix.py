@@ -79,16 +79,12 @@ def compatibility_markdown(doc: dict, versions: dict[str, str], failures: dict[s
         "| candidate | version | overall | " + " | ".join(services) + " |",
         "|---|---|---|" + "---|" * len(services),
     ]
-    for target in sorted(doc["targets"], key=lambda t: -t["score"]):
+    for target in sorted(doc["targets"], key=lambda t: -(t["score"] or 0)):
         by_service = {s["service"]: s for s in target.get("services", [])}
-        cells = [
-            f"{by_service[s]['score']:.0%} ({by_service[s]['matching']}/{by_service[s]['exchanges']})"
-            if s in by_service and by_service[s]["exchanges"]
-            else ""
-            for s in services
-        ]
+        cells = [_cell(by_service.get(service)) for service in services]
+        overall = "n/a" if target["score"] is None else f"{target['score']:.0%}"
         lines.append(
-            f"| {target['name']} | {versions.get(target['name'], '?')} | {target['score']:.0%} | "
+            f"| {target['name']} | {versions.get(target['name'], '?')} | {overall} | "
             + " | ".join(cells)
             + " |"
         )
@@ -101,9 +97,8 @@ def compatibility_markdown(doc: dict, versions: dict[str, str], failures: dict[s
         lines.append(f"### {target['name']}")
         lines.append("")
         shown = 0
-        for op in sorted(
-            target.get("operations", []), key=lambda o: (o["score"], o["service"], o["operation"])
-        ):
+        operations = [op for op in target.get("operations", []) if op.get("score") is not None]
+        for op in sorted(operations, key=lambda o: (o["score"], o["service"], o["operation"])):
             if op["verdict"] == "match":
                 continue
             first = next(iter(op.get("divergences", [])), None)
@@ -124,6 +119,13 @@ def compatibility_markdown(doc: dict, versions: dict[str, str], failures: dict[s
             lines.append("- no divergence")
         lines.append("")
     return "\n".join(lines)
+
+
+def _cell(service: dict | None) -> str:
+    """A matrix cell: blank when the candidate does not serve the service (every call skipped)."""
+    if not service or service.get("score") is None:
+        return ""
+    return f"{service['score']:.0%} ({service['matching']}/{service.get('compared', service['exchanges'])})"
 
 
 def _short(value: object) -> str:
