@@ -7,12 +7,26 @@ import sys
 
 import pytest
 
-COMMANDS = ["record", "inspect", "replay", "diff", "compare", "report", "learn-noise", "coverage", "candidates"]
+COMMANDS = [
+    "record",
+    "inspect",
+    "replay",
+    "diff",
+    "compare",
+    "report",
+    "learn-noise",
+    "coverage",
+    "candidates",
+]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "compat_diff", *args], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+        [sys.executable, "-m", "compat_diff", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
     )
 
 
