@@ -67,7 +67,10 @@ def record(out_dir: Path, reference_endpoint: str, console: Console) -> Path:
 
 def summarise(report_dir: Path, console: Console) -> None:
     doc = orjson.loads((report_dir / "report.json").read_bytes())
-    table = Table(title=f"compat_diff: {doc['recording']['exchanges']} recorded exchanges vs real S3 servers")
+    table = Table(
+        title=f"compat_diff: {doc['recording']['exchanges']} exchanges recorded against moto "
+        "(the stand-in for AWS), replayed against real S3 servers"
+    )
     table.add_column("candidate")
     table.add_column("score", justify="right")
     table.add_column("matching", justify="right")
@@ -78,24 +81,35 @@ def summarise(report_dir: Path, console: Console) -> None:
         operations = target.get("operations", [])
         diverging = sum(1 for op in operations if op["verdict"] == "diverges")
         missing = sum(1 for op in operations if op["verdict"] == "not-implemented")
-        top = next(
-            (
-                f"{op['operation']}: {d['kind']} at {d['path']} ({d['reference']!r} vs {d['candidate']!r})"
-                for op in operations
-                for d in op.get("divergences", [])
-                if d["severity"] in ("critical", "major")
-            ),
-            "-",
-        )
+        top = _most_severe(operations)
         table.add_row(
             target["name"],
             f"{target['score']:.0%}",
             f"{target.get('matching', '?')}/{target.get('exchanges', '?')}",
             str(diverging),
             str(missing),
-            top[:90],
+            top[:120],
         )
     console.print(table)
+
+
+SEVERITY = {"critical": 0, "major": 1, "minor": 2}
+
+
+def _most_severe(operations: list[dict]) -> str:
+    """The divergence a reader should see first: the most severe, then the earliest call."""
+    found = [
+        (SEVERITY.get(d["severity"], 3), d["seq"], op["operation"], d)
+        for op in operations
+        for d in op.get("divergences", [])
+        if d["severity"] in ("critical", "major")
+    ]
+    if not found:
+        return "-"
+    _, seq, operation, d = min(found, key=lambda item: item[:2])
+    return (
+        f"{operation} (seq {seq}): {d['kind']} at {d['path']}, moto {d['reference']!r} vs {d['candidate']!r}"
+    )
 
 
 def main() -> int:
