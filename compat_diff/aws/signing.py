@@ -327,8 +327,16 @@ def _sign_v2(
     clock: Clock,
 ) -> tuple[str, HeaderList]:
     if plan.scheme == "sigv2-query":
-        # Only the query carries the signature; headers the client sends stay out of the string to sign.
-        request = _aws_request(method, url, [], b"")
+        # The server checks a SigV2 query signature against the Content-MD5, Content-Type and
+        # x-amz-* headers the request carries, so those are part of the string to sign; botocore
+        # copies them into the query as well, so copies already there are dropped first.
+        covered = [
+            (k, v)
+            for k, v in headers
+            if k.lower() in ("content-md5", "content-type") or k.lower().startswith("x-amz-")
+        ]
+        url = strip_query_params(url, {k.lower() for k, _ in covered})
+        request = _aws_request(method, url, covered, b"")
         request.auth_path = plan.auth_path
         SigV2QuerySigner(creds, plan.expires, clock).add_auth(request)
         return request.url, headers

@@ -50,6 +50,12 @@ _S3_VIRTUAL_HOST = re.compile(r"^(?P<bucket>.+?)\.s3(?:[.-][a-z0-9-]+)*\.amazona
 _LOCAL_VIRTUAL_HOST = re.compile(
     r"^(?P<bucket>[^.]+(?:\.[^.]+)*?)\.(?:s3\.)?localhost(?:\.localstack\.cloud)?$"
 )
+# S3-compatible services conventionally serve virtual hosts as <bucket>.s3.<their domain>
+# (MinIO, Ceph and Swift deployments, s3.compat-diff.test in tests); the endpoint itself
+# (s3.<domain>) names no bucket.
+_S3_DOMAIN_VIRTUAL_HOST = re.compile(
+    r"^(?P<bucket>[^.]+(?:\.[^.]+)*?)\.s3\.[a-z0-9-]+(?:\.[a-z0-9-]+)+$"
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ class OutgoingRequest:
 def virtual_host_bucket(host: str) -> str | None:
     """The bucket named in a virtual-host style S3 host name, if any."""
     host = host.lower().rstrip(".")
-    for pattern in (_S3_VIRTUAL_HOST, _LOCAL_VIRTUAL_HOST):
+    for pattern in (_S3_VIRTUAL_HOST, _LOCAL_VIRTUAL_HOST, _S3_DOMAIN_VIRTUAL_HOST):
         match = pattern.match(host)
         if match and match.group("bucket") not in ("s3", "www"):
             return match.group("bucket")
