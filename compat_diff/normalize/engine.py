@@ -100,24 +100,141 @@ def normalize(tree: Any, rules: Sequence[Rule], ids: IdTokens | None = None) -> 
         return Normalized(tree)
     plan = _plan_for(rules)
     walker = _Walker(ids if ids is not None else IdTokens(), plan)
-    states = [(rule, 0) for rule in plan.general]
-    result = walker.visit(tree, None, states, list(plan.root))
+    result = walker.visit(tree, None, plan.root_edge(type(tree)))
     if result is _REMOVED:
         result = None
     fired = tuple(dict.fromkeys(walker.fired))
     return Normalized(result, fired, walker.tolerances)
 
 
+# Edge caches are keyed by member names, which come from the answers; past this many per state a
+# run with unbounded distinct keys (user data as keys) computes edges afresh instead of growing.
+_EDGE_CACHE_LIMIT = 4096
+# Stands for every list index in a state where no rule selects a particular index.
+_INDEX = object()
+
+
+class _State:
+    """Where the rules with concrete paths stand at one node: ``(rule, step index)`` pairs.
+
+    States are interned per plan and remember, per (member name or index, type of the child), the
+    edge to the child, so the per-node work of advancing every rule is done once per distinct
+    shape of answer rather than once per node.
+    """
+
+    __slots__ = ("by_index", "edges", "pairs")
+
+    def __init__(self, pairs: tuple[tuple[Rule, int], ...]) -> None:
+        self.pairs = pairs
+        self.edges: dict[tuple[Any, type], _Edge] = {}
+        self.by_index = any(isinstance(rule.steps[position].selector, int) for rule, position in pairs)
+
+
 @dataclass(frozen=True, slots=True)
+class _Edge:
+    """What happens at a child: the rules that complete there (in rule order) and the state below.
+
+    ``visit`` is False when nothing can change the child or anything under it, so it is shared as is.
+    """
+
+    visit: bool
+    descend: bool
+    state: _State
+    remove: Rule | None
+    sorts: tuple[Rule, ...]
+    applies: tuple[Rule, ...]
+
+
 class _Plan:
     """Rules sorted by how they match, so the common shapes (``$..Name``, ``$..*``) cost a lookup."""
 
-    root: tuple[Rule, ...]
-    by_name: dict[str, tuple[Rule, ...]]
-    everywhere: tuple[Rule, ...]
-    general: tuple[Rule, ...]
-    order: dict[int, int]
-    deep: bool
+    __slots__ = ("by_name", "deep", "everywhere", "general", "order", "root", "roots", "states")
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        by_name: dict[str, list[Rule]] = {}
+        everywhere: list[Rule] = []
+        general: list[Rule] = []
+        root: list[Rule] = []
+        for rule in rules:
+            steps = rule.steps
+            if not steps:
+                root.append(rule)
+            elif len(steps) == 1 and steps[0].deep and steps[0].selector == ANY:
+                everywhere.append(rule)
+            elif len(steps) == 1 and steps[0].deep and isinstance(steps[0].selector, str):
+                by_name.setdefault(steps[0].selector, []).append(rule)
+            else:
+                general.append(rule)
+        self.root = tuple(root)
+        self.by_name = {name: tuple(found) for name, found in by_name.items()}
+        self.everywhere = tuple(everywhere)
+        self.general = tuple(general)
+        self.order = {id(rule): index for index, rule in enumerate(rules)}
+        self.deep = bool(by_name or everywhere)
+        self.states: dict[tuple[tuple[int, int], ...], _State] = {}
+        self.roots: dict[type, _Edge] = {}
+
+    def state(self, pairs: list[tuple[Rule, int]]) -> _State:
+        key = tuple((id(rule), position) for rule, position in pairs)
+        found = self.states.get(key)
+        if found is None:
+            found = _State(tuple(pairs))
+            if len(self.states) < _EDGE_CACHE_LIMIT:
+                self.states[key] = found
+        return found
+
+    def root_edge(self, kind: type) -> _Edge:
+        edge = self.roots.get(kind)
+        if edge is None:
+            # The root is only reached by root rules, unfiltered by shape or type.
+            container = issubclass(kind, dict | list)
+            edge = self._edge(list(self.root), [(rule, 0) for rule in self.general], container)
+            self.roots[kind] = edge
+        return edge
+
+    def edge(self, state: _State, key: Any, kind: type) -> _Edge:
+        """The edge from ``state`` to a child at ``key`` whose type is ``kind`` (computed, then cached)."""
+        complete: list[Rule] = []
+        if self.by_name and isinstance(key, str):
+            named = self.by_name.get(key)
+            if named:
+                complete.extend(rule for rule in named if _has_shape_type(kind, rule.shape))
+        if self.everywhere:
+            complete.extend(rule for rule in self.everywhere if _wants_type(rule, kind))
+        next_pairs: list[tuple[Rule, int]] = []
+        for rule, position in state.pairs:
+            step = rule.steps[position]
+            if step.deep:
+                next_pairs.append((rule, position))
+            selector = step.selector
+            # Keys are str or int and selectors of the other type never match (no bool keys occur).
+            # ``key`` is _INDEX only when no pair of this state selects a particular index.
+            if selector in (ANY, key):
+                if position + 1 == len(rule.steps):
+                    if _has_shape_type(kind, rule.shape):
+                        complete.append(rule)
+                else:
+                    next_pairs.append((rule, position + 1))
+        if len(complete) > 1:
+            order = self.order
+            complete.sort(key=lambda rule: order[id(rule)])
+        edge = self._edge(complete, next_pairs, issubclass(kind, dict | list))
+        if len(state.edges) < _EDGE_CACHE_LIMIT:
+            state.edges[(key, kind)] = edge
+        return edge
+
+    def _edge(self, complete: list[Rule], next_pairs: list[tuple[Rule, int]], container: bool) -> _Edge:
+        descend = container and bool(next_pairs or self.deep)
+        remove = next((rule for rule in complete if rule.action == "ignore"), None)
+        return _Edge(
+            visit=bool(complete) or descend,
+            descend=descend,
+            state=self.state(next_pairs if container else []),
+            remove=remove,
+            sorts=tuple(rule for rule in complete if rule.action == "sort"),
+            # A sort fires when it sorts; applying it afterwards changes nothing.
+            applies=tuple(rule for rule in complete if rule.action != "sort"),
+        )
 
 
 _PLANS: dict[int, tuple[Sequence[Rule], _Plan]] = {}
@@ -127,28 +244,7 @@ def _plan_for(rules: Sequence[Rule]) -> _Plan:
     cached = _PLANS.get(id(rules))
     if cached is not None and cached[0] is rules:
         return cached[1]
-    by_name: dict[str, list[Rule]] = {}
-    everywhere: list[Rule] = []
-    general: list[Rule] = []
-    root: list[Rule] = []
-    for rule in rules:
-        steps = rule.steps
-        if not steps:
-            root.append(rule)
-        elif len(steps) == 1 and steps[0].deep and steps[0].selector == ANY:
-            everywhere.append(rule)
-        elif len(steps) == 1 and steps[0].deep and isinstance(steps[0].selector, str):
-            by_name.setdefault(steps[0].selector, []).append(rule)
-        else:
-            general.append(rule)
-    plan = _Plan(
-        root=tuple(root),
-        by_name={name: tuple(found) for name, found in by_name.items()},
-        everywhere=tuple(everywhere),
-        general=tuple(general),
-        order={id(rule): index for index, rule in enumerate(rules)},
-        deep=bool(by_name or everywhere),
-    )
+    plan = _Plan(rules)
     if len(_PLANS) > 256:
         _PLANS.clear()
     # The rules object is kept in the cache entry so its id cannot be reused while cached.
@@ -164,16 +260,24 @@ def _keys_of(chain: Any) -> tuple[str | int, ...]:
     return tuple(reversed(keys))
 
 
-def _wants(rule: Rule, node: Any) -> bool:
-    """Cheap pre-check for rules that match every node: skip nodes their action cannot change."""
+def _wants_type(rule: Rule, kind: type) -> bool:
+    """Whether a rule that matches every node can change a node of this type (a type-only test)."""
     if rule.shape is not None:
-        return _has_shape(node, rule.shape)
+        return _has_shape_type(kind, rule.shape)
     action = rule.action
     if action in ("regex", "timestamp") or (action == "id" and rule.pattern is not None):
-        return isinstance(node, str) or (action == "timestamp" and isinstance(node, int | float))
+        return issubclass(kind, str) or (action == "timestamp" and issubclass(kind, int | float))
     if action == "sort":
-        return isinstance(node, list)
+        return issubclass(kind, list)
     return True
+
+
+def _has_shape_type(kind: type, shape: str | None) -> bool:
+    if shape is None:
+        return True
+    if shape == "timestamp":
+        return issubclass(kind, TimestampText)
+    return False
 
 
 class _Walker:
@@ -185,76 +289,59 @@ class _Walker:
         self.fired: list[str] = []
         self.tolerances: dict[str, float] = {}
 
-    def visit(self, node: Any, chain: Any, states: list[tuple[Rule, int]], complete: list[Rule]) -> Any:
-        if complete:
-            for rule in complete:
-                if rule.action == "ignore":
-                    self.fired.append(rule.id)
-                    return _REMOVED
-            for rule in complete:
-                if rule.action == "sort" and isinstance(node, list):
-                    node = sorted(node, key=_sort_key(rule.key))
-                    self.fired.append(rule.id)
-        if (states or self.plan.deep) and isinstance(node, dict | list):
-            node = self._children(node, chain, states)
-        for rule in complete:
+    def visit(self, node: Any, chain: Any, edge: _Edge) -> Any:
+        if edge.remove is not None:
+            self.fired.append(edge.remove.id)
+            return _REMOVED
+        for rule in edge.sorts:
+            if isinstance(node, list):
+                node = sorted(node, key=_sort_key(rule.key))
+                self.fired.append(rule.id)
+        if edge.descend:
+            node = self._children(node, chain, edge.state)
+        for rule in edge.applies:
             node = self._apply(rule, node, chain)
         return node
 
-    def _children(self, node: Any, chain: Any, states: list[tuple[Rule, int]]) -> Any:
+    def _children(self, node: Any, chain: Any, state: _State) -> Any:
+        edges = state.edges
+        plan = self.plan
+        changed = False
         if isinstance(node, dict):
             out: dict[str, Any] = {}
-            changed = False
             for key, child in node.items():
-                new = self._child(child, chain, key, states)
-                if new is _REMOVED:
-                    changed = True
-                    continue
-                if new is not child:
-                    changed = True
-                out[key] = new
+                kind = type(child)
+                edge = edges.get((key, kind))
+                if edge is None:
+                    edge = plan.edge(state, key, kind)
+                if edge.visit:
+                    new = self.visit(child, (chain, key), edge)
+                    if new is not child:
+                        changed = True
+                        if new is _REMOVED:
+                            continue
+                    out[key] = new
+                else:
+                    out[key] = child
             return out if changed else node
         items: list[Any] = []
-        changed = False
+        by_index = state.by_index
         for index, child in enumerate(node):
-            new = self._child(child, chain, index, states)
-            if new is _REMOVED:
-                changed = True
-                continue
-            if new is not child:
-                changed = True
-            items.append(new)
+            kind = type(child)
+            slot = index if by_index else _INDEX
+            edge = edges.get((slot, kind))
+            if edge is None:
+                edge = plan.edge(state, slot, kind)
+            if edge.visit:
+                new = self.visit(child, (chain, index), edge)
+                if new is not child:
+                    changed = True
+                    if new is _REMOVED:
+                        continue
+                items.append(new)
+            else:
+                items.append(child)
         return items if changed else node
-
-    def _child(self, child: Any, chain: Any, key: str | int, states: list[tuple[Rule, int]]) -> Any:
-        plan = self.plan
-        complete: list[Rule] = []
-        if plan.by_name and isinstance(key, str):
-            named = plan.by_name.get(key)
-            if named:
-                complete.extend(rule for rule in named if rule.shape is None or _has_shape(child, rule.shape))
-        if plan.everywhere:
-            complete.extend(rule for rule in plan.everywhere if _wants(rule, child))
-        next_states: list[tuple[Rule, int]] = []
-        for rule, position in states:
-            step = rule.steps[position]
-            if step.deep:
-                next_states.append((rule, position))
-            selector = step.selector
-            # Keys are str or int and selectors of the other type never match (no bool keys occur).
-            if selector in (key, ANY):
-                if position + 1 == len(rule.steps):
-                    if rule.shape is None or _has_shape(child, rule.shape):
-                        complete.append(rule)
-                else:
-                    next_states.append((rule, position + 1))
-        container = isinstance(child, dict | list)
-        if not complete and not (container and (next_states or plan.deep)):
-            return child
-        if len(complete) > 1:
-            order = plan.order
-            complete.sort(key=lambda rule: order[id(rule)])
-        return self.visit(child, (chain, key), next_states if container else [], complete)
 
     def _apply(self, rule: Rule, node: Any, chain: Any) -> Any:
         action = rule.action
@@ -303,12 +390,6 @@ class _Walker:
             token = self.ids.token(rule.kind, value)
             return text[: start - whole_start] + token + text[end - whole_start :]
         return self.ids.token(rule.kind, found.group(0))
-
-
-def _has_shape(node: Any, shape: str) -> bool:
-    if shape == "timestamp":
-        return isinstance(node, TimestampText)
-    return False
 
 
 def _sort_key(member: str | None) -> Any:
