@@ -22,7 +22,7 @@ from xml.etree import ElementTree
 
 import botocore.model
 import orjson
-from botocore.parsers import PROTOCOL_PARSERS, ResponseParserError
+from botocore.parsers import PROTOCOL_PARSERS, ResponseParserError, RestJSONParser, RestXMLParser
 
 from compat_diff.aws.models import service_model
 from compat_diff.model import HttpRequest, HttpResponse, OperationRef, TimestampText
@@ -110,7 +110,93 @@ def _operation_model(service: str | None, operation: str | None) -> botocore.mod
 
 @cache
 def _parser(protocol: str) -> Any:
-    return PROTOCOL_PARSERS[protocol](timestamp_parser=_keep_timestamp, blob_parser=_keep_blob)
+    parser_class = _FAST_REST.get(protocol) or PROTOCOL_PARSERS[protocol]
+    return parser_class(timestamp_parser=_keep_timestamp, blob_parser=_keep_blob)
+
+
+@dataclass(frozen=True, slots=True)
+class _HeaderPlan:
+    """The output members a REST answer carries outside its body, indexed by header name.
+
+    ``kept`` holds the shape so its id, the cache key, cannot be reused while the plan is cached.
+    """
+
+    kept: Any
+    by_header: dict[str, tuple[tuple[int, str, Any], ...]]
+    other: tuple[tuple[int, str, Any, str], ...]
+
+
+_HEADER_PLANS: dict[int, _HeaderPlan] = {}
+
+
+def _header_plan(shape: Any) -> _HeaderPlan:
+    plan = _HEADER_PLANS.get(id(shape))
+    if plan is not None and plan.kept is shape:
+        return plan
+    by_header: dict[str, list[tuple[int, str, Any]]] = {}
+    other: list[tuple[int, str, Any, str]] = []
+    for index, (name, member_shape) in enumerate(shape.members.items()):
+        location = member_shape.serialization.get("location")
+        if location == "header":
+            header = member_shape.serialization.get("name", name).lower()
+            by_header.setdefault(header, []).append((index, name, member_shape))
+        elif location in ("statusCode", "headers"):
+            other.append((index, name, member_shape, location))
+    plan = _HeaderPlan(shape, {k: tuple(v) for k, v in by_header.items()}, tuple(other))
+    if len(_HEADER_PLANS) > 1024:
+        _HEADER_PLANS.clear()
+    _HEADER_PLANS[id(shape)] = plan
+    return plan
+
+
+class _HeaderIndexMixin:
+    """botocore's REST parsers, reading modeled headers by looking up the headers present.
+
+    botocore asks the answer for every header member of the output shape (about 50 for S3
+    ``GetObject``); an answer carries a handful, so the members are looked up from the answer's
+    headers instead. Members are parsed and stored in model order, as botocore does, so the
+    result (and the first error, if a header value does not parse) is the same.
+    """
+
+    def _parse_non_payload_attrs(
+        self, response: dict[str, Any], shape: Any, member_shapes: Any, final_parsed: dict[str, Any]
+    ) -> None:
+        headers = response["headers"]
+        if not isinstance(headers, _Headers):
+            # Only our lower-cased header dict can be iterated for its names directly.
+            super()._parse_non_payload_attrs(response, shape, member_shapes, final_parsed)  # type: ignore[misc]
+            return
+        plan = _header_plan(shape)
+        found: list[tuple[int, str, Any, str, Any]] = [
+            (index, name, member_shape, location, None) for index, name, member_shape, location in plan.other
+        ]
+        by_header = plan.by_header
+        for header in dict.keys(headers):
+            members = by_header.get(header)
+            if members:
+                for index, name, member_shape in members:
+                    found.append((index, name, member_shape, "header", dict.__getitem__(headers, header)))
+        if len(found) > 1:
+            found.sort(key=lambda item: item[0])
+        parse_shape = self._parse_shape  # type: ignore[attr-defined]
+        for _, name, member_shape, location, value in found:
+            if location == "header":
+                final_parsed[name] = parse_shape(member_shape, value)
+            elif location == "statusCode":
+                final_parsed[name] = parse_shape(member_shape, response["status_code"])
+            else:
+                final_parsed[name] = self._parse_header_map(member_shape, headers)  # type: ignore[attr-defined]
+
+
+class _RestXMLParser(_HeaderIndexMixin, RestXMLParser):
+    pass
+
+
+class _RestJSONParser(_HeaderIndexMixin, RestJSONParser):
+    pass
+
+
+_FAST_REST: dict[str, type] = {"rest-xml": _RestXMLParser, "rest-json": _RestJSONParser}
 
 
 def _keep_timestamp(value: Any) -> TimestampText:
