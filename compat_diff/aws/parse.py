@@ -57,7 +57,8 @@ def parse_answer(
     status = response.status
     is_error = status >= 300
     operation_model = _operation_model(op.service, op.operation)
-    metadata = _metadata(response, request, op, operation_model)
+    headers = _HeaderViews(response)
+    metadata = _metadata(response, request, op, headers)
     if operation_model is None:
         return _generic(response, status, is_error, metadata)
     protocol = op.protocol if op.protocol in PROTOCOL_PARSERS else operation_model.metadata.get("protocol")
@@ -77,7 +78,7 @@ def parse_answer(
     parser = _parser(protocol)
     wire = {
         "status_code": status,
-        "headers": _headers(response),
+        "headers": headers.joined,
         "body": b"" if payload is not None else raw,
     }
     try:
@@ -224,16 +225,30 @@ class _Headers(dict[str, str]):
         return dict.get(self, name.lower(), default)
 
 
-def _headers(response: HttpResponse) -> _Headers:
-    headers = _Headers()
-    for name, value in response.headers:
-        key = name.lower()
-        if key in headers:
-            # Repeated headers reach a client joined, as http.client joins them.
-            dict.__setitem__(headers, key, dict.__getitem__(headers, key) + ", " + value)
-        else:
-            dict.__setitem__(headers, key, value)
-    return headers
+class _HeaderViews:
+    """An answer's headers by lower-case name, read in one pass for every consumer.
+
+    ``joined`` is what a client sees (repeated headers joined, as http.client joins them),
+    ``first`` what ``HttpResponse.header`` answers, ``last`` the value a later duplicate leaves.
+    """
+
+    __slots__ = ("first", "joined", "last")
+
+    def __init__(self, response: HttpResponse) -> None:
+        joined = _Headers()
+        first: dict[str, str] = {}
+        last: dict[str, str] = {}
+        for name, value in response.headers:
+            key = name.lower()
+            if key in first:
+                dict.__setitem__(joined, key, dict.__getitem__(joined, key) + ", " + value)
+            else:
+                dict.__setitem__(joined, key, value)
+                first[key] = value
+            last[key] = value
+        self.joined = joined
+        self.first = first
+        self.last = last
 
 
 def _streaming_payload(shape: botocore.model.Shape | None) -> str | None:
@@ -309,31 +324,31 @@ def content_family(content_type: str | None) -> str | None:
 
 
 def _metadata(
-    response: HttpResponse,
-    request: HttpRequest | None,
-    op: OperationRef,
-    operation_model: botocore.model.OperationModel | None,
+    response: HttpResponse, request: HttpRequest | None, op: OperationRef, views: _HeaderViews
 ) -> dict[str, Any]:
     metadata: dict[str, Any] = {"HTTPStatusCode": response.status}
     body_available = response.body.available and bool(response.body.size or response.body.inline)
-    if body_available or response.header("content-type"):
-        family = content_family(response.header("content-type"))
+    content_type = views.first.get("content-type")
+    if body_available or content_type:
+        family = content_family(content_type)
         if family is not None:
             metadata["ContentType"] = family
-    headers = {name: value for name in _CLIENT_HEADERS if (value := response.header(name)) is not None}
+    first = views.first
+    headers = {name: value for name in _CLIENT_HEADERS if (value := first.get(name)) is not None}
     if headers:
         metadata["HTTPHeaders"] = headers
-    integrity = _integrity(response, request, op)
+    integrity = _integrity(response, request, op, views.last)
     if integrity:
         metadata["Integrity"] = integrity
     return metadata
 
 
-def _integrity(response: HttpResponse, request: HttpRequest | None, op: OperationRef) -> dict[str, str]:
-    """Checks a client makes on the raw bytes: 'ok' or 'mismatch' per header present."""
+def _integrity(
+    response: HttpResponse, request: HttpRequest | None, op: OperationRef, names: dict[str, str]
+) -> dict[str, str]:
+    """Checks a client makes on the raw bytes: 'ok' or 'mismatch' per header present (last value)."""
     checks: dict[str, str] = {}
     body = response.body
-    names = {name.lower(): value for name, value in response.headers}
     wanted = [
         name
         for name in names

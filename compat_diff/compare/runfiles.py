@@ -7,6 +7,7 @@ way so each worker streams its own slice of it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +20,8 @@ from compat_diff.recording import decode_exchange, open_recording
 from compat_diff.recording.codec import decode_request, decode_response
 
 RUN_FORMAT = "compat-diff/run"
+# The digits after "seq": (spaces or a stray '-' before them are skipped, as they always were).
+_SEQ_DIGITS = re.compile(rb"[ -]*([0-9]+)")
 RUN_VERSION = 1
 
 
@@ -99,14 +102,9 @@ def _seq_of(raw: bytes) -> int | None:
     # Lines start with {"seq": N ... as both writers put seq first; fall back to a full decode.
     start = raw.find(b'"seq":')
     if 0 <= start < 16:
-        digits = bytearray()
-        for byte in raw[start + 6 : start + 40]:
-            if 48 <= byte <= 57:
-                digits.append(byte)
-            elif digits or byte not in b" -":
-                break
-        if digits:
-            return int(digits)
+        found = _SEQ_DIGITS.match(raw, start + 6, start + 40)
+        if found:
+            return int(found.group(1))
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
