@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import zlib
 from dataclasses import dataclass
 from functools import cache
@@ -22,7 +23,13 @@ from xml.etree import ElementTree
 
 import botocore.model
 import orjson
-from botocore.parsers import PROTOCOL_PARSERS, ResponseParserError, RestJSONParser, RestXMLParser
+from botocore.parsers import (
+    PROTOCOL_PARSERS,
+    JSONParser,
+    ResponseParserError,
+    RestJSONParser,
+    RestXMLParser,
+)
 
 from compat_diff.aws.models import service_model
 from compat_diff.model import HttpRequest, HttpResponse, OperationRef, TimestampText
@@ -111,7 +118,7 @@ def _operation_model(service: str | None, operation: str | None) -> botocore.mod
 
 @cache
 def _parser(protocol: str) -> Any:
-    parser_class = _FAST_REST.get(protocol) or PROTOCOL_PARSERS[protocol]
+    parser_class = _FAST_PARSERS.get(protocol) or PROTOCOL_PARSERS[protocol]
     return parser_class(timestamp_parser=_keep_timestamp, blob_parser=_keep_blob)
 
 
@@ -189,15 +196,44 @@ class _HeaderIndexMixin:
                 final_parsed[name] = self._parse_header_map(member_shape, headers)  # type: ignore[attr-defined]
 
 
+# orjson reads an integer past 64 bits as a float, losing the digits that could differ; a body
+# with 19 digits in a row (a long number, or digits in a string) is left to the json module.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+class _OrjsonBodyMixin:
+    """botocore's JSON body reading with orjson, which accepts no text the json module rejects.
+
+    A body orjson refuses (NaN ...) or may read differently (long numbers) goes to botocore's
+    own reading, so every body ends up as botocore would read it.
+    """
+
+    def _parse_body_as_json(self, body_contents: bytes) -> Any:
+        if body_contents and not _LONG_DIGITS.search(body_contents):
+            try:
+                return orjson.loads(body_contents)
+            except orjson.JSONDecodeError:
+                pass
+        return super()._parse_body_as_json(body_contents)  # type: ignore[misc]
+
+
 class _RestXMLParser(_HeaderIndexMixin, RestXMLParser):
     pass
 
 
-class _RestJSONParser(_HeaderIndexMixin, RestJSONParser):
+class _RestJSONParser(_OrjsonBodyMixin, _HeaderIndexMixin, RestJSONParser):
     pass
 
 
-_FAST_REST: dict[str, type] = {"rest-xml": _RestXMLParser, "rest-json": _RestJSONParser}
+class _JSONParser(_OrjsonBodyMixin, JSONParser):
+    pass
+
+
+_FAST_PARSERS: dict[str, type] = {
+    "rest-xml": _RestXMLParser,
+    "rest-json": _RestJSONParser,
+    "json": _JSONParser,
+}
 
 
 def _keep_timestamp(value: Any) -> TimestampText:
