@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from compat_diff.recording import load_exchanges
-from tests.capture.conftest import free_port, record, stop_process, write_script
+from compat_diff.testing import free_port, stop_process
+from tests.capture.conftest import record, write_script
 
 
 @pytest.fixture
