@@ -25,7 +25,9 @@ import botocore.model
 import orjson
 from botocore.parsers import (
     PROTOCOL_PARSERS,
+    EC2QueryParser,
     JSONParser,
+    QueryParser,
     ResponseParserError,
     RestJSONParser,
     RestXMLParser,
@@ -217,15 +219,45 @@ class _OrjsonBodyMixin:
         return super()._parse_body_as_json(body_contents)  # type: ignore[misc]
 
 
-class _RestXMLParser(_HeaderIndexMixin, RestXMLParser):
+class _SuccessMetadataMixin:
+    """botocore's ``parse`` for a successful answer, without the copy of every header it adds.
+
+    botocore stores a lower-cased copy of all headers as ``ResponseMetadata.HTTPHeaders``;
+    ``parse_answer`` keeps only ``RequestId`` and ``HostId`` of that metadata (the headers a
+    client reads are taken from the answer itself), so the copy is not made. Error answers take
+    botocore's path unchanged.
+    """
+
+    def parse(self, response: dict[str, Any], shape: Any) -> Any:
+        if response["status_code"] >= 301:
+            return super().parse(response, shape)  # type: ignore[misc]
+        parsed = self._do_parse(response, shape)  # type: ignore[attr-defined]
+        if shape is not None and shape.serialization.get("eventstream"):
+            return parsed
+        if isinstance(parsed, dict):
+            metadata = parsed.get("ResponseMetadata", {})
+            metadata["HTTPStatusCode"] = response["status_code"]
+            parsed["ResponseMetadata"] = metadata
+        return parsed
+
+
+class _RestXMLParser(_SuccessMetadataMixin, _HeaderIndexMixin, RestXMLParser):
     pass
 
 
-class _RestJSONParser(_OrjsonBodyMixin, _HeaderIndexMixin, RestJSONParser):
+class _RestJSONParser(_SuccessMetadataMixin, _OrjsonBodyMixin, _HeaderIndexMixin, RestJSONParser):
     pass
 
 
-class _JSONParser(_OrjsonBodyMixin, JSONParser):
+class _JSONParser(_SuccessMetadataMixin, _OrjsonBodyMixin, JSONParser):
+    pass
+
+
+class _QueryParser(_SuccessMetadataMixin, QueryParser):
+    pass
+
+
+class _EC2QueryParser(_SuccessMetadataMixin, EC2QueryParser):
     pass
 
 
@@ -233,6 +265,8 @@ _FAST_PARSERS: dict[str, type] = {
     "rest-xml": _RestXMLParser,
     "rest-json": _RestJSONParser,
     "json": _JSONParser,
+    "query": _QueryParser,
+    "ec2": _EC2QueryParser,
 }
 
 
