@@ -26,8 +26,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# LocalStack is installed too wherever a Python 3.13 exists (the script says so and skips it otherwise).
 candidates: $(STAMP)
-	bash scripts/install-candidates.sh
+	bash scripts/install-candidates.sh --with-localstack
 
 browser:
 	bash scripts/install-browser.sh
