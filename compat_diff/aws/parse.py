@@ -219,6 +219,80 @@ class _OrjsonBodyMixin:
         return super()._parse_body_as_json(body_contents)  # type: ignore[misc]
 
 
+# Element tags are few (the model's names, with or without a namespace); past this many distinct
+# ones an answer full of unexpected elements stops growing the caches.
+_XML_CACHE_LIMIT = 4096
+
+
+class _XMLStructureMixin:
+    """botocore's XML structure reading, with each structure shape's member layout worked out once.
+
+    botocore recomputes, for every structure element of every answer, which members are in the
+    body and under which element name. That depends on the shape alone, so it is kept per shape;
+    the members are then read exactly as botocore reads them, in the same order. Stripping the
+    namespace from a tag is likewise remembered per tag.
+    """
+
+    _namespace_re: re.Pattern[str]
+
+    def _node_tag(self, node: Any) -> str:
+        tags: dict[Any, str] = self.__dict__.setdefault("_tag_names", {})
+        tag = node.tag
+        name = tags.get(tag)
+        if name is None:
+            name = self._namespace_re.sub("", tag)
+            if len(tags) < _XML_CACHE_LIMIT:
+                tags[tag] = name
+        return name
+
+    def _structure_layout(self, shape: Any) -> tuple[tuple[str, Any, str, Any], ...]:
+        layouts: dict[int, tuple[Any, tuple[tuple[str, Any, str, Any], ...]]]
+        layouts = self.__dict__.setdefault("_layouts", {})
+        found = layouts.get(id(shape))
+        if found is not None and found[0] is shape:
+            return found[1]
+        members = []
+        for member_name, member_shape in shape.members.items():
+            serialization = member_shape.serialization
+            if (
+                serialization.get("location") in self.KNOWN_LOCATIONS  # type: ignore[attr-defined]
+                or serialization.get("eventheader")
+            ):
+                continue
+            xml_name = self._member_key_name(member_shape, member_name)  # type: ignore[attr-defined]
+            # An attribute's name is read where botocore reads it: when its element is absent.
+            attribute = serialization if serialization.get("xmlAttribute") else None
+            members.append((member_name, member_shape, xml_name, attribute))
+        layout = tuple(members)
+        if len(layouts) < _XML_CACHE_LIMIT:
+            # The shape is kept with its layout so its id cannot be reused while cached.
+            layouts[id(shape)] = (shape, layout)
+        return layout
+
+    def _handle_structure(self, shape: Any, node: Any) -> Any:
+        parsed: dict[str, Any] = {}
+        if shape.metadata.get("exception", False):
+            node = self._get_error_root(node)  # type: ignore[attr-defined]
+        xml_dict = self._build_name_to_xml_node(node)  # type: ignore[attr-defined]
+        if self._has_unknown_tagged_union_member(shape, xml_dict):  # type: ignore[attr-defined]
+            tag = self._get_first_key(xml_dict)  # type: ignore[attr-defined]
+            return self._handle_unknown_tagged_union_member(tag)  # type: ignore[attr-defined]
+        parse_shape = self._parse_shape  # type: ignore[attr-defined]
+        for member_name, member_shape, xml_name, attribute in self._structure_layout(shape):
+            member_node = xml_dict.get(xml_name)
+            if member_node is not None:
+                parsed[member_name] = parse_shape(member_shape, member_node)
+            elif attribute is not None:
+                name = attribute["name"]
+                prefix = name.split(":")[0] + ":"
+                attributes = {
+                    self._namespace_re.sub(prefix, key): value for key, value in node.attrib.items()
+                }
+                if name in attributes:
+                    parsed[member_name] = attributes[name]
+        return parsed
+
+
 class _SuccessMetadataMixin:
     """botocore's ``parse`` for a successful answer, without the copy of every header it adds.
 
@@ -241,7 +315,7 @@ class _SuccessMetadataMixin:
         return parsed
 
 
-class _RestXMLParser(_SuccessMetadataMixin, _HeaderIndexMixin, RestXMLParser):
+class _RestXMLParser(_SuccessMetadataMixin, _XMLStructureMixin, _HeaderIndexMixin, RestXMLParser):
     pass
 
 
@@ -253,11 +327,11 @@ class _JSONParser(_SuccessMetadataMixin, _OrjsonBodyMixin, JSONParser):
     pass
 
 
-class _QueryParser(_SuccessMetadataMixin, QueryParser):
+class _QueryParser(_SuccessMetadataMixin, _XMLStructureMixin, QueryParser):
     pass
 
 
-class _EC2QueryParser(_SuccessMetadataMixin, EC2QueryParser):
+class _EC2QueryParser(_SuccessMetadataMixin, _XMLStructureMixin, EC2QueryParser):
     pass
 
 
