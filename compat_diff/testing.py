@@ -138,15 +138,17 @@ def start_moto_server(
     python: str | os.PathLike[str] | None = None,
     new_session: bool = False,
     startup_timeout: float = 30.0,
+    port: int | None = None,
 ) -> MotoServer:
     """Start ``python -m moto.server`` on a free loopback port and return once it answers.
 
     ``extra_env`` is added to the inherited environment (e.g. ``INITIAL_NO_AUTH_ACTION_COUNT``);
     ``https`` serves moto's self-signed certificate; ``log`` receives its stdout and stderr (the
-    werkzeug access log), which otherwise go nowhere. The caller stops the server (``stop()``); a
-    server that does not come up is stopped here and reported with the tail of its log.
+    werkzeug access log), which otherwise go nowhere; ``port`` is for a caller that must name the
+    port in ``extra_env`` before the server starts (default: a free one). The caller stops the
+    server (``stop()``); one that does not come up is stopped here and reported with its log's tail.
     """
-    port = free_port()
+    port = port if port is not None else free_port()
     scheme = "https" if https else "http"
     url = f"{scheme}://{LOOPBACK}:{port}"
     argv = [str(python or sys.executable), "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
@@ -207,6 +209,7 @@ def moto_server(
     python: str | os.PathLike[str] | None = None,
     new_session: bool = False,
     startup_timeout: float = 30.0,
+    port: int | None = None,
 ) -> Iterator[MotoServer]:
     """A moto server for the length of a ``with`` block (see ``start_moto_server``), stopped by PID."""
     server = start_moto_server(
@@ -216,6 +219,7 @@ def moto_server(
         python=python,
         new_session=new_session,
         startup_timeout=startup_timeout,
+        port=port,
     )
     try:
         yield server

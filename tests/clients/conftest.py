@@ -12,13 +12,9 @@ import importlib.util
 import json
 import os
 import re
-import signal
 import socket
-import ssl
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +22,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+
+from compat_diff.testing import free_port, run_cli, start_moto_server, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_CLIENT = ROOT / "clients" / "run_client.py"
@@ -37,22 +35,6 @@ ACCESS_KEY = "AKIDCLIENTSTEST00001"
 SECRET_KEY = "cdClientsSecret/0123456789+abcdefghijKLMN"
 
 _REQUEST_LINE = re.compile(r'"(GET|PUT|POST|HEAD|DELETE|OPTIONS|PATCH) (\S+) HTTP/1\.[01]" \d{3}')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @dataclass
@@ -89,42 +71,14 @@ class Moto:
 def start_moto(directory: Path, tls: bool = False) -> Moto:
     port = free_port()
     scheme = "https" if tls else "http"
-    directory.mkdir(parents=True, exist_ok=True)
-    log = directory / f"moto-{port}.log"
-    env = {**os.environ, "MOTO_S3_CUSTOM_ENDPOINTS": f"{scheme}://{DOMAIN}:{port}"}
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                *(["-s"] if tls else []),
-            ],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    # moto's certificate is self-signed: readiness is all this probe checks.
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(
-                f"{scheme}://127.0.0.1:{port}/moto-api/", timeout=1, context=context
-            ).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                stop_process(process)
-                raise RuntimeError(f"moto did not start: {log.read_text(errors='replace')[-2000:]}") from None
-            time.sleep(0.1)
-    return Moto(port, log, process, tls)
+    server = start_moto_server(
+        extra_env={"MOTO_S3_CUSTOM_ENDPOINTS": f"{scheme}://{DOMAIN}:{port}"},
+        https=tls,
+        log=directory / f"moto-{port}.log",
+        port=port,
+    )
+    assert server.log is not None
+    return Moto(server.port, server.log, server.process, tls)
 
 
 @pytest.fixture(scope="session")
@@ -212,14 +166,7 @@ def client_environment(**extra: str) -> dict[str, str]:
 def compat_diff(
     *args: str, env: dict[str, str] | None = None, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "compat_diff", *args],
-        capture_output=True,
-        text=True,
-        env=env if env is not None else client_environment(),
-        timeout=timeout,
-        cwd=ROOT,
-    )
+    return run_cli(*args, env=env if env is not None else client_environment(), timeout=timeout, cwd=ROOT)
 
 
 @dataclass
