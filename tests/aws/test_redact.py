@@ -6,11 +6,6 @@ back through ``after-call``, so redaction is checked on exactly the bytes a reco
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,46 +16,17 @@ from botocore.config import Config
 from compat_diff.aws.identify import identify
 from compat_diff.aws.redact import REDACTED, redact_request, redact_response
 from compat_diff.model import Body, HttpRequest, HttpResponse, OperationRef
-from compat_diff.testing import make_request, make_response
+from compat_diff.testing import make_request, make_response, moto_server
 
 SECRET_KEY = "kn0wnSecretKey/ForSigningOnly+1234567890ab"
 SESSION_TOKEN = "FwoGZXIvYXdzEXAMPLEsessionTOKENvalue//+==longEnoughToBeRecognisable"
 REGION = "us-east-1"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto server did not start") from None
-                time.sleep(0.1)
-        yield endpoint
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with moto_server() as server:
+        yield server.url
 
 
 class WireTap:

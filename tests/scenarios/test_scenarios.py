@@ -5,7 +5,6 @@ replayed and compared call by call)."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from scenario_harness import SCENARIOS, MotoServer, ScenarioRun
 
 from compat_diff.coverage import coverage_of
 from compat_diff.recording import load_exchanges
+from compat_diff.testing import run_cli
 
 # scenario script -> {service: minimum number of distinct operations}
 MINIMUMS: dict[str, dict[str, int]] = {
@@ -159,10 +159,9 @@ def test_recording_the_s3_scenario_captures_every_operation_including_presigned_
             "COMPAT_DIFF_SCENARIO_STRICT": "1",
         }
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "compat_diff", "record", "--out", str(recording), "--session", "s3", "--",
-         sys.executable, str(SCENARIOS / "s3.py")],
-        env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    done = run_cli(
+        "record", "--out", str(recording), "--session", "s3", "--", sys.executable, str(SCENARIOS / "s3.py"),
+        env=env, timeout=600, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
 
