@@ -5,14 +5,9 @@ with the project's own :class:`Recorder` (so identification, redaction and unfra
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import ssl
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,15 +22,10 @@ from botocore.config import Config
 from compat_diff.capture.recorder import Recorder
 from compat_diff.model import Body, HttpRequest, HttpResponse
 from compat_diff.recording import RecordingWriter
+from compat_diff.testing import free_port, start_moto_server, stop_process
 
 RECORDED_KEY = "AKIARECORDEDOWNER001"
 RECORDED_SECRET = "recorded-secret-never-used-on-replay"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -44,39 +34,13 @@ class Server:
     process: subprocess.Popen[bytes]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 def start_moto(tmp_path: Path, env_extra: dict[str, str] | None = None, https: bool = False) -> Server:
     port = free_port()
-    env = dict(os.environ)
-    env.update(env_extra or {})
-    log = (tmp_path / f"moto-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port), *(["-s"] if https else [])],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    server = Server(f"{'https' if https else 'http'}://127.0.0.1:{port}", process)
-    unverified = ssl._create_unverified_context()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto exited early: {(tmp_path / f'moto-{port}.log').read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(f"{server.url}/moto-api/", timeout=1, context=unverified).read()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.stop()
-    raise RuntimeError("moto did not start within 30 s")
+    moto = start_moto_server(extra_env=env_extra, https=https, log=tmp_path / f"moto-{port}.log", port=port)
+    return Server(moto.url, moto.process)
 
 
 @pytest.fixture

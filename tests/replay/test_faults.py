@@ -6,8 +6,6 @@ Also: damaged recording lines, read-only and not-replayable skips.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -15,8 +13,7 @@ from rich.console import Console
 from compat_diff.model import Auth
 from compat_diff.recording import RecordingWriter
 from compat_diff.replay.run import run_replay
-from compat_diff.testing import make_exchange, make_request, make_response
-from tests.replay.conftest import free_port
+from compat_diff.testing import free_port, make_exchange, make_request, make_response, run_cli
 
 AUTHORIZATION = (
     "AWS4-HMAC-SHA256 Credential=AKIARECORDED/20240101/us-east-1/s3/aws4_request, "
@@ -98,26 +95,18 @@ def test_each_fault_is_an_outcome_and_the_reachable_target_still_answers(
 
 def test_no_reachable_target_exits_3_with_one_sentence(tmp_path, fault_server):
     recording = _recording(tmp_path / "rec.jsonl")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "compat_diff",
-            "replay",
-            str(recording),
-            "--out",
-            str(tmp_path / "run"),
-            "--target",
-            f"a=http://127.0.0.1:{free_port()}",
-            "--target",
-            f"b={fault_server('reset').url}",
-            "--timeout",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
+    result = run_cli(
+        "replay",
+        str(recording),
+        "--out",
+        str(tmp_path / "run"),
+        "--target",
+        f"a=http://127.0.0.1:{free_port()}",
+        "--target",
+        f"b={fault_server('reset').url}",
+        "--timeout",
+        "1",
         timeout=120,
-        stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 3, result.stderr
     assert "Traceback" not in result.stderr

@@ -28,7 +28,8 @@ from compat_diff.recording import load_exchanges
 from compat_diff.replay.retarget import rebuild
 from compat_diff.replay.run import run_replay
 from compat_diff.replay.targets import load_targets
-from tests.replay.conftest import Server, free_port
+from compat_diff.testing import free_port
+from tests.replay.conftest import Server
 
 RCLONE_KEY, RCLONE_SECRET = "RCLONEKEY", "RCLONESECRET"
 

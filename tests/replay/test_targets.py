@@ -4,8 +4,6 @@ refused without --allow-aws; per-service endpoints keep their path prefix; S3 ad
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,17 +13,7 @@ from compat_diff.model import Auth
 from compat_diff.recording import RecordingWriter
 from compat_diff.replay.retarget import rebuild
 from compat_diff.replay.targets import load_targets
-from compat_diff.testing import make_exchange, make_request
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "compat_diff", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+from compat_diff.testing import make_exchange, make_request, run_cli
 
 
 @pytest.fixture
@@ -68,7 +56,7 @@ def recording(tmp_path: Path) -> Path:
 def test_targets_file_mistakes_exit_2_naming_the_key(tmp_path, recording, toml, named):
     targets = tmp_path / "targets.toml"
     targets.write_text(toml)
-    result = _cli("replay", str(recording), "--targets", str(targets), "--out", str(tmp_path / "run"))
+    result = run_cli("replay", str(recording), "--targets", str(targets), "--out", str(tmp_path / "run"))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert named in result.stderr
@@ -80,7 +68,7 @@ def test_targets_file_mistakes_exit_2_naming_the_key(tmp_path, recording, toml, 
     "host", ["s3.amazonaws.com", "sqs.eu-west-1.amazonaws.com", "x.amazonaws.com.cn", "ec2.api.aws"]
 )
 def test_aws_endpoints_need_allow_aws(tmp_path, recording, host):
-    result = _cli(
+    result = run_cli(
         "replay", str(recording), "--target", f"real=https://{host}", "--out", str(tmp_path / "run")
     )
     assert result.returncode == 2
