@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+
+from compat_diff.testing import run_cli
 
 COMMANDS = [
     "record",
@@ -18,16 +17,6 @@ COMMANDS = [
     "coverage",
     "candidates",
 ]
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "compat_diff", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def test_top_level_help_lists_every_command() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
+from compat_diff.testing import run_cli
 from tests.report.test_browser import ARTIFACTS, browser, open_report, page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -21,15 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "compat_diff", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=240,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_cli(*args, env=env, timeout=240, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 
+from compat_diff import testing
 from compat_diff.report import write_reports
 from tests.report.sample import sample_report, write_details
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "compat_diff", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    return testing.run_cli(*args, timeout=120)
 
 
 def make_report(directory: Path) -> Path:
