@@ -14,13 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,49 +25,19 @@ from compat_diff.model import Exchange, HttpRequest, HttpResponse, TimestampText
 from compat_diff.normalize import load_rules
 from compat_diff.recording.codec import decode_exchange, decode_response
 from compat_diff.testing import make_request, make_response
+from compat_diff.testing import moto_server as running_moto
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def moto_server() -> Iterator[str]:
     """A moto server on a free loopback port, stopped by its PID."""
-    port = free_port()
     python = PYTHON if PYTHON.exists() else Path(sys.executable)
-    process = subprocess.Popen(
-        [str(python), "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url + "/moto-api/", timeout=1).read()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto server did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    with running_moto(python=python, new_session=True) as server:
+        yield server.url
 
 
 class _Raw(io.BytesIO):
