@@ -275,7 +275,7 @@ def _request_view(request: HttpRequest | None) -> dict[str, Any] | None:
     return {
         "method": request.method,
         "url": request.url,
-        "headers": [list(p) for p in request.headers],
+        "headers": request.headers,  # tuples encode as JSON arrays, like lists
         "body": _body_text(request.body),
     }
 
@@ -285,7 +285,7 @@ def _response_view(response: HttpResponse | None) -> dict[str, Any] | None:
         return None
     return {
         "status": response.status,
-        "headers": [list(p) for p in response.headers],
+        "headers": response.headers,
         "body": _body_text(response.body),
     }
 
