@@ -16,7 +16,6 @@ import datetime as dt
 import http.client
 import os
 import platform
-import signal
 import socket
 import ssl
 import statistics
@@ -26,6 +25,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from compat_diff.testing import free_port, stop_process
 
 VENV_BIN = Path(sys.executable).parent
 ANSWER = b'<?xml version="1.0" encoding="UTF-8"?>\n<Value>hello</Value>\n'
@@ -100,12 +101,6 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 # Processes
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_port(port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -116,16 +111,6 @@ def wait_port(port: int, process: subprocess.Popen[bytes]) -> None:
                 return
         time.sleep(0.05)
     raise RuntimeError(f"{process.args} did not listen on {port}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def start(args: list[str], port: int) -> subprocess.Popen[bytes]:
@@ -251,7 +236,7 @@ def main() -> None:
                         try:
                             timings = measure(tls, port, proxy_port, options.requests)
                         finally:
-                            stop(process)
+                            stop_process(process, timeout=15)
                         recording = work / f"rec-{proxy_port}.jsonl"
                         if name == "compat-diff record":
                             # Proof the recorder did its full work on every call, not a pass-through.
@@ -261,7 +246,7 @@ def main() -> None:
                         samples.setdefault((name, protocol), []).append(statistics.median(timings))
         finally:
             for stub in stubs:
-                stop(stub)
+                stop_process(stub, timeout=15)
 
     print(
         f"Recording overhead, {dt.date.today()}, {platform.machine()}, {os.cpu_count()} cores, "

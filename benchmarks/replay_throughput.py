@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from compat_diff.model import Auth  # noqa: E402
 from compat_diff.recording import RecordingWriter  # noqa: E402
-from compat_diff.testing import make_exchange, make_request, make_response  # noqa: E402
+from compat_diff.testing import free_port, make_exchange, make_request, make_response  # noqa: E402
 
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nx-amz-request-id: bench\r\n\r\n"
@@ -53,12 +53,6 @@ def _serve(port: int) -> None:
             await server.serve_forever()
 
     asyncio.run(main())
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _write_recording(path: Path, calls: int, sessions: int) -> None:
@@ -143,7 +137,7 @@ def main() -> int:
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "AKIABENCH")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "secret")
-    port = _free_port()
+    port = free_port()
     server = multiprocessing.get_context("spawn").Process(target=_serve, args=(port,), daemon=True)
     server.start()
     url = f"http://127.0.0.1:{port}"
