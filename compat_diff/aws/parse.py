@@ -8,6 +8,11 @@ Content-MD5). Timestamps stay as their wire text (marked :class:`TimestampText`)
 stays visible, blobs stay as their base64 text, and streamed payloads (S3 object bodies) become
 ``{"sha256", "length"}`` of the raw bytes. Without a model the body is compared by generic
 XML/JSON structure, and the result says so.
+
+botocore's parsers are used through thin subclasses that give the same result faster: modeled
+headers are looked up from the headers present, each XML structure's member layout is worked out
+once per shape, JSON is read with orjson where that reads it identically, and the copy of all
+headers botocore adds to a successful answer's metadata is not made (only its request ids are kept).
 """
 
 from __future__ import annotations

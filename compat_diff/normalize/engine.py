@@ -2,10 +2,12 @@
 
 All rules advance together through the tree like a small automaton (a rule path is a sequence of
 steps; ``..`` steps stay active at every depth), so a subtree no rule can reach is shared with the
-input instead of copied. Placeholders keep the shape of what they replace: a timestamp keeps its
-format (``<timestamp:rfc1123>``) and a generated id becomes a numbered token (``<instance-id:1>``)
-whose numbering is shared by every answer of one side of a run, so a candidate that reuses one id
-where the reference used two still differs.
+input instead of copied. The automaton's states and its moves from a node to a child (by member
+name or index and the child's type) are worked out once per rule set and remembered, since answers
+of one operation repeat the same shapes. Placeholders keep the shape of what they replace: a
+timestamp keeps its format (``<timestamp:rfc1123>``) and a generated id becomes a numbered token
+(``<instance-id:1>``) whose numbering is shared by every answer of one side of a run, so a candidate
+that reuses one id where the reference used two still differs.
 """
 
 from __future__ import annotations
