@@ -96,6 +96,18 @@ def compatibility_markdown(doc: dict, versions: dict[str, str], failures: dict[s
     for target in doc["targets"]:
         lines.append(f"### {target['name']}")
         lines.append("")
+        lost = sorted(
+            (d["seq"], op["operation"], d["candidate"])
+            for op in target.get("operations", [])
+            for d in op.get("divergences", [])
+            if d["kind"] == "transport"
+        )
+        if lost:
+            seq, operation, kind = lost[0]
+            lines.append(
+                f"- **the server stopped answering** at seq {seq} ({operation}: {kind}); "
+                f"{len(lost)} calls got no answer"
+            )
         shown = 0
         operations = [op for op in target.get("operations", []) if op.get("score") is not None]
         for op in sorted(operations, key=lambda o: (o["score"], o["service"], o["operation"])):
