@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,7 +118,10 @@ def stop_process(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:
 
 @dataclass(frozen=True)
 class MotoServer:
-    """A running moto server; ``url`` is its loopback endpoint (``http(s)://127.0.0.1:PORT``)."""
+    """A running moto server; ``url`` is its loopback endpoint (``http(s)://127.0.0.1:PORT``).
+
+    Like ``subprocess.Popen`` it is running once made, and as a context manager it stops on exit.
+    """
 
     url: str
     port: int
@@ -129,24 +132,31 @@ class MotoServer:
     def stop(self) -> None:
         stop_process(self.process)
 
+    def __enter__(self) -> MotoServer:
+        return self
 
-def start_moto_server(
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def moto_server(
     *,
     extra_env: Mapping[str, str] | None = None,
     https: bool = False,
     log: Path | None = None,
+    port: int | None = None,
     python: str | os.PathLike[str] | None = None,
     new_session: bool = False,
     startup_timeout: float = 30.0,
-    port: int | None = None,
 ) -> MotoServer:
-    """Start ``python -m moto.server`` on a free loopback port and return once it answers.
+    """Start ``python -m moto.server`` on 127.0.0.1 and return once it answers; ``with moto_server()
+    as server:`` stops it by PID at the end of the block, otherwise the caller calls ``stop()``.
 
     ``extra_env`` is added to the inherited environment (e.g. ``INITIAL_NO_AUTH_ACTION_COUNT``);
     ``https`` serves moto's self-signed certificate; ``log`` receives its stdout and stderr (the
     werkzeug access log), which otherwise go nowhere; ``port`` is for a caller that must name the
-    port in ``extra_env`` before the server starts (default: a free one). The caller stops the
-    server (``stop()``); one that does not come up is stopped here and reported with its log's tail.
+    port in ``extra_env`` before the server starts (default: a free one). A server that does not
+    come up is stopped here and reported with the tail of its log.
     """
     port = port if port is not None else free_port()
     scheme = "https" if https else "http"
@@ -198,33 +208,6 @@ def _wait_until_answering(url: str, process: subprocess.Popen[bytes], timeout: f
             if time.monotonic() > deadline:
                 raise RuntimeError(f"moto did not answer on {url} within {timeout:g} s") from None
             time.sleep(0.1)
-
-
-@contextlib.contextmanager
-def moto_server(
-    *,
-    extra_env: Mapping[str, str] | None = None,
-    https: bool = False,
-    log: Path | None = None,
-    python: str | os.PathLike[str] | None = None,
-    new_session: bool = False,
-    startup_timeout: float = 30.0,
-    port: int | None = None,
-) -> Iterator[MotoServer]:
-    """A moto server for the length of a ``with`` block (see ``start_moto_server``), stopped by PID."""
-    server = start_moto_server(
-        extra_env=extra_env,
-        https=https,
-        log=log,
-        python=python,
-        new_session=new_session,
-        startup_timeout=startup_timeout,
-        port=port,
-    )
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def run_cli(

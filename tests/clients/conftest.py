@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from compat_diff.testing import free_port, run_cli, start_moto_server, stop_process
+from compat_diff.testing import free_port, moto_server, run_cli, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_CLIENT = ROOT / "clients" / "run_client.py"
@@ -71,7 +71,7 @@ class Moto:
 def start_moto(directory: Path, tls: bool = False) -> Moto:
     port = free_port()
     scheme = "https" if tls else "http"
-    server = start_moto_server(
+    server = moto_server(
         extra_env={"MOTO_S3_CUSTOM_ENDPOINTS": f"{scheme}://{DOMAIN}:{port}"},
         https=tls,
         log=directory / f"moto-{port}.log",

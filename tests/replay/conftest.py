@@ -22,7 +22,7 @@ from botocore.config import Config
 from compat_diff.capture.recorder import Recorder
 from compat_diff.model import Body, HttpRequest, HttpResponse
 from compat_diff.recording import RecordingWriter
-from compat_diff.testing import free_port, start_moto_server, stop_process
+from compat_diff.testing import free_port, moto_server, stop_process
 
 RECORDED_KEY = "AKIARECORDEDOWNER001"
 RECORDED_SECRET = "recorded-secret-never-used-on-replay"
@@ -39,7 +39,7 @@ class Server:
 
 def start_moto(tmp_path: Path, env_extra: dict[str, str] | None = None, https: bool = False) -> Server:
     port = free_port()
-    moto = start_moto_server(extra_env=env_extra, https=https, log=tmp_path / f"moto-{port}.log", port=port)
+    moto = moto_server(extra_env=env_extra, https=https, log=tmp_path / f"moto-{port}.log", port=port)
     return Server(moto.url, moto.process)
 
 
