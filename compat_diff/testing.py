@@ -210,6 +210,26 @@ def _wait_until_answering(url: str, process: subprocess.Popen[bytes], timeout: f
             time.sleep(0.1)
 
 
+# Settings a client would otherwise take from the caller's own setup: keys, profiles, proxies.
+_CALLER_SETTINGS = ("AWS_", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy")
+
+
+def client_environment(access_key: str, secret_key: str, **extra: str) -> dict[str, str]:
+    """An environment for an AWS client process: the caller's, minus any AWS configuration and
+    proxies of its own, with these keys, us-east-1 and unbuffered Python output; ``extra`` last."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(_CALLER_SETTINGS)}
+    env.update(
+        AWS_ACCESS_KEY_ID=access_key,
+        AWS_SECRET_ACCESS_KEY=secret_key,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
 def run_cli(
     *args: str,
     env: Mapping[str, str] | None = None,

@@ -5,7 +5,6 @@ Every server binds 127.0.0.1 on a free port and is stopped by its PID.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from compat_diff import testing
 from compat_diff.testing import moto_server, run_cli
 
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -49,17 +49,7 @@ class Recorded:
 
 
 def client_environment(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HTTP_PROXY", "HTTPS_PROXY"))}
-    env.update(
-        AWS_ACCESS_KEY_ID=ACCESS_KEY,
-        AWS_SECRET_ACCESS_KEY=SECRET_KEY,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra)
-    return env
+    return testing.client_environment(ACCESS_KEY, SECRET_KEY, **extra)
 
 
 def compat_diff(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import socket
 import subprocess
@@ -23,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from compat_diff import testing
 from compat_diff.testing import free_port, moto_server, run_cli, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,23 +144,7 @@ def confdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def client_environment(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(
-            ("AWS_", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy")
-        )
-    }
-    env.update(
-        AWS_ACCESS_KEY_ID=ACCESS_KEY,
-        AWS_SECRET_ACCESS_KEY=SECRET_KEY,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra)
-    return env
+    return testing.client_environment(ACCESS_KEY, SECRET_KEY, **extra)
 
 
 def compat_diff(
