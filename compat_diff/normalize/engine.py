@@ -109,9 +109,11 @@ def normalize(tree: Any, rules: Sequence[Rule], ids: IdTokens | None = None) -> 
     return Normalized(result, fired, walker.tolerances)
 
 
-# Edge caches are keyed by member names, which come from the answers; past this many per state a
-# run with unbounded distinct keys (user data as keys) computes edges afresh instead of growing.
-_EDGE_CACHE_LIMIT = 4096
+# Edges are keyed by member names, which come from the answers; past this many edges (or states)
+# per rule set, a run with unbounded distinct keys (user data as keys) computes edges afresh
+# instead of growing: about 64k edges is a few MB.
+_EDGE_CACHE_LIMIT = 65536
+_STATE_CACHE_LIMIT = 4096
 # Stands for every list index in a state where no rule selects a particular index.
 _INDEX = object()
 
@@ -150,7 +152,7 @@ class _Edge:
 class _Plan:
     """Rules sorted by how they match, so the common shapes (``$..Name``, ``$..*``) cost a lookup."""
 
-    __slots__ = ("by_name", "deep", "everywhere", "general", "order", "root", "roots", "states")
+    __slots__ = ("by_name", "deep", "edges", "everywhere", "general", "order", "root", "roots", "states")
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         by_name: dict[str, list[Rule]] = {}
@@ -174,6 +176,7 @@ class _Plan:
         self.order = {id(rule): index for index, rule in enumerate(rules)}
         self.deep = bool(by_name or everywhere)
         self.states: dict[tuple[tuple[int, int], ...], _State] = {}
+        self.edges = 0
         self.roots: dict[type, _Edge] = {}
 
     def state(self, pairs: list[tuple[Rule, int]]) -> _State:
@@ -181,7 +184,7 @@ class _Plan:
         found = self.states.get(key)
         if found is None:
             found = _State(tuple(pairs))
-            if len(self.states) < _EDGE_CACHE_LIMIT:
+            if len(self.states) < _STATE_CACHE_LIMIT:
                 self.states[key] = found
         return found
 
@@ -221,7 +224,8 @@ class _Plan:
             order = self.order
             complete.sort(key=lambda rule: order[id(rule)])
         edge = self._edge(complete, next_pairs, issubclass(kind, dict | list))
-        if len(state.edges) < _EDGE_CACHE_LIMIT:
+        if self.edges < _EDGE_CACHE_LIMIT:
+            self.edges += 1
             state.edges[(key, kind)] = edge
         return edge
 
