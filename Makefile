@@ -43,7 +43,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -m 'not live and not browser' $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check compat_diff tests scripts benchmarks scenarios
+	$(VENV)/bin/ruff check compat_diff tests scripts benchmarks scenarios clients
 	$(VENV)/bin/mypy compat_diff
 
 bench: $(STAMP)
