@@ -365,11 +365,15 @@ class _Walker:
         if action == "id":
             if node is None or node == "" or isinstance(node, dict | list | bool):
                 return node
-            self.fired.append(rule.id)
             if rule.pattern is not None:
+                # Like regex: a rule that only matched the path but not the pattern changed nothing.
                 if not isinstance(node, str):
                     return node
-                return rule.pattern.sub(lambda m: self._id_token(rule, m), node)
+                new, count = rule.pattern.subn(lambda m: self._id_token(rule, m), node)
+                if count:
+                    self.fired.append(rule.id)
+                return new
+            self.fired.append(rule.id)
             return self.ids.token(rule.kind, node)
         if action == "regex":
             if isinstance(node, str) and rule.pattern is not None:

@@ -105,3 +105,27 @@ def test_tolerance_is_reported_by_concrete_path() -> None:
     )
     assert result.tolerances == {"$.Stats[0].Avg": 0.1}
     assert result.tree == {"Stats": [{"Avg": 1.5}]}
+
+
+def test_default_packs_tokenize_the_account_in_arns_and_queue_urls_consistently() -> None:
+    from compat_diff.normalize import load_rules
+
+    packs = load_rules([], default_rules=True)
+    applicable = packs.select("sqs", "GetQueueAttributes", "candidate")
+    moto = {
+        "QueueUrl": "http://127.0.0.1:5000/123456789012/q",
+        "Attributes": {"QueueArn": "arn:aws:sqs:us-east-1:123456789012:q"},
+    }
+    other = {
+        "QueueUrl": "http://127.0.0.1:4566/000000000000/q",
+        "Attributes": {"QueueArn": "arn:aws:sqs:us-east-1:000000000000:q"},
+    }
+    mixed = {
+        "QueueUrl": "http://127.0.0.1:4566/000000000000/q",
+        "Attributes": {"QueueArn": "arn:aws:sqs:us-east-1:111111111111:q"},
+    }
+    reference = normalize(moto, applicable, IdTokens()).tree
+    assert reference["Attributes"]["QueueArn"] == "arn:aws:sqs:us-east-1:<account:1>:q"
+    assert normalize(other, applicable, IdTokens()).tree == reference
+    # A candidate that answers with two accounts where the reference used one still differs.
+    assert normalize(mixed, applicable, IdTokens()).tree != reference
