@@ -15,7 +15,6 @@ import ssl
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,36 +192,17 @@ def _throttled(response: HttpResponse) -> bool:
 
 async def _send(state: TargetState, seq: int, outgoing: OutgoingRequest) -> Answer:
     assert state.http is not None
-    present = {name.lower() for name, _ in outgoing.headers}
-    skip = [name for name in _AUTO_HEADERS if name.lower() not in present]
+    http = state.http
     async with state.limit:
         started = time.perf_counter()
         try:
-            with ExitStack() as stack:
-                data: Any
-                if isinstance(outgoing.body, Body):
-                    assert outgoing.body.blob_path is not None
-                    data = stack.enter_context(outgoing.body.blob_path.open("rb"))
-                else:
-                    data = outgoing.body or None
-                async with state.http.request(
-                    outgoing.method,
-                    yarl.URL(outgoing.url, encoded=True),
-                    headers=list(outgoing.headers),
-                    data=data,
-                    expect100=outgoing.expect_continue,
-                    skip_auto_headers=skip,
-                    allow_redirects=False,
-                ) as reply:
-                    body = await reply.read()
-                    response = HttpResponse(
-                        status=reply.status,
-                        headers=tuple(
-                            (name.decode("latin-1"), value.decode("latin-1"))
-                            for name, value in reply.raw_headers
-                        ),
-                        body=Body.of(body),
-                    )
+            # The session skips aiohttp's automatic headers, so nothing but the rebuilt headers is sent.
+            if isinstance(outgoing.body, Body):
+                assert outgoing.body.blob_path is not None
+                with outgoing.body.blob_path.open("rb") as data:
+                    response = await _exchange(http, outgoing, data)
+            else:
+                response = await _exchange(http, outgoing, outgoing.body or None)
         except Exception as error:  # every transport fault becomes an outcome
             kind, message = classify(error, state.target.endpoint)
             _note_failure(state, kind, message)
@@ -234,6 +214,20 @@ async def _send(state: TargetState, seq: int, outgoing: OutgoingRequest) -> Answ
             )
         state.timeouts_in_a_row = 0
         return Answer(seq, "answered", response=response, duration_ms=(time.perf_counter() - started) * 1000)
+
+
+async def _exchange(http: aiohttp.ClientSession, outgoing: OutgoingRequest, data: Any) -> HttpResponse:
+    async with http.request(
+        outgoing.method,
+        yarl.URL(outgoing.url, encoded=True),
+        headers=outgoing.headers,
+        data=data,
+        expect100=outgoing.expect_continue,
+        allow_redirects=False,
+    ) as reply:
+        body = await reply.read()
+        headers = tuple((key.decode("latin-1"), value.decode("latin-1")) for key, value in reply.raw_headers)
+        return HttpResponse(status=reply.status, headers=headers, body=Body.of(body))
 
 
 def _note_failure(state: TargetState, kind: str, message: str) -> None:
