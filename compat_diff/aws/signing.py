@@ -290,10 +290,8 @@ def sign_request(
     s3_rules = uses_s3_signing_rules(plan.service)
     request = _aws_request(method, url, kept, body)
     request.context["clock"] = clock
-    if plan.signed_headers:
-        request.context["sign_only"] = plan.signed_headers | {"host"}
     if plan.scheme == "sigv4-query":
-        request.context["sign_only"] = (plan.signed_headers or frozenset()) | {"host"}
+        request.context["sign_only"] = _with_names(plan.signed_headers, _HOST)
         signer_class = S3SigV4QuerySigner if s3_rules else SigV4QuerySigner
         signer = signer_class(creds, plan.service, plan.region, expires=plan.expires)
         # Presigning moves body parameters into the query string; a replayed presigned call keeps its body.
@@ -303,19 +301,26 @@ def sign_request(
 
     if plan.payload_hash:
         request.context["payload_hash"] = plan.payload_hash
-    if request.context.get("sign_only"):
-        request.context["sign_only"] = request.context["sign_only"] | {
-            "x-amz-date",
-            "x-amz-security-token",
-            "x-amz-content-sha256",
-            "date",
-        }
+    if plan.signed_headers:
+        request.context["sign_only"] = _with_names(plan.signed_headers, _HOST_AND_SIGNATURE_HEADERS)
     v4_signer = (S3SigV4Signer if s3_rules else SigV4Signer)(creds, plan.service, plan.region)
     if plan.payload_hash and plan.payload_hash_header and not s3_rules:
         # A non-S3 client that sent a payload hash header gets it again, with the value we sign.
         request.headers["X-Amz-Content-SHA256"] = plan.payload_hash
     v4_signer.add_auth(request)
     return request.url, list(request.headers.items())
+
+
+_HOST = frozenset({"host"})
+_HOST_AND_SIGNATURE_HEADERS = frozenset(
+    {"host", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256", "date"}
+)
+
+
+@lru_cache(maxsize=1024)
+def _with_names(chosen: frozenset[str], extra: frozenset[str]) -> frozenset[str]:
+    # A recording holds a handful of distinct signed-header sets, so each union is made once.
+    return chosen | extra
 
 
 def _sign_v2(

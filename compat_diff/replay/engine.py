@@ -60,8 +60,10 @@ class TargetState:
 
     target: Target
     idmap: IdMap
-    done: dict[int, asyncio.Event]
-    limit: asyncio.Semaphore
+    # Left out of repr: asyncio's runner formats the finished task's result (these states) when it
+    # restores the SIGINT handler, and one Event per recorded call made that cost milliseconds.
+    done: dict[int, asyncio.Event] = field(repr=False)
+    limit: asyncio.Semaphore = field(repr=False)
     on_answer: Callable[[Target, Answer], None]
     answered: int = 0
     errors: Counter[str] = field(default_factory=Counter)
@@ -93,10 +95,15 @@ async def replay(
         for target in targets
     ]
     timeout = aiohttp.ClientTimeout(total=options.timeout)
-    verified = ssl.create_default_context()
+    # Loading the system's CA store costs milliseconds; only a verified HTTPS target needs it.
+    verified: ssl.SSLContext | None = None
     async with asyncio.TaskGroup() as group:
         for state in states:
-            tls: ssl.SSLContext | bool = verified if state.target.tls_verify else False
+            tls: ssl.SSLContext | bool = False
+            urls = (state.target.endpoint, *state.target.endpoints.values())
+            if state.target.tls_verify and any(url.lower().startswith("https:") for url in urls):
+                verified = verified or ssl.create_default_context()
+                tls = verified
             connector = aiohttp.TCPConnector(limit=options.concurrency, ssl=tls)
             state.http = aiohttp.ClientSession(
                 connector=connector, timeout=timeout, auto_decompress=True, skip_auto_headers=_AUTO_HEADERS

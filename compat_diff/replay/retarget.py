@@ -14,6 +14,7 @@ import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from compat_diff.aws.auth import credential_scope, parse_auth
@@ -53,9 +54,7 @@ _LOCAL_VIRTUAL_HOST = re.compile(
 # S3-compatible services conventionally serve virtual hosts as <bucket>.s3.<their domain>
 # (MinIO, Ceph and Swift deployments, s3.compat-diff.test in tests); the endpoint itself
 # (s3.<domain>) names no bucket.
-_S3_DOMAIN_VIRTUAL_HOST = re.compile(
-    r"^(?P<bucket>[^.]+(?:\.[^.]+)*?)\.s3\.[a-z0-9-]+(?:\.[a-z0-9-]+)+$"
-)
+_S3_DOMAIN_VIRTUAL_HOST = re.compile(r"^(?P<bucket>[^.]+(?:\.[^.]+)*?)\.s3\.[a-z0-9-]+(?:\.[a-z0-9-]+)+$")
 
 
 @dataclass(frozen=True)
@@ -81,6 +80,7 @@ class OutgoingRequest:
         return HttpRequest(self.method, self.url, self.headers, body)
 
 
+@lru_cache(maxsize=4096)
 def virtual_host_bucket(host: str) -> str | None:
     """The bucket named in a virtual-host style S3 host name, if any."""
     host = host.lower().rstrip(".")
@@ -120,8 +120,7 @@ def rebuild(
         if bucket:
             path = "/" + bucket + (path if path.startswith("/") else "/" + path)
 
-    endpoint = urlsplit(target.endpoint_for(exchange.service))
-    netloc = _netloc(endpoint.scheme, endpoint.hostname or "", endpoint.port)
+    scheme, netloc, prefix = _endpoint(target.endpoint_for(exchange.service))
     auth_path: str | None = None
     if is_s3 and target.s3_addressing == "virtual":
         first, _, rest = path.lstrip("/").partition("/")
@@ -129,7 +128,6 @@ def rebuild(
             netloc = f"{first}.{netloc}"
             auth_path = path
             path = "/" + rest
-    prefix = endpoint.path.rstrip("/")
     path = prefix + path if prefix else path
 
     if substituter:
@@ -137,7 +135,7 @@ def rebuild(
         query = substituter.text(query)
         if auth_path:
             auth_path = substituter.text(auth_path)
-    url = urlunsplit((endpoint.scheme, netloc, path, query, ""))
+    url = urlunsplit((scheme, netloc, path, query, ""))
 
     chunked = _is_aws_chunked(exchange)
     headers: list[tuple[str, str]] = []
@@ -184,6 +182,13 @@ def rebuild(
         expect_continue=expect_continue,
         broken_dependencies=broken,
     )
+
+
+@lru_cache(maxsize=256)
+def _endpoint(url: str) -> tuple[str, str, str]:
+    """Scheme, host[:port] and path prefix of a target endpoint; a run has only a handful of them."""
+    parts = urlsplit(url)
+    return parts.scheme, _netloc(parts.scheme, parts.hostname or "", parts.port), parts.path.rstrip("/")
 
 
 def _netloc(scheme: str, host: str, port: int | None) -> str:
@@ -240,17 +245,24 @@ def _signing_plan(
         payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
     else:
         payload_hash = None
-    expires = presigned_expiry(exchange.request.url, _parse_time(exchange.started)) or 3600
+    # Only a presigned URL carries a lifetime; the recorded time is parsed only for one.
+    url = exchange.request.url
+    expires = (presigned_expiry(url, _parse_time(exchange.started)) if "?" in url else None) or 3600
     return SigningPlan(
         scheme=scheme,
         service=signing_service,
         region=region,
         payload_hash=payload_hash,
-        signed_headers=frozenset(name.lower() for name in auth.signed_headers),
+        signed_headers=_lowered(auth.signed_headers),
         expires=expires,
         auth_path=auth_path if scheme == "sigv2" or scheme == "sigv2-query" else None,
         payload_hash_header=recorded_hash is not None,
     )
+
+
+@lru_cache(maxsize=1024)
+def _lowered(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(name.lower() for name in names)
 
 
 def _parse_time(value: str) -> _dt.datetime | None:
