@@ -172,7 +172,7 @@ class _ClockedSigV4:
 
     def add_auth(self, request: AWSRequest) -> None:
         clock: Clock = request.context.get("clock") or system_clock
-        request.context["timestamp"] = clock().astimezone(_dt.UTC).strftime(botocore.auth.SIGV4_TIMESTAMP)
+        request.context["timestamp"] = _sigv4_timestamp(clock())
         self._modify_request_before_signing(request)  # type: ignore[attr-defined]
         # The date and token headers were just set: the signed set is computed from here on.
         request.context.pop("_headers_to_sign", None)
@@ -190,6 +190,28 @@ class _ClockedSigV4:
             self._service_name,  # type: ignore[attr-defined]
         )
         return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+# The last second formatted: a replay signs thousands of calls a second, and strftime cost more
+# than the rest of the timestamp handling together.
+_last_timestamp: tuple[int, str] = (-1, "")
+
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+_SECOND = _dt.timedelta(seconds=1)
+
+
+def _sigv4_timestamp(moment: _dt.datetime) -> str:
+    global _last_timestamp
+    if moment.tzinfo is None:
+        return moment.astimezone(_dt.UTC).strftime(botocore.auth.SIGV4_TIMESTAMP)
+    # Exact integer seconds (a float timestamp can round x.999999 up into the next second).
+    second = (moment - _EPOCH) // _SECOND
+    remembered, text = _last_timestamp
+    if remembered != second:
+        text = moment.astimezone(_dt.UTC).strftime(botocore.auth.SIGV4_TIMESTAMP)
+        _last_timestamp = (second, text)
+    return text
 
 
 @lru_cache(maxsize=256)

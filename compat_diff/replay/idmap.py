@@ -20,6 +20,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
@@ -187,8 +188,23 @@ def request_tokens(request: HttpRequest) -> set[str]:
                 strings.append(data.decode("utf-8", "replace"))
     tokens: set[str] = set()
     for text in strings:
-        _add_tokens(text, tokens)
+        if len(text) <= _REMEMBERED_TEXT:
+            tokens.update(_remembered_tokens(text))
+        else:
+            _add_tokens(text, tokens)
     return tokens
+
+
+# Header values and path segments repeat from call to call (user agents, buckets, dates), so the
+# tokens of short texts are worked out once; the cache is bounded in entries and each entry's size.
+_REMEMBERED_TEXT = 512
+
+
+@lru_cache(maxsize=16384)
+def _remembered_tokens(text: str) -> frozenset[str]:
+    tokens: set[str] = set()
+    _add_tokens(text, tokens)
+    return frozenset(tokens)
 
 
 def _add_tokens(text: str, tokens: set[str]) -> None:
