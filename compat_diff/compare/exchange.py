@@ -1,13 +1,13 @@
 """One recorded exchange against one candidate's answer: parse, normalize, compare, give a verdict.
 
 This is the pipeline every golden vector walks (raw exchange -> parsed -> normalized ->
-divergences). The id token tables are owned by the caller, one pair per target's run, so tokens
-stay consistent across all the exchanges of that run.
+divergences). The id pairing is owned by the caller, one per target's run (one per chunk when
+diffed in parallel), so tokens stay consistent across the exchanges it sees.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from compat_diff.aws.parse import ParsedAnswer, parse_answer
@@ -15,15 +15,11 @@ from compat_diff.compare.classify import NOT_IMPLEMENTED_CODES
 from compat_diff.compare.diff import compare
 from compat_diff.compare.runfiles import Answer
 from compat_diff.model import Divergence, Exchange, ExchangeResult
-from compat_diff.normalize import IdTokens, Normalized, RuleSet, normalize
+from compat_diff.normalize import IdPairing, Normalized, RuleSet, normalize
 
 
-@dataclass
-class SideTokens:
-    """The id tables of both sides of one target's run."""
-
-    reference: IdTokens = field(default_factory=IdTokens)
-    candidate: IdTokens = field(default_factory=IdTokens)
+class SideTokens(IdPairing):
+    """The id tokens of both sides of one target's run, the candidate's paired with the reference's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +91,7 @@ def diff_exchange(
             message=candidate.problem,
             caused_by=caused_by,
         )
-        ref_norm = normalize(reference.tree, selected, tokens.reference)
+        ref_norm = normalize(reference.tree, selected, tokens.reference())
         res = result(
             _verdict_for(candidate, [divergence]),
             (divergence,),
@@ -104,8 +100,9 @@ def diff_exchange(
         )
         return Stages(reference, candidate, ref_norm, None, res)
 
-    ref_norm = normalize(reference.tree, selected, tokens.reference)
-    cand_norm = normalize(candidate.tree, selected, tokens.candidate)
+    # The reference first: the candidate's ids pair with the ids at the same places in it.
+    ref_norm = normalize(reference.tree, selected, tokens.reference())
+    cand_norm = normalize(candidate.tree, selected, tokens.candidate())
     divergences = compare(
         ref_norm.tree,
         cand_norm.tree,

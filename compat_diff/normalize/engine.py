@@ -6,12 +6,15 @@ input instead of copied. The automaton's states and its moves from a node to a c
 name or index and the child's type) are worked out once per rule set and remembered, since answers
 of one operation repeat the same shapes. Placeholders keep the shape of what they replace: a
 timestamp keeps its format (``<timestamp:rfc1123>``) and a generated id becomes a numbered token
-(``<instance-id:1>``) whose numbering is shared by every answer of one side of a run, so a candidate
-that reuses one id where the reference used two still differs.
+(``<instance-id:1>``). Over a run, a candidate's ids are paired with the reference's (``IdPairing``):
+a candidate id takes the token of the reference id it first stood in for, so a candidate that
+reuses one id where the reference used two still differs, while one id missing on one side does
+not shift the tokens of every later id.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -71,20 +74,113 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
+# Where an id stands in one answer: the rule that replaced it, the path to its node (the walker's
+# linked chain of keys, hashable as is) and, for a pattern, which match in the string.
+Where = tuple[str, Any, int]
+
+
 @dataclass
 class IdTokens:
-    """Numbered tokens for generated ids, one table per id kind, for one side of one target's run."""
+    """Numbered tokens for generated ids, one table per id kind: the first distinct value is 1, the next 2."""
 
     tables: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def token(self, kind: str, value: Any) -> str:
+    def number(self, kind: str, value: Any) -> int:
         table = self.tables.setdefault(kind, {})
         key = str(value)
         number = table.get(key)
         if number is None:
             number = len(table) + 1
             table[key] = number
+        return number
+
+    def token(self, kind: str, value: Any) -> str:
+        return f"<{kind}:{self.number(kind, value)}>"
+
+    def place(self, kind: str, value: Any, where: Where) -> str:
+        return self.token(kind, value)
+
+
+@dataclass
+class IdPairing:
+    """Id tokens of one target's run that pair the candidate's ids with the reference's.
+
+    The reference numbers its ids by first appearance (``<user-id:1>``). A candidate id takes the token
+    of the reference id it pairs with: once paired, always that token; a new candidate id pairs with
+    the reference id at the same place (same rule, path and match) of the same exchange, unless that
+    reference id is already paired with another candidate id. An id that cannot pair gets a
+    candidate-only token (``<user-id:c1>``) that equals no reference token, and may still pair where
+    it next stands in for an unpaired reference id (it first showed where the reference had none,
+    say after a call only the candidate served). So an id missing on one side costs the answers that
+    show it instead of shifting every later token of its kind, while a candidate that reuses one id
+    where the reference used two (or the reverse), or breaks a cross reference, still differs.
+
+    Normalize each exchange's reference answer (with :meth:`reference`) before its candidate answer
+    (with :meth:`candidate`).
+    """
+
+    numbers: IdTokens = field(default_factory=IdTokens)
+    # The current exchange's reference ids by place: (kind, number).
+    places: dict[Where, tuple[str, int]] = field(default_factory=dict)
+    # Per kind, the token of each paired candidate value, and of each value that has not paired yet.
+    candidate_tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+    loose: dict[str, dict[str, str]] = field(default_factory=dict)
+    # (kind, number) of the reference ids a candidate id has taken.
+    paired: set[tuple[str, int]] = field(default_factory=set)
+
+    def reference(self) -> _ReferenceIds:
+        """The id side for a new exchange's reference answer (forgets the previous exchange's places)."""
+        self.places.clear()
+        return _ReferenceIds(self)
+
+    def candidate(self) -> _CandidateIds:
+        """The id side for the candidate answer of the exchange whose reference was normalized last."""
+        return _CandidateIds(self)
+
+
+class _ReferenceIds:
+    __slots__ = ("pairing",)
+
+    def __init__(self, pairing: IdPairing) -> None:
+        self.pairing = pairing
+
+    def place(self, kind: str, value: Any, where: Where) -> str:
+        pairing = self.pairing
+        number = pairing.numbers.number(kind, value)
+        pairing.places[where] = (kind, number)
         return f"<{kind}:{number}>"
+
+
+class _CandidateIds:
+    __slots__ = ("pairing",)
+
+    def __init__(self, pairing: IdPairing) -> None:
+        self.pairing = pairing
+
+    def place(self, kind: str, value: Any, where: Where) -> str:
+        pairing = self.pairing
+        table = pairing.candidate_tokens.get(kind)
+        if table is None:
+            table = pairing.candidate_tokens[kind] = {}
+        key = str(value)
+        token = table.get(key)
+        if token is not None:
+            return token
+        counterpart = pairing.places.get(where)
+        if counterpart is not None and counterpart[0] == kind and counterpart not in pairing.paired:
+            pairing.paired.add(counterpart)
+            token = table[key] = f"<{kind}:{counterpart[1]}>"
+            return token
+        loose = pairing.loose.get(kind)
+        if loose is None:
+            loose = pairing.loose[kind] = {}
+        token = loose.get(key)
+        if token is None:
+            token = loose[key] = f"<{kind}:c{len(loose) + 1}>"
+        return token
+
+
+IdSide = IdTokens | _ReferenceIds | _CandidateIds
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +192,12 @@ class Normalized:
     tolerances: dict[str, float] = field(default_factory=dict)
 
 
-def normalize(tree: Any, rules: Sequence[Rule], ids: IdTokens | None = None) -> Normalized:
-    """Apply ``rules`` (in order) to ``tree`` and return a new tree; ``tree`` is left untouched."""
+def normalize(tree: Any, rules: Sequence[Rule], ids: IdSide | None = None) -> Normalized:
+    """Apply ``rules`` (in order) to ``tree`` and return a new tree; ``tree`` is left untouched.
+
+    ``ids`` numbers generated ids: an :class:`IdTokens` shared by the answers of one side, or a side
+    of an :class:`IdPairing` (fresh numbering for this tree alone when None).
+    """
     if not rules:
         return Normalized(tree)
     plan = _plan_for(rules)
@@ -289,7 +389,7 @@ def _has_shape_type(kind: type, shape: str | None) -> bool:
 class _Walker:
     __slots__ = ("fired", "ids", "plan", "tolerances")
 
-    def __init__(self, ids: IdTokens, plan: _Plan) -> None:
+    def __init__(self, ids: IdSide, plan: _Plan) -> None:
         self.ids = ids
         self.plan = plan
         self.fired: list[str] = []
@@ -369,12 +469,13 @@ class _Walker:
                 # Like regex: a rule that only matched the path but not the pattern changed nothing.
                 if not isinstance(node, str):
                     return node
-                new, count = rule.pattern.subn(lambda m: self._id_token(rule, m), node)
+                ordinal = itertools.count()
+                new, count = rule.pattern.subn(lambda m: self._id_token(rule, m, chain, next(ordinal)), node)
                 if count:
                     self.fired.append(rule.id)
                 return new
             self.fired.append(rule.id)
-            return self.ids.token(rule.kind, node)
+            return self.ids.place(rule.kind, node, (rule.id, chain, 0))
         if action == "regex":
             if isinstance(node, str) and rule.pattern is not None:
                 new = rule.pattern.sub(rule.replacement, node)
@@ -389,7 +490,8 @@ class _Walker:
             return node
         return node
 
-    def _id_token(self, rule: Rule, found: re.Match[str]) -> str:
+    def _id_token(self, rule: Rule, found: re.Match[str], chain: Any, index: int) -> str:
+        where = (rule.id, chain, index)
         if found.re.groups:
             value = found.group(1)
             start, end = found.span(1)
@@ -397,9 +499,9 @@ class _Walker:
             text = found.group(0)
             if value is None:
                 return text
-            token = self.ids.token(rule.kind, value)
+            token = self.ids.place(rule.kind, value, where)
             return text[: start - whole_start] + token + text[end - whole_start :]
-        return self.ids.token(rule.kind, found.group(0))
+        return self.ids.place(rule.kind, found.group(0), where)
 
 
 def _sort_key(member: str | None) -> Any:

@@ -6,6 +6,7 @@ import copy
 
 from compat_diff.model import TimestampText
 from compat_diff.normalize import (
+    IdPairing,
     IdTokens,
     format_path,
     normalize,
@@ -129,3 +130,72 @@ def test_default_packs_tokenize_the_account_in_arns_and_queue_urls_consistently(
     assert normalize(other, applicable, IdTokens()).tree == reference
     # A candidate that answers with two accounts where the reference used one still differs.
     assert normalize(mixed, applicable, IdTokens()).tree != reference
+
+
+PAIRED = """
+- {id: i, reason: x, path: '$..InstanceId', action: id, kind: instance-id}
+- {id: q, reason: x, path: $..QueueUrl, action: id, kind: endpoint, pattern: 'https?://[^/]+'}
+"""
+
+
+def pair(pairing: IdPairing, reference: dict, candidate: dict) -> tuple[object, object]:
+    """One exchange of a run: the reference answer first, then the candidate's."""
+    rule = rules(PAIRED)
+    first = normalize(reference, rule, pairing.reference()).tree
+    return first, normalize(candidate, rule, pairing.candidate()).tree
+
+
+def test_paired_ids_take_the_reference_token_of_the_same_place() -> None:
+    pairing = IdPairing()
+    ref, cand = pair(
+        pairing,
+        {"I": [{"InstanceId": "i-a"}, {"InstanceId": "i-b"}]},
+        {"I": [{"InstanceId": "i-x"}, {"InstanceId": "i-y"}]},
+    )
+    assert ref == cand == {"I": [{"InstanceId": "<instance-id:1>"}, {"InstanceId": "<instance-id:2>"}]}
+    # Once paired, a candidate id keeps its token wherever it shows, even in another place.
+    ref, cand = pair(pairing, {"Last": {"InstanceId": "i-b"}}, {"Other": {"InstanceId": "i-y"}})
+    assert ref == {"Last": {"InstanceId": "<instance-id:2>"}}
+    assert cand == {"Other": {"InstanceId": "<instance-id:2>"}}
+
+
+def test_one_candidate_id_where_the_reference_used_two_and_the_reverse_differ() -> None:
+    pairing = IdPairing()
+    ref, cand = pair(
+        pairing,
+        {"I": [{"InstanceId": "i-a"}, {"InstanceId": "i-b"}]},
+        {"I": [{"InstanceId": "i-x"}, {"InstanceId": "i-x"}]},
+    )
+    assert ref["I"][1] != cand["I"][1]  # type: ignore[index]
+    pairing = IdPairing()
+    ref, cand = pair(
+        pairing,
+        {"I": [{"InstanceId": "i-a"}, {"InstanceId": "i-a"}]},
+        {"I": [{"InstanceId": "i-x"}, {"InstanceId": "i-y"}]},
+    )
+    assert ref == {"I": [{"InstanceId": "<instance-id:1>"}, {"InstanceId": "<instance-id:1>"}]}
+    assert cand == {"I": [{"InstanceId": "<instance-id:1>"}, {"InstanceId": "<instance-id:c1>"}]}
+
+
+def test_an_id_only_the_candidate_shows_gets_its_own_token_until_it_pairs() -> None:
+    pairing = IdPairing()
+    ref, cand = pair(pairing, {"Error": "NotFound"}, {"InstanceId": "i-x"})
+    assert cand == {"InstanceId": "<instance-id:c1>"}
+    # The later ids still pair: nothing shifts.
+    ref, cand = pair(pairing, {"InstanceId": "i-b"}, {"InstanceId": "i-y"})
+    assert ref == cand == {"InstanceId": "<instance-id:1>"}
+    # The loose id pairs where it stands in for a reference id no other candidate id took.
+    ref, cand = pair(pairing, {"InstanceId": "i-c"}, {"InstanceId": "i-x"})
+    assert ref == cand == {"InstanceId": "<instance-id:2>"}
+
+
+def test_pattern_ids_pair_by_match() -> None:
+    pairing = IdPairing()
+    ref, cand = pair(
+        pairing,
+        {"QueueUrl": "http://a:1/q http://b:2/q"},
+        {"QueueUrl": "http://x:3/q http://y:4/q"},
+    )
+    assert ref == cand == {"QueueUrl": "<endpoint:1>/q <endpoint:2>/q"}
+    ref, cand = pair(pairing, {"QueueUrl": "http://b:2/q"}, {"QueueUrl": "http://x:3/q"})
+    assert (ref, cand) == ({"QueueUrl": "<endpoint:2>/q"}, {"QueueUrl": "<endpoint:1>/q"})
