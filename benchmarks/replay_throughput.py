@@ -284,15 +284,9 @@ def main() -> int:
             warm = scratch / "warm.jsonl"
             _write_recording(warm, 200, 8)
             _replay(warm, url, 8, scratch / "warm-run")
-            try:
-                import uvloop  # noqa: F401
-
-                loop = "uvloop"
-            except ImportError:
-                loop = "asyncio"
             print(
                 f"cpus: {os.cpu_count()}, load average: {', '.join(f'{v:.2f}' for v in os.getloadavg())}, "
-                f"stub: {stub}, event loop available: {loop}, calls: {args.calls}, sessions: {args.sessions}",
+                f"stub: {stub}, calls: {args.calls}, sessions: {args.sessions}",
                 flush=True,
             )
             boto_run = _boto3_calls(url, args.boto3_calls)

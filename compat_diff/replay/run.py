@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -174,19 +174,9 @@ def _replay_with_progress(
         # again and again is a measurable share of a small call's cost.
         gc.freeze()
         try:
-            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-                return runner.run(replay(exchanges, targets, index, options, on_answer))
+            return asyncio.run(replay(exchanges, targets, index, options, on_answer))
         finally:
             gc.unfreeze()
-
-
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop when it is installed (cheaper per call), else asyncio's own."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
 
 
 def _target_summary(state: TargetState) -> dict[str, Any]:
