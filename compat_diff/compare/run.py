@@ -3,8 +3,9 @@
 The work is split into chunks of consecutive seqs, one task per target and chunk, run on every
 core. Each worker opens the recording and the answers itself and seeks to its lines through the
 seq -> offset indexes, writes its part of details.jsonl as it goes and returns only aggregates,
-so memory stays flat however long the run. Id tokens are numbered per chunk (both sides alike),
-so a cross reference is checked within a chunk of ``CHUNK_SIZE`` consecutive exchanges.
+so memory stays flat however long the run. Each chunk pairs the candidate's ids with the
+reference's afresh, so a cross reference is checked within a chunk of ``CHUNK_SIZE`` consecutive
+exchanges.
 """
 
 from __future__ import annotations
