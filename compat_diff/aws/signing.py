@@ -313,7 +313,7 @@ def sign_request(
     request = _aws_request(method, url, kept, body)
     request.context["clock"] = clock
     if plan.scheme == "sigv4-query":
-        request.context["sign_only"] = _with_names(plan.signed_headers, _HOST)
+        request.context["sign_only"] = _with_names(frozenset(plan.signed_headers), _HOST)
         signer_class = S3SigV4QuerySigner if s3_rules else SigV4QuerySigner
         signer = signer_class(creds, plan.service, plan.region, expires=plan.expires)
         # Presigning moves body parameters into the query string; a replayed presigned call keeps its body.
@@ -324,7 +324,8 @@ def sign_request(
     if plan.payload_hash:
         request.context["payload_hash"] = plan.payload_hash
     if plan.signed_headers:
-        request.context["sign_only"] = _with_names(plan.signed_headers, _HOST_AND_SIGNATURE_HEADERS)
+        chosen = frozenset(plan.signed_headers)
+        request.context["sign_only"] = _with_names(chosen, _HOST_AND_SIGNATURE_HEADERS)
     v4_signer = (S3SigV4Signer if s3_rules else SigV4Signer)(creds, plan.service, plan.region)
     if plan.payload_hash and plan.payload_hash_header and not s3_rules:
         # A non-S3 client that sent a payload hash header gets it again, with the value we sign.

@@ -88,7 +88,8 @@ async def replay(
         TargetState(
             target=target,
             idmap=IdMap(index),
-            done={exchange.seq: asyncio.Event() for exchange in exchanges},
+            # Only calls whose answers another call needs are ever waited on.
+            done={seq: asyncio.Event() for seq in index.produced},
             limit=asyncio.Semaphore(options.concurrency),
             on_answer=on_answer,
         )
@@ -128,7 +129,9 @@ async def _replay_session(
             answer = await _replay_call(state, exchange, options)
         finally:
             # Set even on failure: later calls in other sessions wait on it.
-            state.done[exchange.seq].set()
+            waited_on = state.done.get(exchange.seq)
+            if waited_on is not None:
+                waited_on.set()
         state.idmap.learn(
             exchange.seq, exchange.response, answer.response if answer.outcome == "answered" else None
         )

@@ -253,7 +253,7 @@ def _signing_plan(
         service=signing_service,
         region=region,
         payload_hash=payload_hash,
-        signed_headers=_lowered(auth.signed_headers),
+        signed_headers=_lowered(tuple(auth.signed_headers)),
         expires=expires,
         auth_path=auth_path if scheme == "sigv2" or scheme == "sigv2-query" else None,
         payload_hash_header=recorded_hash is not None,
