@@ -260,28 +260,25 @@ def _credentials(
             raise TargetError(f"{where}.access_key is missing (a secret key was given without it)")
         return _chain_credentials(chain, None, where)
     access_key = _string(access_key, f"{where}.access_key")
-    if "secret_key" in table:
-        secret = _string(table["secret_key"], f"{where}.secret_key")
-    elif "secret_key_env" in table:
-        variable = _string(table["secret_key_env"], f"{where}.secret_key_env")
-        if variable not in env:
-            raise TargetError(
-                f"{where}.secret_key_env names the environment variable {variable}, which is not set"
-            )
-        secret = env[variable]
-    else:
+    secret = _inline_or_env(table, "secret_key", where, env)
+    if secret is None:
         raise TargetError(f"{where}.secret_key_env (or secret_key) is missing for access_key {access_key!r}")
-    token: str | None = None
-    if "session_token" in table:
-        token = _string(table["session_token"], f"{where}.session_token")
-    elif "session_token_env" in table:
-        variable = _string(table["session_token_env"], f"{where}.session_token_env")
+    token = _inline_or_env(table, "session_token", where, env)
+    return SigningCredentials(access_key, secret, token), "file"
+
+
+def _inline_or_env(table: dict[str, Any], key: str, where: str, env: Mapping[str, str]) -> str | None:
+    """``key`` written inline, or read from the variable ``key_env`` names; None when neither is given."""
+    if key in table:
+        return _string(table[key], f"{where}.{key}")
+    if f"{key}_env" in table:
+        variable = _string(table[f"{key}_env"], f"{where}.{key}_env")
         if variable not in env:
             raise TargetError(
-                f"{where}.session_token_env names the environment variable {variable}, which is not set"
+                f"{where}.{key}_env names the environment variable {variable}, which is not set"
             )
-        token = env[variable]
-    return SigningCredentials(access_key, secret, token), "file"
+        return env[variable]
+    return None
 
 
 def _chain_credentials(
