@@ -85,7 +85,14 @@ def parse_args(argv: list[str]) -> tuple[str, Settings, argparse.Namespace]:
 def main(argv: list[str] | None = None) -> int:
     client, settings, args = parse_args(sys.argv[1:] if argv is None else argv)
     module = importlib.import_module(DRIVERS[client][0])
-    expected = module.run(settings, args)
+    try:
+        expected = module.run(settings, args)
+    finally:
+        # A scratch folder the driver made for itself goes with it; a --workdir given is the caller's.
+        if args.workdir is None:
+            import shutil
+
+            shutil.rmtree(settings.workdir, ignore_errors=True)
     print(f"expected-requests: {expected if expected is not None else 'unknown'}", flush=True)
     return 0
 
