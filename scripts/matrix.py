@@ -37,31 +37,26 @@ DEFAULT_CANDIDATES = (
 
 def merge_recordings(paths: list[Path], out: Path) -> int:
     """One recording holding every exchange of ``paths``, each scenario its own session."""
+    recordings = [open_recording(path) for path in paths]  # reads only each header line
+    sources = [
+        {"file": r.path.name, **{k: v for k, v in r.header.items() if k != "format"}} for r in recordings
+    ]
+    header = {
+        "merged_from": [p.name for p in paths],
+        "sources": sources,
+        "reference": sources[0].get("reference") if sources else None,
+    }
     seq = 0
-    sources = []
-    with RecordingWriter(out, header={"merged_from": [p.name for p in paths], "sources": sources}) as writer:
-        for path in paths:
-            recording = open_recording(path)
-            sources.append(
-                {"file": path.name, **{k: v for k, v in recording.header.items() if k != "format"}}
-            )
+    with RecordingWriter(out, header=header) as writer:
+        for recording in recordings:
+            stem = recording.path.stem
             for exchange in recording:
                 seq += 1
-                session = exchange.session if exchange.session != "default" else path.stem
-                writer.write(replace(exchange, seq=seq, session=f"{path.stem}:{session}"))
+                session = exchange.session if exchange.session != "default" else stem
+                writer.write(replace(exchange, seq=seq, session=f"{stem}:{session}"))
             for problem in recording.problems:
-                print(f"{path}: line {problem.line} skipped: {problem.reason}", file=sys.stderr)
-    # The header is written before the sources are known; rewrite line 1 with them.
-    lines = out.read_bytes().split(b"\n", 1)
-    header = orjson.loads(lines[0])
-    header["sources"] = sources
-    header["reference"] = sources[0].get("reference") if sources else None
-    out.write_bytes(orjson.dumps(header) + b"\n" + lines[1])
+                print(f"{recording.path}: line {problem.line} skipped: {problem.reason}", file=sys.stderr)
     return seq
-
-
-def services_of(recording: Path) -> set[str]:
-    return {exchange.service for exchange in open_recording(recording) if exchange.service}
 
 
 def compatibility_markdown(doc: dict, versions: dict[str, str], failures: dict[str, str], when: str) -> str:
