@@ -7,5 +7,7 @@ if [ "$(id -u)" != "0" ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null
-apt-get install -y -q chromium >/dev/null
+# Another installer (the candidates' apt step, unattended upgrades) may hold the dpkg lock: wait for it.
+APT=(apt-get -o DPkg::Lock::Timeout=1800)
+"${APT[@]}" update -q >/dev/null
+"${APT[@]}" install -y -q chromium >/dev/null
