@@ -3,11 +3,12 @@
 // recording or a candidate is inserted with textContent (never innerHTML), because bodies and
 // headers come from servers we do not trust.
 (function () {
-  const VERDICTS = ["match", "diverges", "not-implemented", "error", "skipped"];
   const SEVERITIES = ["critical", "major", "minor"];
   const PAGE = 50;
 
   const summary = JSON.parse(document.getElementById("cd-summary").textContent);
+  // The verdicts come from the report itself, so the viewer never disagrees with the writers.
+  const VERDICTS = summary.verdicts || ["match", "diverges", "not-implemented", "error", "skipped"];
   const index = JSON.parse(document.getElementById("cd-index").textContent);
   const targets = summary.targets;
   const S = index.strings;
@@ -81,8 +82,39 @@
     document.getElementById("meta").textContent = parts.join(" · ");
   }
 
+  function renderGate(box) {
+    const gate = summary.gate;
+    if (!gate) return;
+    const lines = (gate.reasons || []).map((r) => el("li", { text: r }));
+    const delta = summary.baseline;
+    const changes = [];
+    if (delta) {
+      changes.push(el("p", { text: "Since the baseline " + delta.path + ": " + delta.new.length + " new, " +
+        delta.fixed.length + " fixed" }));
+      for (const [label, list] of [["new", delta.new], ["fixed", delta.fixed]]) {
+        for (const f of list.slice(0, 20)) {
+          changes.push(el("div", { class: "mono" }, [chip("sev", f.severity), " " + label + ": " + f.target + " · " +
+            f.service + "." + f.operation + " " + f.kind + " at " + f.path + (f.count > 1 ? " ×" + f.count : "")]));
+        }
+      }
+    }
+    const known = summary.known;
+    if (known) {
+      changes.push(el("p", { text: known.matched + " known divergences (shown, not failing)" }));
+      for (const entry of known.stale || []) {
+        changes.push(el("div", { class: "mono", text: "no longer happening: " + (entry.service || "") + " " +
+          (entry.operation || "") + " " + entry.path + " (" + entry.reason + ")" }));
+      }
+    }
+    box.append(el("div", { class: "card gate-card " + (gate.passed ? "tier-good" : "tier-bad") }, [
+      el("div", { class: "card-head" }, [el("span", { class: "target-name", text: "Gate: " +
+        (gate.passed ? "passed" : "failed") })]),
+      lines.length ? el("ul", null, lines) : null, ...changes]));
+  }
+
   function renderCards() {
     const box = document.getElementById("score-cards");
+    renderGate(box);
     for (const [position, target] of targets.entries()) {
       const verdicts = el("div", { class: "chips" }, VERDICTS.filter((v) => target.verdicts[v]).map(
         (v) => chip("verdict", v, target.verdicts[v] + " " + v)));
@@ -96,8 +128,8 @@
         el("div", { class: "card-head" }, [el("span", { class: "target-name", text: target.name }),
           el("span", { class: "endpoint", text: target.endpoint || "" })]),
         el("div", { class: "score-line" }, [el("span", { class: "score", text: pct(target.score) }),
-          el("span", { class: "muted", text: (target.matching ?? "?") + " of " + (target.exchanges ?? "?") +
-            " exchanges match" })]),
+          el("span", { class: "muted", text: (target.matching ?? "?") + " of " +
+            (target.compared ?? target.exchanges ?? "?") + " compared exchanges match" })]),
         el("div", { class: "bar" }, [el("span", { style: "width:" + ((target.score || 0) * 100).toFixed(1) + "%" })]),
         el("div", { class: "label", text: "Operations by verdict" }), verdicts,
         el("div", { class: "label", text: "Divergences by severity" }), severities,
@@ -426,8 +458,16 @@
           el("div", null, [el("span", { class: "label", text: "candidate" }),
             valueBox(d.kind === "missing" && d.candidate === null ? undefined : d.candidate)]),
         ]),
-        acceptRule(record, target, d, n + 1),
+        foldedList(d),
+        acceptRule(record, target, d),
       ]))]);
+  }
+  function foldedList(d) {
+    const folded = d.folded || [];
+    if (!folded.length) return null;
+    return el("details", { class: "folded" }, [
+      el("summary", { text: plural(folded.length, "consequence") + " of this (folded)" }),
+      ...folded.map((f) => el("div", { class: "mono" }, [chip("sev", f.severity), " " + f.kind + " at " + f.path]))]);
   }
   function valueBox(value) {
     const text = value === undefined ? "(absent)" : typeof value === "string" ? value : JSON.stringify(value, null, 2);
@@ -435,9 +475,24 @@
   }
   function yamlString(value) { return JSON.stringify(String(value)); }
   function ruleId(text) { return String(text || "any").replace(/[^A-Za-z0-9_-]+/g, "-"); }
-  function acceptRule(record, target, d, n) {
+  // A rule id is derived from what it accepts (target, operation, kind, exact path), so the same
+  // divergence gets the same id in every exchange and two different ones never share an id.
+  function pathTag(text) {
+    let hash = 0x811c9dc5;
+    for (const ch of String(text)) {
+      hash ^= ch.codePointAt(0);
+      hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+    return hash.toString(16).padStart(8, "0").slice(0, 6);
+  }
+  function acceptId(target, record, d) {
+    const slug = ruleId(String(d.path || "$").replace(/^\$\.?/, "")).slice(0, 40) || "root";
+    return "accept." + ruleId(target.name) + "." + ruleId(record.operation) + "." + ruleId(d.kind) + "." + slug +
+      "." + pathTag(d.path || "$");
+  }
+  function acceptRule(record, target, d) {
     const yaml = [
-      "- id: accept." + ruleId(target.name) + "." + ruleId(record.operation) + "." + n,
+      "- id: " + acceptId(target, record, d),
       "  reason: " + yamlString(target.name + " " + d.kind + " divergence at " + d.path +
         " reviewed and accepted as harmless"),
       "  service: " + yamlString(record.service || ""),
