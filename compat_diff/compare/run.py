@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from compat_diff import __version__
+from compat_diff.compare.cascade import Cascades
 from compat_diff.compare.exchange import SideTokens, Stages, diff_exchange
 from compat_diff.compare.runfiles import (
     answers_blob_dir,
@@ -265,6 +266,7 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
     assert _RULES is not None
     rules = _RULES
     tokens = SideTokens()
+    cascades = Cascades()
     tallies: dict[OpKey, OperationTally] = {}
     recording_blobs = task.recording.with_name(task.recording.name + ".blobs")
     answer_blobs = answers_blob_dir(task.answers)
@@ -291,6 +293,7 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
                     except (KeyError, ValueError, TypeError):
                         answer = None
             stages = diff_exchange(exchange, answer, rules, task.target, tokens)
+            stages = replace(stages, result=cascades.link(exchange, stages.result))
             key = (exchange.service, exchange.operation)
             tally = tallies.get(key)
             if tally is None:
