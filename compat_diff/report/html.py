@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -25,7 +27,7 @@ from markupsafe import Markup
 
 from compat_diff.model import SEVERITIES, VERDICTS
 from compat_diff.report.document import iter_details
-from compat_diff.report.result import RunResult, divergence_to_json
+from compat_diff.report.result import RunResult, collapse_path, divergence_to_json
 
 # Exchanges per compressed chunk: small enough that opening one exchange decompresses little,
 # large enough that gzip finds the repetition between similar exchanges.
@@ -165,6 +167,46 @@ def _records_from_document(result: RunResult) -> Iterator[dict[str, Any]]:
         yield from by_seq.values()
 
 
+def accept_id(target: str, operation: str | None, kind: str, path: str) -> str:
+    """The id of an "accept this divergence" rule: derived from what it accepts, so the same
+    divergence gets the same id in every exchange and two different ones never share one."""
+
+    def slug(text: str) -> str:
+        return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "any"
+
+    where = slug(path.removeprefix("$").lstrip("."))[:40].strip("-") or "root"
+    tag = hashlib.sha256(f"{target}\0{operation}\0{kind}\0{path}".encode()).hexdigest()[:6]
+    return f"accept.{slug(target)}.{slug(operation or 'any')}.{slug(kind)}.{where}.{tag}"
+
+
+def divergence_groups(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """An exchange's divergences as the exchange view lists them: the same divergence over list
+    elements once, at its ``[*]`` path with a count, each with its accept-rule id."""
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for position, divergence in enumerate(record.get("divergences") or []):
+        kind, severity = str(divergence.get("kind")), str(divergence.get("severity"))
+        path = collapse_path(str(divergence.get("path") or "$"))
+        group = groups.get((kind, severity, path))
+        if group is None:
+            groups[(kind, severity, path)] = {
+                "first": position,
+                "path": divergence.get("path"),
+                "count": 1,
+                "collapsed": path,
+            }
+        else:
+            group["count"] += 1
+            group["path"] = path
+    out = []
+    for (kind, _, _), group in groups.items():
+        path = group.pop("collapsed")
+        if group["count"] == 1:
+            path = group["path"]
+        group["accept_id"] = accept_id(str(record.get("target")), record.get("operation"), kind, path)
+        out.append(group)
+    return out
+
+
 def _strip_bodies(record: dict[str, Any]) -> dict[str, Any]:
     slim = dict(record)
     slim["omitted"] = True
@@ -198,6 +240,7 @@ def build_payload(result: RunResult, details_path: Path | None) -> tuple[dict[st
     embedded = 0
     for record in ordered:
         index.add(target_ids[record["target"]], record)
+        record["groups"] = divergence_groups(record)
         if embedded > MAX_EMBEDDED_DETAIL_BYTES and record.get("verdict") == "match":
             record = _strip_bodies(record)
         pending.append(orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS))

@@ -105,3 +105,47 @@ def test_a_huge_run_drops_bodies_of_matching_exchanges_only(tmp_path: Path, monk
     )
     assert all("request" in record["candidate"] for record in second if record["verdict"] != "match")
     assert all("normalized" in record["candidate"] for record in second)
+
+
+def test_repeated_list_divergences_are_one_group_with_a_count_and_stable_unique_accept_ids() -> None:
+    from compat_diff.normalize.rules import rules_from_yaml
+    from compat_diff.report.html import divergence_groups
+
+    def record(seq: int, target: str = "mycloud") -> dict:
+        etags = [
+            {"seq": seq, "kind": "value", "severity": "major", "path": f"$.Contents[{i}].ETag"} for i in range(4)
+        ]
+        return {
+            "target": target,
+            "seq": seq,
+            "operation": "ListObjectsV2",
+            "divergences": [
+                *etags,
+                {"seq": seq, "kind": "value", "severity": "major", "path": "$.Name"},
+                {"seq": seq, "kind": "missing", "severity": "major", "path": "$.Name"},
+            ],
+        }
+
+    first, second = divergence_groups(record(3)), divergence_groups(record(9))
+    assert [(g["path"], g["count"]) for g in first] == [("$.Contents[*].ETag", 4), ("$.Name", 1), ("$.Name", 1)]
+    ids = [g["accept_id"] for g in first]
+    assert len(set(ids)) == len(ids)  # two different divergences never share an id
+    assert ids == [g["accept_id"] for g in second]  # the same one has the same id in every exchange
+    assert ids[0].startswith("accept.mycloud.ListObjectsV2.value.Contents-ETag.")
+    assert divergence_groups(record(3, target="other"))[0]["accept_id"] != ids[0]
+    # Each id and [*] path is what a rule file accepts as it is.
+    snippet = "".join(
+        f"- id: {g['accept_id']}\n  reason: r\n  path: \"{g['path']}\"\n  action: ignore\n" for g in first
+    )
+    assert len(rules_from_yaml(snippet, source="pasted").rules) == 3
+
+
+def test_findings_collapse_list_positions_but_not_quoted_keys() -> None:
+    from compat_diff.model import Divergence
+    from compat_diff.report.result import collapse_path, findings_of
+
+    divergences = [Divergence(seq, "value", "major", f"$.Contents[{i}].ETag") for seq in (1, 2) for i in range(2)]
+    (finding,) = findings_of(divergences)
+    assert (finding.path, finding.count, finding.seqs) == ("$.Contents[*].ETag", 4, (1, 2))
+    assert "x4" in finding.describe()
+    assert collapse_path("$.Tags['a[0]'].Value[2]") == "$.Tags['a[0]'].Value[*]"

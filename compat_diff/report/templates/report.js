@@ -444,11 +444,15 @@
       return el("div", { class: "notice ok", text: "No divergence: the candidate answered like the reference" +
         " after normalization." });
     }
+    // The same divergence over list elements is listed once, at its [*] path, with a count.
+    const shown = record.groups ? record.groups.map((g) => Object.assign({}, divergences[g.first],
+      { path: g.path, count: g.count, accept_id: g.accept_id })) : divergences;
     return el("div", { class: "divergences" }, [el("h3", { text: plural(divergences.length, "divergence") }),
-      ...divergences.map((d, n) => el("div", { class: "divergence sev-border-" + d.severity }, [
+      ...shown.map((d) => el("div", { class: "divergence sev-border-" + d.severity }, [
         el("div", { class: "divergence-head" }, [chip("sev", d.severity), chip("kind", "any", d.kind),
           el("button", { type: "button", class: "path-link mono", title: "Show where this is",
             onclick: () => jumpTo(d.path) }, [d.path || "(no path)"]),
+          d.count > 1 ? el("span", { class: "count", text: "×" + d.count }) : null,
           d.caused_by !== null && d.caused_by !== undefined ?
             el("span", { class: "muted", text: "caused by seq " + d.caused_by }) : null]),
         d.message ? el("p", { class: "message", text: d.message }) : null,
@@ -475,20 +479,10 @@
   }
   function yamlString(value) { return JSON.stringify(String(value)); }
   function ruleId(text) { return String(text || "any").replace(/[^A-Za-z0-9_-]+/g, "-"); }
-  // A rule id is derived from what it accepts (target, operation, kind, exact path), so the same
-  // divergence gets the same id in every exchange and two different ones never share an id.
-  function pathTag(text) {
-    let hash = 0x811c9dc5;
-    for (const ch of String(text)) {
-      hash ^= ch.codePointAt(0);
-      hash = Math.imul(hash, 0x01000193) >>> 0;
-    }
-    return hash.toString(16).padStart(8, "0").slice(0, 6);
-  }
+  // The report computes each rule's id from what it accepts (target, operation, kind, path).
   function acceptId(target, record, d) {
-    const slug = ruleId(String(d.path || "$").replace(/^\$\.?/, "")).slice(0, 40) || "root";
-    return "accept." + ruleId(target.name) + "." + ruleId(record.operation) + "." + ruleId(d.kind) + "." + slug +
-      "." + pathTag(d.path || "$");
+    return d.accept_id || ("accept." + ruleId(target.name) + "." + ruleId(record.operation) + "." +
+      ruleId(d.kind) + "." + ruleId(String(d.path || "$")));
   }
   function acceptRule(record, target, d) {
     const yaml = [
