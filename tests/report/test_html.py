@@ -113,7 +113,8 @@ def test_repeated_list_divergences_are_one_group_with_a_count_and_stable_unique_
 
     def record(seq: int, target: str = "mycloud") -> dict:
         etags = [
-            {"seq": seq, "kind": "value", "severity": "major", "path": f"$.Contents[{i}].ETag"} for i in range(4)
+            {"seq": seq, "kind": "value", "severity": "major", "path": f"$.Contents[{i}].ETag"}
+            for i in range(4)
         ]
         return {
             "target": target,
@@ -127,7 +128,8 @@ def test_repeated_list_divergences_are_one_group_with_a_count_and_stable_unique_
         }
 
     first, second = divergence_groups(record(3)), divergence_groups(record(9))
-    assert [(g["path"], g["count"]) for g in first] == [("$.Contents[*].ETag", 4), ("$.Name", 1), ("$.Name", 1)]
+    expected = [("$.Contents[*].ETag", 4), ("$.Name", 1), ("$.Name", 1)]
+    assert [(g["path"], g["count"]) for g in first] == expected
     ids = [g["accept_id"] for g in first]
     assert len(set(ids)) == len(ids)  # two different divergences never share an id
     assert ids == [g["accept_id"] for g in second]  # the same one has the same id in every exchange
@@ -144,7 +146,9 @@ def test_findings_collapse_list_positions_but_not_quoted_keys() -> None:
     from compat_diff.model import Divergence
     from compat_diff.report.result import collapse_path, findings_of
 
-    divergences = [Divergence(seq, "value", "major", f"$.Contents[{i}].ETag") for seq in (1, 2) for i in range(2)]
+    divergences = [
+        Divergence(seq, "value", "major", f"$.Contents[{i}].ETag") for seq in (1, 2) for i in range(2)
+    ]
     (finding,) = findings_of(divergences)
     assert (finding.path, finding.count, finding.seqs) == ("$.Contents[*].ETag", 4, (1, 2))
     assert "x4" in finding.describe()
