@@ -365,6 +365,9 @@ def compare(
     run_directory = run_dir or report_dir / "run"
 
     def both() -> int:
+        from compat_diff.compare.gating import check_gate_options
+
+        check_gate_options(fail_under, baseline, known)
         status = run_replay(
             recording=recording,
             targets=list(targets),

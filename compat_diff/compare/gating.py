@@ -45,6 +45,15 @@ class FailUnder:
     scope: tuple[str, ...] = ()  # (), (name,) or (target, service)
 
 
+def check_gate_options(fail_under: Iterable[str], baseline: Path | None, known: Path | None) -> None:
+    """Read the gate's inputs once before a long replay, so a typo fails at once (exit 2)."""
+    read_fail_under(list(fail_under))
+    if baseline is not None:
+        load_baseline(baseline)
+    if known is not None:
+        load_known(known)
+
+
 def read_fail_under(values: Iterable[str | float] | str | float | None) -> list[FailUnder]:
     """Parse ``0.9``, ``90%``, ``s3=0.9``, ``swift=90%`` or ``swift/s3=0.9``; exit 2 on a typo."""
     if values is None:

@@ -250,3 +250,23 @@ def test_without_a_terminal_progress_is_a_line_every_few_seconds(tmp_path: Path,
         "compared 50/100 exchanges",
         "compared 100/100 exchanges",
     ]
+
+
+def test_compare_checks_the_gate_options_before_replaying(tmp_path: Path, moto_pair) -> None:
+    recording = write_recording(tmp_path / "rec.jsonl", moto_pair[0])
+    report = tmp_path / "report"
+    outcome = CliRunner().invoke(
+        main,
+        [
+            "compare",
+            str(recording),
+            "--target",
+            "x=http://127.0.0.1:9",
+            "--report-dir",
+            str(report),
+            "--fail-under",
+            "ninety",
+        ],
+    )
+    assert outcome.exit_code == 2 and "is not a score" in outcome.output
+    assert not (report / "run").exists()  # nothing was replayed
