@@ -270,3 +270,35 @@ def test_compare_checks_the_gate_options_before_replaying(tmp_path: Path, moto_p
     )
     assert outcome.exit_code == 2 and "is not a score" in outcome.output
     assert not (report / "run").exists()  # nothing was replayed
+
+
+def test_compare_in_a_ci_log_prints_progress_lines_and_fills_the_job_summary(
+    tmp_path: Path, moto_pair
+) -> None:
+    import os
+
+    import goldenlib
+
+    from compat_diff.testing import run_cli
+
+    recording = write_recording(tmp_path / "rec.jsonl", moto_pair[0])
+    total = len(moto_pair[0])
+    summary = tmp_path / "job-summary.md"
+    with goldenlib.moto_server() as url:
+        result = run_cli(
+            "compare",
+            str(recording),
+            "--target",
+            f"fresh={url}",
+            "--report-dir",
+            str(tmp_path / "report"),
+            "--fail-under",
+            "0",
+            env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary)},
+            timeout=180,
+        )
+    assert result.returncode == 0, result.stderr
+    # Not a terminal: plain lines instead of a bar, the last one at the end of each stage.
+    assert f"fresh: replayed {total}/{total}" in result.stderr
+    assert f"compared {total}/{total} exchanges" in result.stdout
+    assert "## compat-diff report" in summary.read_text()
