@@ -36,7 +36,7 @@ from compat_diff.compare.score import OperationTally, target_result
 from compat_diff.errors import InputError
 from compat_diff.model import Body, ExitStatus, HttpRequest, HttpResponse
 from compat_diff.normalize import RuleSet, load_rules
-from compat_diff.recording import decode_exchange, now_iso, open_recording
+from compat_diff.recording import blob_dir_for, decode_exchange, now_iso, open_recording
 from compat_diff.recording.format import migrate
 from compat_diff.report.result import RunResult, Threshold, divergence_to_json, format_score
 
@@ -268,7 +268,7 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
     tokens = SideTokens()
     cascades = Cascades()
     tallies: dict[OpKey, OperationTally] = {}
-    recording_blobs = task.recording.with_name(task.recording.name + ".blobs")
+    recording_blobs = blob_dir_for(task.recording)
     answer_blobs = answers_blob_dir(task.answers)
     with (
         task.recording.open("rb") as recording,
