@@ -114,6 +114,10 @@ def test_a_baseline_fails_on_the_new_divergence_and_lists_the_fixed_one(
     # HTML carries both lists for its gate card
     html = (report / "index.html").read_text()
     assert '"fixed":[{"target":"clone","service":"s3","operation":"GetObject"' in html
+    # Re-rendered from report.json, the decision and both lists are the same.
+    again = CliRunner().invoke(main, ["report", str(report), "--report-dir", str(tmp_path / "again")])
+    assert again.exit_code == 1
+    assert (tmp_path / "again" / "summary.md").read_text() == summary
 
 
 def test_only_old_divergences_pass_against_their_baseline(tmp_path: Path, before_and_after) -> None:
@@ -198,6 +202,9 @@ def test_fail_under_per_service_and_target_names_what_fell_short(tmp_path: Path,
     s3 = next(row for row in doc["targets"][0]["services"] if row["service"] == "s3")
     assert s3["score"] < 1
     assert "gate: clone/s3: score" in output and "(--fail-under s3=1)" in output
+    # Re-rendering the report applies the same thresholds: the same decision, the same reason.
+    again = CliRunner().invoke(main, ["report", str(tmp_path / "r1"), "--report-dir", str(tmp_path / "r1b")])
+    assert again.exit_code == 1 and "gate: clone/s3: score" in again.output
     # Other services are not held to a service threshold.
     dynamodb_only = _diff(new_run, tmp_path / "r2", "--fail-under", "dynamodb=1.0")
     assert dynamodb_only[0] == 0, dynamodb_only[1]
