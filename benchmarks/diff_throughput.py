@@ -79,10 +79,10 @@ def main() -> None:
         for _ in range(max(args.repeat, 1)):
             cpu_before = _cpu_seconds()
             started = time.perf_counter()
-            doc, details = diff_run(run_dir, base / "report", [], True, workers=args.workers)
+            compared, details = diff_run(run_dir, base / "report", [], True, workers=args.workers)
             walls.append(time.perf_counter() - started)
             cpus.append(_cpu_seconds() - cpu_before)
-        target = doc["targets"][0]
+        target = compared.targets[0]
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         best = min(walls)
@@ -98,8 +98,8 @@ def main() -> None:
             "pairs_per_second": round(args.exchanges / best),
             "pairs_per_second_per_worker": round(args.exchanges / best / max(args.workers, 1)),
             "pairs_per_cpu_second": round(args.exchanges / min(cpus)),
-            "matching": target["matching"],
-            "score": target["score"],
+            "matching": target.matching,
+            "score": target.score,
             "peak_rss_mb_parent": round(own),
             "peak_rss_mb_worker": round(children),
             "details_mb": round(details.stat().st_size / 1e6, 1),

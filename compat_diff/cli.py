@@ -7,6 +7,7 @@ for libraries it does not use (mitmproxy, aiohttp, deepdiff).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -120,8 +121,22 @@ diff_options: list[Callable[[Any], Any]] = [
     click.option("--no-default-rules", is_flag=True, help="Do not load the default normalizer packs."),
     click.option(
         "--fail-under",
-        type=click.FloatRange(0, 1),
-        help="Exit 0 when every target's score is at least this (0..1), even with divergences.",
+        "fail_under",
+        multiple=True,
+        metavar="[SCOPE=]SCORE",
+        help="Gate on scores instead of on every divergence: 0.9 or 90% for every target, s3=0.9 for a "
+        "service, swift=0.8 for a target, swift/s3=95% for both. Repeatable.",
+    ),
+    click.option(
+        "--baseline",
+        type=click.Path(path_type=Path),
+        help="An earlier report.json (or its report directory): fail only on divergences that are new, "
+        "and list the fixed ones.",
+    ),
+    click.option(
+        "--known",
+        type=click.Path(path_type=Path),
+        help="A known-divergences YAML file: listed divergences are shown as known and do not fail.",
     ),
 ]
 
@@ -291,7 +306,9 @@ def diff(
     report_dir: Path,
     normalizer_paths: tuple[Path, ...],
     no_default_rules: bool,
-    fail_under: float | None,
+    fail_under: tuple[str, ...],
+    baseline: Path | None,
+    known: Path | None,
 ) -> None:
     """Compare a run directory with its recording and write the report."""
     from compat_diff.compare.run import run_diff
@@ -303,8 +320,11 @@ def diff(
             report_dir=report_dir,
             normalizer_paths=list(normalizer_paths),
             default_rules=not no_default_rules,
-            fail_under=fail_under,
+            fail_under=list(fail_under),
             console=ctx.out,
+            baseline=baseline,
+            known=known,
+            environ=dict(os.environ),
         ),
     )
 
@@ -329,7 +349,9 @@ def compare(
     report_dir: Path,
     normalizer_paths: tuple[Path, ...],
     no_default_rules: bool,
-    fail_under: float | None,
+    fail_under: tuple[str, ...],
+    baseline: Path | None,
+    known: Path | None,
     run_dir: Path | None,
     concurrency: int,
     timeout: float,
@@ -343,6 +365,9 @@ def compare(
     run_directory = run_dir or report_dir / "run"
 
     def both() -> int:
+        from compat_diff.compare.gating import check_gate_options
+
+        check_gate_options(fail_under, baseline, known)
         status = run_replay(
             recording=recording,
             targets=list(targets),
@@ -362,8 +387,11 @@ def compare(
             report_dir=report_dir,
             normalizer_paths=list(normalizer_paths),
             default_rules=not no_default_rules,
-            fail_under=fail_under,
+            fail_under=list(fail_under),
             console=ctx.out,
+            baseline=baseline,
+            known=known,
+            environ=dict(os.environ),
         )
 
     _run(ctx, both)
@@ -379,7 +407,10 @@ def report(ctx: Context, source: Path, report_dir: Path) -> None:
     """Re-render the report from a run directory's results or a report.json, without re-running."""
     from compat_diff.report.run import run_report
 
-    _run(ctx, lambda: run_report(source=source, report_dir=report_dir, console=ctx.out))
+    _run(
+        ctx,
+        lambda: run_report(source=source, report_dir=report_dir, console=ctx.out, environ=dict(os.environ)),
+    )
 
 
 @main.command("learn-noise")

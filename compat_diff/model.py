@@ -192,37 +192,72 @@ DivergenceKind = Literal[
     "status", "error-code", "missing", "extra", "type", "value", "header", "unparseable", "transport"
 ]
 Severity = Literal["critical", "major", "minor"]
-Verdict = Literal["match", "diverges", "not-implemented", "error", "skipped"]
-
+# An exchange's verdict. The first four are scored: the exchange was compared and either matches
+# or fails. The others say why it was not compared; they never count for or against a candidate.
+Verdict = Literal[
+    "match",
+    "diverges",
+    "not-implemented",
+    "error",
+    "skipped",
+    "not-replayable",
+    "too-large",
+    "not-run",
+    "reference-unparseable",
+    "internal-error",
+]
+SCORED_VERDICTS: tuple[Verdict, ...] = ("match", "diverges", "not-implemented", "error")
+EXCLUDED_VERDICTS: tuple[Verdict, ...] = (
+    "skipped",
+    "not-replayable",
+    "too-large",
+    "not-run",
+    "reference-unparseable",
+    "internal-error",
+)
+VERDICTS: tuple[Verdict, ...] = SCORED_VERDICTS + EXCLUDED_VERDICTS
+SEVERITIES: tuple[Severity, ...] = ("critical", "major", "minor")
 SEVERITY_ORDER: dict[str, int] = {"critical": 0, "major": 1, "minor": 2}
+
+
+def counts_against(severity: str) -> bool:
+    """Whether a divergence of this severity makes its exchange non-matching (spec section 4)."""
+    return severity in ("critical", "major")
 
 
 @dataclass(frozen=True, slots=True)
 class Divergence:
     seq: int
-    kind: str
-    severity: str
+    kind: DivergenceKind
+    severity: Severity
     path: str
     reference: Any = None
     candidate: Any = None
     message: str = ""
     # The seq of an earlier exchange whose failure explains this one, when known.
     caused_by: int | None = None
+    # Divergences that are consequences of this one (e.g. members missing because the candidate
+    # answered an error), folded under it so a reader sees the cause first.
+    folded: tuple[Divergence, ...] = ()
 
     @property
     def counts(self) -> bool:
         """Whether this divergence makes its exchange non-matching."""
-        return self.severity in ("critical", "major")
+        return counts_against(self.severity)
 
 
 @dataclass(frozen=True, slots=True)
 class ExchangeResult:
-    """The comparison of one recorded exchange with one candidate's answer."""
+    """The comparison of one recorded exchange with one candidate's answer.
+
+    ``verdict`` is "match" exactly when the exchange was compared and no divergence counts; a
+    scored verdict other than "match" always comes with a divergence that counts.
+    """
 
     seq: int
     service: str | None
     operation: str | None
-    verdict: str
+    verdict: Verdict
     divergences: tuple[Divergence, ...] = ()
     rules_fired: tuple[str, ...] = ()
     reference_view: Any = None
@@ -231,8 +266,12 @@ class ExchangeResult:
     notes: tuple[str, ...] = ()
 
     @property
+    def compared(self) -> bool:
+        return self.verdict in SCORED_VERDICTS
+
+    @property
     def matching(self) -> bool:
-        return not any(d.counts for d in self.divergences) and self.verdict != "skipped"
+        return self.verdict == "match"
 
 
 class TimestampText(str):

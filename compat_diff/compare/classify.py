@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from compat_diff.model import DivergenceKind, Severity
+
+Classified = tuple[DivergenceKind, Severity, str]
+
 NOT_IMPLEMENTED_CODES = frozenset(
     {
         "NotImplemented",
@@ -25,7 +29,7 @@ NOT_IMPLEMENTED_CODES = frozenset(
 )
 
 
-def classify(change: str, keys: tuple[Any, ...], reference: Any, candidate: Any) -> tuple[str, str, str]:
+def classify(change: str, keys: tuple[Any, ...], reference: Any, candidate: Any) -> Classified:
     """(kind, severity, message) of one change (missing, extra, type or value) at ``keys``."""
     head = keys[0] if keys else None
     if head == "ResponseMetadata":
@@ -41,7 +45,7 @@ def classify(change: str, keys: tuple[Any, ...], reference: Any, candidate: Any)
     return "value", "major", ""
 
 
-def _metadata(change: str, rest: tuple[Any, ...], reference: Any, candidate: Any) -> tuple[str, str, str]:
+def _metadata(change: str, rest: tuple[Any, ...], reference: Any, candidate: Any) -> Classified:
     name = rest[0] if rest else None
     if name == "HTTPStatusCode" or (name is None and change != "value"):
         if _success(reference) != _success(candidate):
@@ -59,7 +63,7 @@ def _metadata(change: str, rest: tuple[Any, ...], reference: Any, candidate: Any
     return "header", "minor", ""
 
 
-def _error(change: str, rest: tuple[Any, ...], reference: Any, candidate: Any) -> tuple[str, str, str]:
+def _error(change: str, rest: tuple[Any, ...], reference: Any, candidate: Any) -> Classified:
     name = rest[0] if rest else None
     if name == "Code" or name is None:
         if change == "missing" and name is None:

@@ -14,7 +14,7 @@ from compat_diff.aws.parse import ParsedAnswer, parse_answer
 from compat_diff.compare.classify import NOT_IMPLEMENTED_CODES
 from compat_diff.compare.diff import compare
 from compat_diff.compare.runfiles import Answer
-from compat_diff.model import Divergence, Exchange, ExchangeResult
+from compat_diff.model import Divergence, Exchange, ExchangeResult, Verdict
 from compat_diff.normalize import IdPairing, Normalized, RuleSet, normalize
 
 
@@ -39,16 +39,16 @@ def diff_exchange(
     seq = exchange.seq
     service, operation = exchange.service, exchange.operation
 
-    def result(verdict: str, divergences: tuple[Divergence, ...] = (), **more: Any) -> ExchangeResult:
+    def result(verdict: Verdict, divergences: tuple[Divergence, ...] = (), **more: Any) -> ExchangeResult:
         return ExchangeResult(
             seq=seq, service=service, operation=operation, verdict=verdict, divergences=divergences, **more
         )
 
-    if answer is None:
-        return Stages(None, None, None, None, result("skipped", notes=("the run holds no answer for it",)))
-    if answer.outcome == "skipped":
-        reason = answer.skipped or "skipped by the replay"
-        return Stages(None, None, None, None, result("skipped", notes=(f"skipped: {reason}",)))
+    excluded = _not_compared(answer)
+    if excluded is not None:
+        verdict, note = excluded
+        return Stages(None, None, None, None, result(verdict, notes=(note,)))
+    assert answer is not None
     caused_by = _cause(answer)
     if answer.outcome != "answered" or answer.response is None:
         error = answer.error or {}
@@ -110,12 +110,94 @@ def diff_exchange(
         seq=seq,
         tolerances={**cand_norm.tolerances, **ref_norm.tolerances},
     )
+    divergences = fold_under_root(divergences, ref_norm.tree, cand_norm.tree, seq)
     if caused_by is not None:
         divergences = [replace(d, caused_by=caused_by) for d in divergences]
     fired = tuple(dict.fromkeys(ref_norm.fired + cand_norm.fired))
     verdict = _verdict(reference, candidate, divergences)
     res = result(verdict, tuple(divergences), rules_fired=fired, notes=tuple(notes))
     return Stages(reference, candidate, ref_norm, cand_norm, res)
+
+
+# Outcomes of the replay that mean "not compared": the exchange is shown but never scored.
+_EXCLUDED_OUTCOMES: dict[str, Verdict] = {
+    "too-large": "too-large",
+    "not-run": "not-run",
+    "reference-unparseable": "reference-unparseable",
+    "internal-error": "internal-error",
+    "internal": "internal-error",
+    "not-replayable": "not-replayable",
+}
+
+
+def _not_compared(answer: Answer | None) -> tuple[Verdict, str] | None:
+    """(verdict, note) when the answer says the exchange was not compared; None when it was."""
+    if answer is None:
+        return "not-run", "not run: the run holds no answer for it (interrupted?)"
+    reason = answer.skipped or str((answer.error or {}).get("message") or "")
+    if answer.outcome == "skipped":
+        if (answer.skipped or "").startswith("not-replayable"):
+            return "not-replayable", answer.skipped or "not-replayable"
+        return "skipped", f"skipped: {reason or 'skipped by the replay'}"
+    verdict = _EXCLUDED_OUTCOMES.get(answer.outcome)
+    if verdict is not None:
+        return verdict, f"{answer.outcome}: {reason}" if reason else answer.outcome
+    return None
+
+
+def fold_under_root(
+    divergences: list[Divergence], reference: Any, candidate: Any, seq: int
+) -> list[Divergence]:
+    """One root finding when one side answered an error and the other succeeded.
+
+    The status, error code and message become one critical divergence; the members missing (or
+    extra) as a consequence are folded under it instead of standing beside it as findings.
+    """
+    root = next((d for d in divergences if d.kind == "status" and d.severity == "critical"), None)
+    if root is None:
+        return divergences
+    consequences = tuple(d for d in divergences if d is not root)
+    merged = Divergence(
+        seq=seq,
+        kind="status",
+        severity="critical",
+        path=root.path,
+        reference=_outcome_of(reference),
+        candidate=_outcome_of(candidate),
+        message=_root_message(reference, candidate),
+        caused_by=root.caused_by,
+        folded=consequences,
+    )
+    return [merged]
+
+
+def _outcome_of(tree: Any) -> dict[str, Any]:
+    """Status, error code and message of a parsed answer: what a client branches on."""
+    tree = tree if isinstance(tree, dict) else {}
+    metadata = tree.get("ResponseMetadata")
+    status = metadata.get("HTTPStatusCode") if isinstance(metadata, dict) else None
+    outcome: dict[str, Any] = {"status": status}
+    error = tree.get("Error")
+    if isinstance(error, dict):
+        outcome["code"] = error.get("Code")
+        outcome["message"] = error.get("Message")
+    return outcome
+
+
+def _root_message(reference: Any, candidate: Any) -> str:
+    ref, cand = _outcome_of(reference), _outcome_of(candidate)
+
+    def said(side: dict[str, Any]) -> str:
+        text = str(side.get("status"))
+        if side.get("code"):
+            text += f" {side['code']}"
+        return text
+
+    if "code" in cand and "code" not in ref:
+        return f"the reference succeeded ({said(ref)}) where the candidate failed ({said(cand)})"
+    if "code" in ref and "code" not in cand:
+        return f"the candidate succeeded ({said(cand)}) where the reference refused ({said(ref)})"
+    return f"the reference answered {said(ref)}, the candidate {said(cand)}"
 
 
 def _cause(answer: Answer) -> int | None:
@@ -126,7 +208,7 @@ def _cause(answer: Answer) -> int | None:
     return None
 
 
-def _verdict(reference: ParsedAnswer, candidate: ParsedAnswer, divergences: list[Divergence]) -> str:
+def _verdict(reference: ParsedAnswer, candidate: ParsedAnswer, divergences: list[Divergence]) -> Verdict:
     if not any(d.counts for d in divergences):
         return "match"
     if _not_implemented(candidate) and not _not_implemented(reference):
@@ -134,10 +216,10 @@ def _verdict(reference: ParsedAnswer, candidate: ParsedAnswer, divergences: list
     return "diverges"
 
 
-def _verdict_for(candidate: ParsedAnswer, divergences: list[Divergence]) -> str:
-    if candidate.status == 501:
-        return "not-implemented"
-    return "diverges" if any(d.counts for d in divergences) else "match"
+def _verdict_for(candidate: ParsedAnswer, divergences: list[Divergence]) -> Verdict:
+    if not any(d.counts for d in divergences):
+        return "match"
+    return "not-implemented" if candidate.status == 501 else "diverges"
 
 
 def _not_implemented(answer: ParsedAnswer) -> bool:

@@ -68,7 +68,7 @@ def learn(recording: Path, against: Path, rules: RuleSet) -> tuple[dict[tuple[An
     tokens = SideTokens()
     for exchange, answer in _pairs(recording, against):
         result = diff_exchange(exchange, answer, rules, None, tokens).result
-        if result.verdict == "skipped":
+        if not result.compared:
             continue
         compared += 1
         for divergence in result.divergences:

@@ -14,14 +14,16 @@ import multiprocessing
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from compat_diff import __version__
+from compat_diff.compare.cascade import Cascades
 from compat_diff.compare.exchange import SideTokens, Stages, diff_exchange
 from compat_diff.compare.runfiles import (
     answers_blob_dir,
@@ -30,12 +32,13 @@ from compat_diff.compare.runfiles import (
     read_line_at,
     read_run,
 )
-from compat_diff.compare.score import OperationTally, divergence_dict, target_document
+from compat_diff.compare.score import OperationTally, target_result
 from compat_diff.errors import InputError
 from compat_diff.model import Body, ExitStatus, HttpRequest, HttpResponse
 from compat_diff.normalize import RuleSet, load_rules
-from compat_diff.recording import decode_exchange, now_iso, open_recording
+from compat_diff.recording import blob_dir_for, decode_exchange, now_iso, open_recording
 from compat_diff.recording.format import migrate
+from compat_diff.report.result import RunResult, Threshold, divergence_to_json, format_score
 
 CHUNK_SIZE = 5000
 DETAIL_BODY_LIMIT = 64 * 1024
@@ -69,27 +72,44 @@ def run_diff(
     report_dir: Path,
     normalizer_paths: list[Path],
     default_rules: bool,
-    fail_under: float | None,
+    fail_under: list[str] | float | None,
     console: Any,
     workers: int | None = None,
+    baseline: Path | None = None,
+    known: Path | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> int:
-    """Compare, write the reports, print a summary; the exit status follows spec section 1."""
-    doc, details = diff_run(run_dir, report_dir, normalizer_paths, default_rules, workers=workers)
+    """Compare, write the reports, print a summary; the exit status is the result's gate."""
+    from compat_diff.compare.gating import (
+        apply_baseline,
+        apply_known,
+        load_baseline,
+        load_known,
+        read_fail_under,
+        resolve_thresholds,
+    )
+
+    # Inputs are read before the (long) comparison so a typo fails at once.
+    fail_under_values = read_fail_under(fail_under)
+    baseline_result = load_baseline(baseline) if baseline is not None else None
+    known_entries = load_known(known) if known is not None else None
+    result, details = diff_run(
+        run_dir, report_dir, normalizer_paths, default_rules, workers=workers, console=console
+    )
+    result = replace(result, thresholds=resolve_thresholds(fail_under_values, result))
+    if known_entries is not None and known is not None:
+        result = apply_known(result, known_entries, str(known))
+    if baseline_result is not None and baseline is not None:
+        result = apply_baseline(result, baseline_result, str(baseline))
     from compat_diff.report import write_reports
 
-    write_reports(doc, report_dir, details)
-    _print_summary(doc, report_dir, console)
-    return int(exit_status(doc, fail_under))
+    write_reports(result, report_dir, details, environ=environ)
+    print_summary(result, report_dir, console)
+    return int(exit_status(result))
 
 
-def exit_status(doc: dict[str, Any], fail_under: float | None) -> ExitStatus:
-    targets = doc.get("targets", [])
-    if fail_under is not None:
-        scores = [t.get("score") for t in targets]
-        ok = all(s is None or s >= fail_under for s in scores)
-        return ExitStatus.OK if ok else ExitStatus.DIVERGED
-    clean = all(t.get("compared", 0) == t.get("matching", 0) for t in targets)
-    return ExitStatus.OK if clean else ExitStatus.DIVERGED
+def exit_status(result: RunResult) -> ExitStatus:
+    return ExitStatus.OK if result.gate.passed else ExitStatus.DIVERGED
 
 
 def diff_run(
@@ -98,8 +118,10 @@ def diff_run(
     normalizer_paths: list[Path],
     default_rules: bool,
     workers: int | None = None,
-) -> tuple[dict[str, Any], Path]:
-    """The report document and the path of a details.jsonl written beside it."""
+    thresholds: tuple[Threshold, ...] = (),
+    console: Any = None,
+) -> tuple[RunResult, Path]:
+    """The result document and the path of a details.jsonl written beside it."""
     info = read_run(run_dir)
     rules = load_rules(normalizer_paths, default_rules=default_rules)
     recording = open_recording(info.recording)
@@ -129,6 +151,7 @@ def diff_run(
     tallies: dict[str, dict[OpKey, OperationTally]] = {str(t["name"]): {} for t in info.targets}
     fired_total: dict[str, int] = {}
     details = report_dir / "details.jsonl"
+    progress = ProgressLines(console, sum(len(task.seqs) for task in tasks), "compared")
     # Results arrive in task order, so each part is appended (and removed) as soon as its chunk is
     # done: the copying overlaps the comparing, and the parts never hold a second copy of the run.
     with details.open("wb", buffering=0) as out:
@@ -142,6 +165,7 @@ def diff_run(
             if task.part.exists():
                 _append(task.part, out)
                 task.part.unlink()
+            progress.advance(len(task.seqs))
     shutil.rmtree(parts_dir, ignore_errors=True)
     targets = []
     for target in info.targets:
@@ -149,26 +173,49 @@ def diff_run(
         for tally in tallies[name].values():
             for rule, count in tally.rules_fired.items():
                 fired_total[rule] = fired_total.get(rule, 0) + count
-        targets.append(target_document(name, target, tallies[name]))
-    doc = {
-        "format": "compat-diff/report",
-        "version": 1,
-        "generated": now_iso(),
-        "tool": f"compat-diff {__version__}",
-        "run": {
+        targets.append(target_result(name, target, tallies[name]))
+    result = RunResult(
+        targets=tuple(targets),
+        generated=now_iso(),
+        tool=f"compat-diff {__version__}",
+        run={
             "path": str(run_dir.resolve()),
             "created": info.header.get("created"),
             "problems": info.header.get("problems") or [],
         },
-        "recording": {
+        recording={
             "path": str(info.recording),
             "exchanges": len(recording_index),
             "header": {k: v for k, v in recording.header.items() if k not in ("format", "version")},
         },
-        "rules": {"files": [_display(f) for f in rules.files], "fired": dict(sorted(fired_total.items()))},
-        "targets": targets,
-    }
-    return doc, details
+        rules={"files": [_display(f) for f in rules.files], "fired": dict(sorted(fired_total.items()))},
+        thresholds=thresholds,
+    )
+    return result, details
+
+
+class ProgressLines:
+    """Without a terminal (a CI log), one line every ``interval`` seconds so the log stays alive;
+    with a terminal, nothing (the replay draws a bar there)."""
+
+    def __init__(
+        self, console: Any, total: int, verb: str, interval: float = 5.0, clock: Any = time.monotonic
+    ) -> None:
+        self.console = console if console is not None and not getattr(console, "is_terminal", True) else None
+        self.total, self.verb, self.interval, self.clock = total, verb, interval, clock
+        self.done = 0
+        self.started = self.last = clock()
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        if self.console is None:
+            return
+        now = self.clock()
+        if now - self.last < self.interval and self.done < self.total:
+            return
+        self.last = now
+        rate = self.done / max(now - self.started, 1e-6)
+        self.console.print(f"{self.verb} {self.done}/{self.total} exchanges ({rate:,.0f}/s)", markup=False)
 
 
 def _append(part: Path, out: Any) -> None:
@@ -219,8 +266,9 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
     assert _RULES is not None
     rules = _RULES
     tokens = SideTokens()
+    cascades = Cascades()
     tallies: dict[OpKey, OperationTally] = {}
-    recording_blobs = task.recording.with_name(task.recording.name + ".blobs")
+    recording_blobs = blob_dir_for(task.recording)
     answer_blobs = answers_blob_dir(task.answers)
     with (
         task.recording.open("rb") as recording,
@@ -245,6 +293,7 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
                     except (KeyError, ValueError, TypeError):
                         answer = None
             stages = diff_exchange(exchange, answer, rules, task.target, tokens)
+            stages = replace(stages, result=cascades.link(exchange, stages.result))
             key = (exchange.service, exchange.operation)
             tally = tallies.get(key)
             if tally is None:
@@ -278,7 +327,7 @@ def _detail(target: str, exchange: Any, answer: Any, stages: Stages) -> dict[str
         "service": exchange.service,
         "operation": exchange.operation,
         "verdict": result.verdict,
-        "divergences": [divergence_dict(d) for d in result.divergences],
+        "divergences": [divergence_to_json(d) for d in result.divergences],
         "rules_fired": list(result.rules_fired),
         "notes": list(result.notes),
         "reference": {
@@ -325,14 +374,32 @@ def _body_text(body: Body) -> str:
     return text
 
 
-def _print_summary(doc: dict[str, Any], report_dir: Path, console: Any) -> None:
-    for target in doc["targets"]:
-        score = target["score"]
-        shown = "n/a" if score is None else f"{score:.0%}"
-        verdicts = ", ".join(f"{count} {name}" for name, count in target["verdicts"].items() if count)
+def print_summary(result: RunResult, report_dir: Path, console: Any) -> None:
+    """The console's view of the result: scores, what changed, and the gate's decision."""
+    for target in result.targets:
+        verdicts = ", ".join(f"{count} {name}" for name, count in target.verdicts.items() if count)
         console.print(
-            f"{target['name']}: score {shown} ({target['matching']}/{target['compared']} matching; "
-            f"{verdicts or 'nothing compared'})",
+            f"{target.name}: score {format_score(target.score)} "
+            f"({target.matching}/{target.compared} matching; {verdicts or 'nothing compared'})",
             markup=False,
         )
+    for line in delta_lines(result):
+        console.print(line, markup=False)
+    gate = result.gate
+    for reason in gate.reasons:
+        console.print(f"gate: {reason}", markup=False)
     console.print(f"report written to {report_dir}", markup=False)
+
+
+def delta_lines(result: RunResult, limit: int = 10) -> list[str]:
+    """New and fixed findings against the baseline, known ones that stopped happening."""
+    lines: list[str] = []
+    if result.baseline is not None:
+        delta = result.baseline
+        lines.append(f"against the baseline {delta.path}: {len(delta.new)} new, {len(delta.fixed)} fixed")
+        lines += [f"  new: {ref.describe()}" for ref in delta.new[:limit]]
+        lines += [f"  fixed: {ref.describe()}" for ref in delta.fixed[:limit]]
+    if result.known is not None and result.known.stale:
+        lines.append(f"known divergences that no longer happen ({result.known.path}):")
+        lines += [f"  {entry.describe()}" for entry in result.known.stale[:limit]]
+    return lines

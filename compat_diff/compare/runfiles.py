@@ -15,28 +15,18 @@ from typing import IO, Any
 import orjson
 
 from compat_diff.errors import InputError, RecordingError
-from compat_diff.model import HttpRequest, HttpResponse
 from compat_diff.recording import decode_exchange, open_recording
-from compat_diff.recording.codec import decode_request, decode_response
+from compat_diff.recording.runformat import (
+    RUN_FORMAT,
+    RUN_VERSION,
+    Answer,
+    answers_blob_dir,
+    decode_answer,
+    migrate_run_header,
+)
 
-RUN_FORMAT = "compat-diff/run"
 # The digits after "seq": (spaces or a stray '-' before them are skipped, as they always were).
 _SEQ_DIGITS = re.compile(rb"[ -]*([0-9]+)")
-RUN_VERSION = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """One line of ``answers.jsonl``: what a candidate did with one recorded exchange."""
-
-    seq: int
-    outcome: str
-    request: HttpRequest | None = None
-    response: HttpResponse | None = None
-    error: dict[str, Any] | None = None
-    skipped: str | None = None
-    duration_ms: float = 0.0
-    broken_dependencies: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -62,13 +52,9 @@ def read_run(run_dir: Path) -> RunInfo:
         raise InputError(f"{run_dir} is not a run directory: run.json is missing.") from None
     except orjson.JSONDecodeError as error:
         raise InputError(f"{head_path} is not valid JSON ({error}).") from None
-    if not isinstance(header, dict) or header.get("format") != RUN_FORMAT:
+    if not isinstance(header, dict):
         raise InputError(f"{head_path} is not a compat-diff run header (format {RUN_FORMAT!r} expected).")
-    version = header.get("version")
-    if not isinstance(version, int) or version > RUN_VERSION:
-        raise InputError(
-            f"{head_path} has version {version!r}; this compat-diff reads version {RUN_VERSION}."
-        )
+    header = migrate_run_header(header, str(head_path))
     recording = (header.get("recording") or {}).get("path")
     if not recording:
         raise InputError(f"{head_path} does not name its recording.")
@@ -123,27 +109,9 @@ def read_line_at(handle: IO[bytes], offset: int) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
-def decode_answer(obj: dict[str, Any], blob_dir: Path | None) -> Answer:
-    request = obj.get("request")
-    response = obj.get("response")
-    outcome = str(obj.get("outcome") or ("answered" if response else "transport"))
-    return Answer(
-        seq=int(obj["seq"]),
-        outcome=outcome,
-        request=decode_request(request, blob_dir) if isinstance(request, dict) else None,
-        response=decode_response(response, blob_dir) if isinstance(response, dict) else None,
-        error=obj.get("error") if isinstance(obj.get("error"), dict) else None,
-        skipped=obj.get("skipped"),
-        duration_ms=float(obj.get("duration_ms") or 0.0),
-        broken_dependencies=tuple(d for d in obj.get("broken_dependencies") or () if isinstance(d, dict)),
-    )
-
-
-def answers_blob_dir(answers: Path) -> Path:
-    return answers.with_name(answers.name + ".blobs")
-
-
 __all__ = [
+    "RUN_FORMAT",
+    "RUN_VERSION",
     "Answer",
     "RunInfo",
     "answers_blob_dir",

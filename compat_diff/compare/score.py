@@ -1,44 +1,47 @@
-"""Aggregating exchange results into the report document: counts, verdicts and scores.
+"""Aggregating exchange results into the result document's operations and targets.
 
-A score is the share of compared exchanges (skipped ones do not count) with no major or critical
-divergence, per target, service and operation, unweighted. Only a capped number of divergences
-is kept per operation so the document stays small however large the run; the cap is reported.
+What counts (compared, matching, scores, verdicts) is defined once, in ``report.result``; this
+module only tallies exchange results into it. Only a capped number of divergences is kept per
+operation so the document stays small however large the run (the cap is reported), but every
+divergence is counted into its finding (kind, severity, path with list positions collapsed).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from compat_diff.model import ExchangeResult
+from compat_diff.model import VERDICTS, Divergence, ExchangeResult, Verdict
+from compat_diff.report.result import (
+    Finding,
+    OperationResult,
+    TargetResult,
+    collapse_path,
+    divergence_to_json,
+    rank_findings,
+)
 
 MAX_DIVERGENCES_PER_OPERATION = 50
-VERDICTS = ("match", "diverges", "not-implemented", "error", "skipped")
-SEVERITIES = ("critical", "major", "minor")
+# Distinct findings kept per operation; more would mean the paths themselves carry data.
+MAX_FINDINGS_PER_OPERATION = 500
+MAX_SEQS_PER_FINDING = 10
 
 
 @dataclass
 class OperationTally:
     service: str | None
     operation: str | None
-    exchanges: int = 0
-    compared: int = 0
-    matching: int = 0
-    verdicts: Counter[str] = field(default_factory=Counter)
+    verdicts: Counter[Verdict] = field(default_factory=Counter)
     severities: Counter[str] = field(default_factory=Counter)
     rules_fired: Counter[str] = field(default_factory=Counter)
-    divergences: list[dict[str, Any]] = field(default_factory=list)
+    divergences: list[Divergence] = field(default_factory=list)
     more_divergences: int = 0
+    findings: dict[tuple[str, str, str], Finding] = field(default_factory=dict)
     notes: dict[str, None] = field(default_factory=dict)
 
     def add(self, result: ExchangeResult) -> None:
-        self.exchanges += 1
         self.verdicts[result.verdict] += 1
-        if result.verdict != "skipped":
-            self.compared += 1
-            if result.matching:
-                self.matching += 1
         for rule in result.rules_fired:
             self.rules_fired[rule] += 1
         for note in result.notes:
@@ -47,106 +50,82 @@ class OperationTally:
         for divergence in result.divergences:
             self.severities[divergence.severity] += 1
             if len(self.divergences) < MAX_DIVERGENCES_PER_OPERATION:
-                self.divergences.append(divergence_dict(divergence))
+                self.divergences.append(divergence)
             else:
                 self.more_divergences += 1
+            self._count(divergence)
+
+    def _count(self, divergence: Divergence) -> None:
+        key = (divergence.kind, divergence.severity, collapse_path(divergence.path))
+        found = self.findings.get(key)
+        if found is None:
+            if len(self.findings) < MAX_FINDINGS_PER_OPERATION:
+                self.findings[key] = Finding(
+                    kind=divergence.kind,
+                    severity=divergence.severity,
+                    path=key[2],
+                    count=1,
+                    seqs=(divergence.seq,),
+                    reference=divergence.reference,
+                    candidate=divergence.candidate,
+                    message=divergence.message,
+                    caused_by=divergence.caused_by,
+                )
+            return
+        self.findings[key] = replace(
+            found, count=found.count + 1, seqs=_more_seqs(found.seqs, (divergence.seq,))
+        )
 
     def merge(self, other: OperationTally) -> None:
-        self.exchanges += other.exchanges
-        self.compared += other.compared
-        self.matching += other.matching
         self.verdicts.update(other.verdicts)
         self.severities.update(other.severities)
         self.rules_fired.update(other.rules_fired)
-        room = MAX_DIVERGENCES_PER_OPERATION - len(self.divergences)
-        self.divergences.extend(other.divergences[: max(room, 0)])
-        self.more_divergences += other.more_divergences + max(len(other.divergences) - max(room, 0), 0)
+        room = max(MAX_DIVERGENCES_PER_OPERATION - len(self.divergences), 0)
+        self.divergences.extend(other.divergences[:room])
+        self.more_divergences += other.more_divergences + max(len(other.divergences) - room, 0)
+        for key, finding in other.findings.items():
+            mine = self.findings.get(key)
+            if mine is not None:
+                self.findings[key] = replace(
+                    mine, count=mine.count + finding.count, seqs=_more_seqs(mine.seqs, finding.seqs)
+                )
+            elif len(self.findings) < MAX_FINDINGS_PER_OPERATION:
+                self.findings[key] = finding
         for note in other.notes:
             if len(self.notes) < 10:
                 self.notes[note] = None
 
-    @property
-    def verdict(self) -> str:
-        for verdict in ("diverges", "not-implemented", "error"):
-            if self.verdicts[verdict]:
-                return verdict
-        return "match" if self.verdicts["match"] else "skipped"
+    def result(self) -> OperationResult:
+        return OperationResult(
+            service=self.service or "unknown",
+            operation=self.operation or "unknown",
+            verdicts={v: self.verdicts[v] for v in VERDICTS},
+            divergences=tuple(self.divergences),
+            more_divergences=self.more_divergences,
+            findings=tuple(rank_findings(self.findings.values())),
+            severities=dict(self.severities),
+            rules_fired=tuple(sorted(self.rules_fired)),
+            notes=tuple(self.notes),
+        )
 
 
-def divergence_dict(divergence: Any) -> dict[str, Any]:
-    return {
-        "seq": divergence.seq,
-        "kind": divergence.kind,
-        "severity": divergence.severity,
-        "path": divergence.path,
-        "reference": divergence.reference,
-        "candidate": divergence.candidate,
-        "message": divergence.message,
-        "caused_by": divergence.caused_by,
-    }
+def _more_seqs(seqs: tuple[int, ...], more: tuple[int, ...]) -> tuple[int, ...]:
+    merged = list(seqs)
+    for seq in more:
+        if len(merged) >= MAX_SEQS_PER_FINDING:
+            break
+        if seq not in merged:
+            merged.append(seq)
+    return tuple(merged)
 
 
-def score(matching: int, compared: int) -> float | None:
-    return round(matching / compared, 4) if compared else None
+def divergence_dict(divergence: Divergence) -> dict[str, Any]:
+    return divergence_to_json(divergence)
 
 
-def target_document(
+def target_result(
     name: str, info: dict[str, Any], tallies: dict[tuple[str | None, str | None], OperationTally]
-) -> dict[str, Any]:
-    """One target's entry of the report document (docs/formats.md)."""
-    ordered = sorted(tallies.values(), key=lambda t: (t.service or "~", t.operation or "~"))
-    verdicts: Counter[str] = Counter()
-    severities: Counter[str] = Counter()
-    services: dict[str, dict[str, Any]] = {}
-    operations = []
-    exchanges = compared = matching = 0
-    for tally in ordered:
-        exchanges += tally.exchanges
-        compared += tally.compared
-        matching += tally.matching
-        verdicts.update(tally.verdicts)
-        severities.update(tally.severities)
-        service = services.setdefault(
-            tally.service or "unknown",
-            {
-                "service": tally.service or "unknown",
-                "exchanges": 0,
-                "compared": 0,
-                "matching": 0,
-                "operations": 0,
-            },
-        )
-        service["exchanges"] += tally.exchanges
-        service["compared"] += tally.compared
-        service["matching"] += tally.matching
-        service["operations"] += 1
-        operations.append(
-            {
-                "service": tally.service or "unknown",
-                "operation": tally.operation or "unknown",
-                "exchanges": tally.exchanges,
-                "compared": tally.compared,
-                "matching": tally.matching,
-                "score": score(tally.matching, tally.compared),
-                "verdict": tally.verdict,
-                "verdicts": {v: tally.verdicts[v] for v in VERDICTS if tally.verdicts[v]},
-                "rules_fired": sorted(tally.rules_fired),
-                "divergences": tally.divergences,
-                "more_divergences": tally.more_divergences,
-                "notes": list(tally.notes),
-            }
-        )
-    for service in services.values():
-        service["score"] = score(service["matching"], service["compared"])
-    return {
-        "name": name,
-        "endpoint": info.get("endpoint"),
-        "score": score(matching, compared),
-        "exchanges": exchanges,
-        "compared": compared,
-        "matching": matching,
-        "verdicts": {v: verdicts[v] for v in VERDICTS},
-        "severities": {s: severities[s] for s in SEVERITIES},
-        "services": sorted(services.values(), key=lambda s: s["service"]),
-        "operations": operations,
-    }
+) -> TargetResult:
+    """One target of the result document."""
+    operations = sorted((t.result() for t in tallies.values()), key=lambda op: (op.service, op.operation))
+    return TargetResult(name=name, endpoint=info.get("endpoint"), operations=tuple(operations))

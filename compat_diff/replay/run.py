@@ -124,6 +124,10 @@ def run_replay(
     return int(ExitStatus.OK)
 
 
+# Seconds between progress lines when there is no terminal to draw a bar on.
+PROGRESS_LINE_SECONDS = 5.0
+
+
 def _replay_with_progress(
     exchanges: list[Any],
     targets: list[Target],
@@ -156,6 +160,7 @@ def _replay_with_progress(
         if answer.outcome == "transport":
             errors[target.name] = errors.get(target.name, 0) + 1
         if not progress.live.is_started:
+            _log_line(target.name, output.lines)
             return
         now = time.perf_counter()
         done = output.lines
@@ -168,6 +173,21 @@ def _replay_with_progress(
             completed=done,
             rate=f"{done / max(now - started, 1e-6):,.0f}/s",
             errors=f"{failures} errors" if failures else "",
+        )
+
+    # Without a terminal (a CI log) a line every few seconds per target keeps the log alive.
+    logged: dict[str, float] = {}
+
+    def _log_line(name: str, done: int) -> None:
+        now = time.perf_counter()
+        if now - logged.get(name, started) < PROGRESS_LINE_SECONDS and done < total:
+            return
+        logged[name] = now
+        failures = errors.get(name, 0)
+        console.print(
+            f"{name}: replayed {done}/{total} ({done / max(now - started, 1e-6):,.0f}/s"
+            f"{f', {failures} errors' if failures else ''})",
+            markup=False,
         )
 
     with progress:

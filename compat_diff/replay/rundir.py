@@ -16,9 +16,7 @@ from compat_diff.errors import CannotRun, InputError
 from compat_diff.model import HttpRequest, HttpResponse
 from compat_diff.recording import BlobStore, BodyPolicy, now_iso
 from compat_diff.recording.codec import encode_request, encode_response
-
-RUN_FORMAT = "compat-diff/run"
-RUN_VERSION = 1
+from compat_diff.recording.runformat import RUN_FORMAT, RUN_VERSION, answers_blob_dir
 
 
 @dataclass
@@ -61,7 +59,7 @@ class TargetOutput:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         answers = directory / "answers.jsonl"
-        self.policy = BodyPolicy(BlobStore(answers.with_name(answers.name + ".blobs")))
+        self.policy = BodyPolicy(BlobStore(answers_blob_dir(answers)))
         self._handle: IO[bytes] = _open(answers)
         self.lines = 0
 

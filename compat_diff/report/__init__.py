@@ -1,44 +1,55 @@
-"""The report writers: one result model (the report document of docs/formats.md), many outputs.
+"""The report writers: one result document (``report.result.RunResult``), many outputs.
 
 ``write_reports`` is the single entry point the diff stage calls; each output format lives in
-its own module and reads only the document (and, for the HTML exchange view, details.jsonl).
+its own module and reads only the result (and, for the HTML exchange view, details.jsonl).
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from compat_diff.report.document import validate_document
+from compat_diff.report.document import as_result
+from compat_diff.report.result import RunResult
 
 __all__ = ["write_reports"]
 
 
-def write_reports(doc: dict[str, Any], report_dir: Path, details_path: Path | None = None) -> list[Path]:
+def write_reports(
+    doc: RunResult | dict[str, Any],
+    report_dir: Path,
+    details_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> list[Path]:
     """Write report.json, index.html, junit.xml, summary.md and one badge per target.
 
     ``details_path`` is a details.jsonl for the HTML exchange view; it is copied into
-    ``report_dir`` unless it already lives there. Returns the files written, report.json first.
+    ``report_dir`` unless it already lives there. With ``GITHUB_STEP_SUMMARY`` in ``environ``,
+    the Markdown summary is appended to the file it names too. Returns the files written,
+    report.json first.
     """
     from compat_diff.report.badge import write_badges
     from compat_diff.report.html import write_html
     from compat_diff.report.json_writer import write_json
     from compat_diff.report.junit import write_junit
-    from compat_diff.report.markdown import write_summary
+    from compat_diff.report.markdown import append_step_summary, write_summary
 
-    validate_document(doc, origin="the report document")
+    result = as_result(doc)
     report_dir.mkdir(parents=True, exist_ok=True)
     details_in_dir: Path | None = None
     if details_path is not None and details_path.exists():
         details_in_dir = report_dir / "details.jsonl"
         if details_path.resolve() != details_in_dir.resolve():
             shutil.copyfile(details_path, details_in_dir)
-    written = [write_json(doc, report_dir / "report.json")]
+    written = [write_json(result, report_dir / "report.json")]
     if details_in_dir is not None:
         written.append(details_in_dir)
-    written.append(write_html(doc, report_dir / "index.html", details_in_dir))
-    written.append(write_junit(doc, report_dir / "junit.xml"))
-    written.append(write_summary(doc, report_dir / "summary.md"))
-    written.extend(write_badges(doc, report_dir))
+    written.append(write_html(result, report_dir / "index.html", details_in_dir))
+    written.append(write_junit(result, report_dir / "junit.xml"))
+    written.append(write_summary(result, report_dir / "summary.md"))
+    written.extend(write_badges(result, report_dir))
+    if environ is not None:
+        append_step_summary(result, environ)
     return written

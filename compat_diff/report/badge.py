@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 from xml.sax.saxutils import escape
 
-from compat_diff.report.document import format_score, score_of
+from compat_diff.report.result import RunResult, format_score
 
 # (lowest score, colour): the first threshold a score reaches picks the colour.
 THRESHOLDS: tuple[tuple[float, str, str], ...] = (
@@ -70,10 +69,10 @@ def render_badge(label: str, score: float | None) -> str:
     )
 
 
-def write_badges(doc: dict[str, Any], report_dir: Path) -> list[Path]:
+def write_badges(result: RunResult, report_dir: Path) -> list[Path]:
     written = []
-    for target in doc["targets"]:
-        path = report_dir / badge_filename(target["name"])
-        path.write_text(render_badge(f"compat {target['name']}", score_of(target)), encoding="utf-8")
+    for target in result.targets:
+        path = report_dir / badge_filename(target.name)
+        path.write_text(render_badge(f"compat {target.name}", target.score), encoding="utf-8")
         written.append(path)
     return written

@@ -1,7 +1,7 @@
 """The report document (docs/formats.md): its identity, validation and loading from disk.
 
-Every writer reads this one dict; this module is where a document from another tool, another
-version or a damaged file is refused with one sentence before any writer sees it.
+Every writer reads the typed result (``report.result``); this module is where a document from
+another tool, another version or a damaged file is refused with one sentence before it becomes one.
 """
 
 from __future__ import annotations
@@ -13,12 +13,8 @@ from typing import Any
 import orjson
 
 from compat_diff.errors import InputError
-
-FORMAT = "compat-diff/report"
-VERSION = 1
-
-VERDICTS = ("match", "diverges", "not-implemented", "error", "skipped")
-SEVERITIES = ("critical", "major", "minor")
+from compat_diff.model import SEVERITIES, VERDICTS
+from compat_diff.report.result import FORMAT, VERSION, RunResult, format_score
 
 
 def validate_document(doc: Any, origin: str) -> dict[str, Any]:
@@ -76,67 +72,17 @@ def iter_details(path: Path) -> Iterator[dict[str, Any]]:
                 yield record
 
 
-def score_of(entry: dict[str, Any]) -> float | None:
-    """A target's, service's or operation's score, derived from its counts when the key is absent."""
-    score = entry.get("score")
-    if isinstance(score, int | float):
-        return float(score)
-    if "score" in entry:
-        return None  # an explicit null: nothing was compared (e.g. every exchange skipped)
-    exchanges = entry.get("exchanges")
-    matching = entry.get("matching")
-    if isinstance(exchanges, int) and isinstance(matching, int) and exchanges > 0:
-        return matching / exchanges
-    return None
+def load_result(path: Path) -> RunResult:
+    """Read a report.json into the typed result document."""
+    return RunResult.from_json(load_document(path))
 
 
-def services_of(target: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per-service rows of a target: the document's own when present, else summed from operations."""
-    given = target.get("services")
-    if isinstance(given, list) and given:
-        return given
-    rows: dict[str, dict[str, Any]] = {}
-    for operation in target.get("operations", []):
-        name = operation.get("service") or "unknown"
-        row = rows.setdefault(name, {"service": name, "exchanges": 0, "matching": 0, "operations": 0})
-        row["exchanges"] += int(operation.get("exchanges") or 0)
-        row["matching"] += int(operation.get("matching") or 0)
-        row["operations"] += 1
-    for row in rows.values():
-        row["score"] = row["matching"] / row["exchanges"] if row["exchanges"] else None
-    return sorted(rows.values(), key=lambda row: row["service"])
+def as_result(doc: RunResult | dict[str, Any], origin: str = "the report document") -> RunResult:
+    """The typed result, converting a report.json-shaped dict once at the edge."""
+    if isinstance(doc, RunResult):
+        return doc
+    return RunResult.from_json(validate_document(doc, origin))
 
 
-def verdict_counts(target: dict[str, Any]) -> dict[str, int]:
-    given = target.get("verdicts")
-    if isinstance(given, dict):
-        return {verdict: int(given.get(verdict, 0)) for verdict in VERDICTS}
-    counts = dict.fromkeys(VERDICTS, 0)
-    for operation in target.get("operations", []):
-        verdict = operation.get("verdict")
-        if verdict in counts:
-            counts[verdict] += 1
-    return counts
-
-
-def severity_counts(target: dict[str, Any]) -> dict[str, int]:
-    given = target.get("severities")
-    if isinstance(given, dict):
-        return {severity: int(given.get(severity, 0)) for severity in SEVERITIES}
-    counts = dict.fromkeys(SEVERITIES, 0)
-    for operation in target.get("operations", []):
-        for divergence in operation.get("divergences", []):
-            severity = divergence.get("severity")
-            if severity in counts:
-                counts[severity] += 1
-    return counts
-
-
-def format_score(score: float | None) -> str:
-    """A score as users read it: a whole percent, except never rounding a near-miss up to 100%."""
-    if score is None:
-        return "n/a"
-    percent = score * 100
-    if percent < 100 and round(percent) == 100:
-        return "99%"
-    return f"{round(percent)}%"
+__all__ = ["FORMAT", "SEVERITIES", "VERDICTS", "VERSION", "as_result", "format_score", "iter_details",
+           "load_document", "load_result", "validate_document"]

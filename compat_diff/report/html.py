@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,15 +25,9 @@ import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from compat_diff.report.document import (
-    SEVERITIES,
-    VERDICTS,
-    iter_details,
-    score_of,
-    services_of,
-    severity_counts,
-    verdict_counts,
-)
+from compat_diff.model import SEVERITIES, VERDICTS
+from compat_diff.report.document import iter_details
+from compat_diff.report.result import RunResult, collapse_path, divergence_to_json
 
 # Exchanges per compressed chunk: small enough that opening one exchange decompresses little,
 # large enough that gzip finds the repetition between similar exchanges.
@@ -91,79 +87,124 @@ class ExchangeIndex:
         return {"strings": self.strings, "chunk": CHUNK_SIZE, **self.columns}
 
 
-def build_summary(doc: dict[str, Any], has_details: bool) -> dict[str, Any]:
-    """What the overview and the operations table need: the document without its divergence lists."""
+def build_summary(result: RunResult, has_details: bool) -> dict[str, Any]:
+    """What the overview and the operations table need: the result without its divergence lists."""
     targets, operations = [], []
-    for position, target in enumerate(doc["targets"]):
+    for position, target in enumerate(result.targets):
         targets.append(
             {
-                "name": target["name"],
-                "endpoint": target.get("endpoint"),
-                "score": score_of(target),
-                "exchanges": target.get("exchanges"),
-                "matching": target.get("matching"),
-                "verdicts": verdict_counts(target),
-                "severities": severity_counts(target),
+                "name": target.name,
+                "endpoint": target.endpoint,
+                "score": target.score,
+                "exchanges": target.exchanges,
+                "compared": target.compared,
+                "matching": target.matching,
+                "verdicts": target.verdicts,
+                "severities": target.severities,
                 "services": [
                     {
-                        "service": row.get("service"),
-                        "score": score_of(row),
-                        "exchanges": row.get("exchanges"),
-                        "matching": row.get("matching"),
+                        "service": row.service,
+                        "score": row.score,
+                        "exchanges": row.exchanges,
+                        "compared": row.compared,
+                        "matching": row.matching,
                     }
-                    for row in services_of(target)
+                    for row in target.services
                 ],
             }
         )
-        for operation in target.get("operations", []):
-            severities = dict.fromkeys(SEVERITIES, 0)
-            for divergence in operation.get("divergences", []):
-                if divergence.get("severity") in severities:
-                    severities[divergence["severity"]] += 1
+        for op in target.operations:
             operations.append(
                 {
                     "t": position,
-                    "service": operation.get("service"),
-                    "operation": operation.get("operation"),
-                    "exchanges": operation.get("exchanges"),
-                    "matching": operation.get("matching"),
-                    "score": score_of(operation),
-                    "verdict": operation.get("verdict"),
-                    "sev": [severities[s] for s in SEVERITIES],
-                    "rules": operation.get("rules_fired") or [],
+                    "service": op.service,
+                    "operation": op.operation,
+                    "exchanges": op.exchanges,
+                    "compared": op.compared,
+                    "matching": op.matching,
+                    "score": op.score,
+                    "verdict": op.verdict,
+                    "sev": [op.severities.get(s, 0) for s in SEVERITIES],
+                    "rules": list(op.rules_fired),
+                    "findings": [f.to_json() for f in op.findings[:20]],
                 }
             )
+    gate = result.gate
     return {
-        "generated": doc.get("generated"),
-        "tool": doc.get("tool"),
-        "recording": doc.get("recording") or {},
-        "rules": doc.get("rules") or {},
+        "generated": result.generated,
+        "tool": result.tool,
+        "recording": dict(result.recording),
+        "rules": dict(result.rules),
+        "verdicts": list(VERDICTS),
+        "gate": {"passed": gate.passed, "reasons": list(gate.reasons)},
+        "baseline": result.baseline.to_json() if result.baseline is not None else None,
+        "known": result.known.to_json() if result.known is not None else None,
         "targets": targets,
         "operations": operations,
         "details": has_details,
     }
 
 
-def _records_from_document(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _records_from_document(result: RunResult) -> Iterator[dict[str, Any]]:
     """Exchange records when there is no details.jsonl: what the divergence lists tell, no bodies."""
-    for target in doc["targets"]:
+    for target in result.targets:
         by_seq: dict[int, dict[str, Any]] = {}
-        for operation in target.get("operations", []):
-            for divergence in operation.get("divergences", []):
+        for op in target.operations:
+            for divergence in op.divergences:
                 record = by_seq.setdefault(
-                    int(divergence.get("seq") or 0),
+                    divergence.seq,
                     {
-                        "target": target["name"],
-                        "seq": divergence.get("seq"),
-                        "service": operation.get("service"),
-                        "operation": operation.get("operation"),
-                        "verdict": operation.get("verdict"),
+                        "target": target.name,
+                        "seq": divergence.seq,
+                        "service": op.service,
+                        "operation": op.operation,
+                        "verdict": op.verdict,
                         "divergences": [],
-                        "rules_fired": operation.get("rules_fired") or [],
+                        "rules_fired": list(op.rules_fired),
                     },
                 )
-                record["divergences"].append(divergence)
+                record["divergences"].append(divergence_to_json(divergence))
         yield from by_seq.values()
+
+
+def accept_id(target: str, operation: str | None, kind: str, path: str) -> str:
+    """The id of an "accept this divergence" rule: derived from what it accepts, so the same
+    divergence gets the same id in every exchange and two different ones never share one."""
+
+    def slug(text: str) -> str:
+        return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "any"
+
+    where = slug(path.removeprefix("$").lstrip("."))[:40].strip("-") or "root"
+    tag = hashlib.sha256(f"{target}\0{operation}\0{kind}\0{path}".encode()).hexdigest()[:6]
+    return f"accept.{slug(target)}.{slug(operation or 'any')}.{slug(kind)}.{where}.{tag}"
+
+
+def divergence_groups(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """An exchange's divergences as the exchange view lists them: the same divergence over list
+    elements once, at its ``[*]`` path with a count, each with its accept-rule id."""
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for position, divergence in enumerate(record.get("divergences") or []):
+        kind, severity = str(divergence.get("kind")), str(divergence.get("severity"))
+        path = collapse_path(str(divergence.get("path") or "$"))
+        group = groups.get((kind, severity, path))
+        if group is None:
+            groups[(kind, severity, path)] = {
+                "first": position,
+                "path": divergence.get("path"),
+                "count": 1,
+                "collapsed": path,
+            }
+        else:
+            group["count"] += 1
+            group["path"] = path
+    out = []
+    for (kind, _, _), group in groups.items():
+        path = group.pop("collapsed")
+        if group["count"] == 1:
+            path = group["path"]
+        group["accept_id"] = accept_id(str(record.get("target")), record.get("operation"), kind, path)
+        out.append(group)
+    return out
 
 
 def _strip_bodies(record: dict[str, Any]) -> dict[str, Any]:
@@ -177,9 +218,9 @@ def _strip_bodies(record: dict[str, Any]) -> dict[str, Any]:
     return slim
 
 
-def build_payload(doc: dict[str, Any], details_path: Path | None) -> tuple[dict[str, Any], list[str]]:
+def build_payload(result: RunResult, details_path: Path | None) -> tuple[dict[str, Any], list[str]]:
     """The exchange index and the compressed detail chunks, rows sorted by target then seq."""
-    target_ids = {target["name"]: position for position, target in enumerate(doc["targets"])}
+    target_ids = {target.name: position for position, target in enumerate(result.targets)}
     if details_path is not None:
         records: list[tuple[int, int, int]] = []  # (target, seq, line number), to sort before loading
         for number, record in enumerate(iter_details_numbered(details_path)):
@@ -190,7 +231,7 @@ def build_payload(doc: dict[str, Any], details_path: Path | None) -> tuple[dict[
         ordered = _read_lines_in_order(details_path, [number for _, _, number in records])
     else:
         synthesized = sorted(
-            _records_from_document(doc), key=lambda r: (target_ids[r["target"]], r["seq"] or 0)
+            _records_from_document(result), key=lambda r: (target_ids[r["target"]], r["seq"] or 0)
         )
         ordered = iter(synthesized)
     index = ExchangeIndex()
@@ -199,6 +240,7 @@ def build_payload(doc: dict[str, Any], details_path: Path | None) -> tuple[dict[
     embedded = 0
     for record in ordered:
         index.add(target_ids[record["target"]], record)
+        record["groups"] = divergence_groups(record)
         if embedded > MAX_EMBEDDED_DETAIL_BYTES and record.get("verdict") == "match":
             record = _strip_bodies(record)
         pending.append(orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS))
@@ -250,14 +292,14 @@ def _asset(name: str) -> Markup:
     return Markup(text)
 
 
-def render_html(doc: dict[str, Any], details_path: Path | None) -> str:
-    index, chunks = build_payload(doc, details_path)
-    summary = build_summary(doc, has_details=details_path is not None)
+def render_html(result: RunResult, details_path: Path | None) -> str:
+    index, chunks = build_payload(result, details_path)
+    summary = build_summary(result, has_details=details_path is not None)
     environment = Environment(
         loader=PackageLoader("compat_diff.report", "templates"), autoescape=select_autoescape(["html", "j2"])
     )
     template = environment.get_template("index.html.j2")
-    names = ", ".join(target["name"] for target in doc["targets"])
+    names = ", ".join(target.name for target in result.targets)
     return template.render(
         title=f"compat-diff report: {names}" if names else "compat-diff report",
         summary_json=json_for_script(summary),
@@ -268,8 +310,8 @@ def render_html(doc: dict[str, Any], details_path: Path | None) -> str:
     )
 
 
-def write_html(doc: dict[str, Any], path: Path, details_path: Path | None) -> Path:
-    path.write_text(render_html(doc, details_path), encoding="utf-8")
+def write_html(result: RunResult, path: Path, details_path: Path | None) -> Path:
+    path.write_text(render_html(result, details_path), encoding="utf-8")
     return path
 
 

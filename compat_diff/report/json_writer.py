@@ -1,14 +1,16 @@
-"""report.json: the report document itself, the one file other tools read."""
+"""report.json: the result document as JSON, the one file other tools read."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import orjson
 
+from compat_diff.report.result import RunResult
 
-def write_json(doc: dict[str, Any], path: Path) -> Path:
+
+def write_json(result: RunResult, path: Path) -> Path:
     # Keys stay in the producer's order (no OPT_SORT_KEYS) so "format" and "version" come first.
-    path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
+    data = orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str)
+    path.write_bytes(data + b"\n")
     return path

@@ -1,100 +1,85 @@
 """junit.xml: one test case per target, service and operation, so CI systems show compatibility
 as tests (classname ``target.service``, name ``operation``).
 
-A diverging or not-implemented operation is a failure that lists its divergences; an operation
-whose candidate could not be reached is an error; a skipped one is skipped.
+A case fails exactly when its operation fails the gate (``OperationResult.gate_failing``): a
+compared exchange does not match, for a divergence that is neither known nor in the baseline.
+An operation whose candidate could not be reached is an error; one with nothing compared is
+skipped. Messages name the top divergence with both sides as JSON.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
-from compat_diff.report.document import SEVERITIES, format_score, score_of
+from compat_diff.report.result import Finding, OperationResult, RunResult, TargetResult, format_score
 
-# Enough divergences to act on without making a CI page unreadable for a badly broken operation.
+# Enough findings to act on without making a CI page unreadable for a badly broken operation.
 MAX_LISTED = 50
 
 
-def _short(value: Any, limit: int = 200) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _tagged(finding: Finding) -> str:
+    line = finding.describe()
+    if finding.status == "known":
+        line = f"known: {line} — {finding.reason}" + (f" ({finding.issue})" if finding.issue else "")
+    elif finding.status:
+        line = f"{finding.status}: {line}"
+    seqs = ", ".join(str(seq) for seq in finding.seqs)
+    return f"{line} [seq {seqs}{', ...' if finding.count > len(finding.seqs) else ''}]"
 
 
-def describe_divergence(divergence: dict[str, Any]) -> str:
-    """One line per divergence: where, what kind, how bad, and both sides."""
-    line = (f"seq {divergence.get('seq')}: {divergence.get('severity')} {divergence.get('kind')} at "
-            f"{divergence.get('path')}: reference {_short(divergence.get('reference'))}, "
-            f"candidate {_short(divergence.get('candidate'))}")
-    if divergence.get("message"):
-        line += f" ({divergence['message']})"
-    if divergence.get("caused_by") is not None:
-        line += f" [caused by seq {divergence['caused_by']}]"
-    return line
+def _not_compared(op: OperationResult) -> str:
+    return ", ".join(f"{count} {verdict}" for verdict, count in op.not_compared.items())
 
 
-def _counted(operation: dict[str, Any]) -> bool:
-    """Whether an operation fails: the same rule as the score (major or critical divergences)."""
-    if operation.get("verdict") == "not-implemented":
-        return True
-    exchanges, matching = operation.get("exchanges"), operation.get("matching")
-    if isinstance(exchanges, int) and isinstance(matching, int) and matching < exchanges:
-        return True
-    return any(d.get("severity") in ("critical", "major") for d in operation.get("divergences", []))
+def _message(op: OperationResult) -> str:
+    head = f"{op.verdict}: {op.compared - op.matching} of {op.compared} compared exchanges diverge"
+    top = op.top_finding
+    return f"{head}; top: {top.describe()}" if top else head
 
 
-def _failure_summary(operation: dict[str, Any]) -> str:
-    divergences = operation.get("divergences", [])
-    by_severity = [f"{sum(1 for d in divergences if d.get('severity') == s)} {s}" for s in SEVERITIES]
-    exchanges, matching = operation.get("exchanges"), operation.get("matching")
-    head = operation.get("verdict", "diverges")
-    if isinstance(exchanges, int) and isinstance(matching, int):
-        head += f": {exchanges - matching} of {exchanges} exchanges diverge"
-    return f"{head} ({', '.join(by_severity)})"
-
-
-def _body(operation: dict[str, Any]) -> str:
-    divergences = operation.get("divergences", [])
-    lines = [describe_divergence(d) for d in divergences[:MAX_LISTED]]
-    if len(divergences) > MAX_LISTED:
-        lines.append(f"... and {len(divergences) - MAX_LISTED} more (see report.json)")
-    if operation.get("rules_fired"):
-        lines.append("normalizer rules fired: " + ", ".join(operation["rules_fired"]))
+def _body(op: OperationResult) -> str:
+    lines = [_tagged(finding) for finding in op.findings[:MAX_LISTED]]
+    if len(op.findings) > MAX_LISTED:
+        lines.append(f"... and {len(op.findings) - MAX_LISTED} more (see report.json)")
+    if op.not_compared:
+        lines.append(f"not compared (not counted): {_not_compared(op)}")
+    if op.rules_fired:
+        lines.append("normalizer rules fired: " + ", ".join(op.rules_fired))
     return "\n".join(lines)
 
 
-def build_junit(doc: dict[str, Any]) -> ET.Element:
+def _case(suite: ET.Element, target: TargetResult, op: OperationResult, counts: dict[str, int]) -> None:
+    case = ET.SubElement(suite, "testcase", classname=f"{target.name}.{op.service}", name=op.operation)
+    counts["tests"] += 1
+    if not op.compared:
+        ET.SubElement(case, "skipped", message=f"not compared: {_not_compared(op) or 'no exchanges'}")
+        counts["skipped"] += 1
+    elif op.gate_failing and op.verdict == "error":
+        ET.SubElement(case, "error", message=_message(op), type="error").text = _body(op)
+        counts["errors"] += 1
+    elif op.gate_failing:
+        ET.SubElement(case, "failure", message=_message(op), type=op.verdict).text = _body(op)
+        counts["failures"] += 1
+    elif op.findings or op.not_compared:
+        # Minor, known or baseline divergences do not fail the case but stay visible.
+        ET.SubElement(case, "system-out").text = _body(op)
+
+
+def build_junit(result: RunResult) -> ET.Element:
     suites = ET.Element("testsuites", name="compat-diff")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for target in doc["targets"]:
-        suite = ET.SubElement(suites, "testsuite", name=f"compat-diff {target['name']}")
+    for target in result.targets:
+        suite = ET.SubElement(suites, "testsuite", name=f"compat-diff {target.name}")
         properties = ET.SubElement(suite, "properties")
-        ET.SubElement(properties, "property", name="endpoint", value=str(target.get("endpoint", "")))
-        ET.SubElement(properties, "property", name="score", value=format_score(score_of(target)))
+        ET.SubElement(properties, "property", name="endpoint", value=str(target.endpoint or ""))
+        ET.SubElement(properties, "property", name="score", value=format_score(target.score))
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-        operations = sorted(target.get("operations", []),
-                            key=lambda op: (str(op.get("service")), str(op.get("operation"))))
-        for operation in operations:
-            case = ET.SubElement(suite, "testcase", classname=f"{target['name']}.{operation.get('service')}",
-                                 name=str(operation.get("operation")))
-            counts["tests"] += 1
-            verdict = operation.get("verdict")
-            if verdict == "skipped":
-                ET.SubElement(case, "skipped", message="not replayed (skipped)")
-                counts["skipped"] += 1
-            elif verdict == "error":
-                error = ET.SubElement(case, "error", message=_failure_summary(operation), type="error")
-                error.text = _body(operation)
-                counts["errors"] += 1
-            elif _counted(operation):
-                failure = ET.SubElement(case, "failure", message=_failure_summary(operation),
-                                        type=str(verdict))
-                failure.text = _body(operation)
-                counts["failures"] += 1
-            elif operation.get("divergences"):
-                # Minor divergences do not fail the case but stay visible to whoever opens it.
-                ET.SubElement(case, "system-out").text = _body(operation)
+        for op in target.operations:
+            _case(suite, target, op, counts)
+        notes = _suite_notes(result, target)
+        if notes:
+            ET.SubElement(suite, "system-out").text = "\n".join(notes)
         for key, value in counts.items():
             suite.set(key, str(value))
             totals[key] += value
@@ -103,8 +88,24 @@ def build_junit(doc: dict[str, Any]) -> ET.Element:
     return suites
 
 
-def write_junit(doc: dict[str, Any], path: Path) -> Path:
-    tree = ET.ElementTree(build_junit(doc))
+def _suite_notes(result: RunResult, target: TargetResult) -> list[str]:
+    lines: list[str] = []
+    if result.baseline is not None:
+        new = [ref for ref in result.baseline.new if ref.target == target.name]
+        fixed = [ref for ref in result.baseline.fixed if ref.target == target.name]
+        lines.append(f"against the baseline {result.baseline.path}: {len(new)} new, {len(fixed)} fixed")
+        lines += [
+            f"fixed: {ref.service}.{ref.operation}: {ref.finding.describe()}" for ref in fixed[:MAX_LISTED]
+        ]
+    if result.known is not None:
+        for entry in result.known.stale:
+            if entry.target in (None, target.name):
+                lines.append(f"known divergence no longer happening: {entry.describe()}")
+    return lines
+
+
+def write_junit(result: RunResult, path: Path) -> Path:
+    tree = ET.ElementTree(build_junit(result))
     ET.indent(tree)
     tree.write(path, encoding="utf-8", xml_declaration=True)
     return path

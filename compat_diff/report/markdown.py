@@ -1,16 +1,18 @@
-"""summary.md: a short Markdown table for a pull-request comment: each target's score, its
-per-service scores and the divergences that matter most."""
+"""summary.md: a short Markdown table for a pull-request comment or a CI job summary: each
+target's score, its per-service scores, the gate's decision, what changed since the baseline and
+the findings that matter most."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from compat_diff.report.document import SEVERITIES, format_score, score_of, services_of, severity_counts
+from compat_diff.model import SEVERITIES, SEVERITY_ORDER
+from compat_diff.report.result import Finding, FindingRef, RunResult, format_score
 
 TOP_DIVERGENCES = 10
-SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+LISTED_CHANGES = 20
 
 
 def _cell(value: Any) -> str:
@@ -19,51 +21,80 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def top_divergences(doc: dict[str, Any], limit: int = TOP_DIVERGENCES) -> list[tuple[tuple[str, ...], int]]:
-    """The most important divergence patterns: worst severity first, then the most frequent.
+def top_divergences(result: RunResult, limit: int = TOP_DIVERGENCES) -> list[FindingRef]:
+    """The most important findings: worst severity first, then the most frequent."""
+    refs = [
+        FindingRef(target.name, op.service, op.operation, finding)
+        for target in result.targets
+        for op in target.operations
+        for finding in op.findings
+    ]
+    refs.sort(
+        key=lambda ref: (
+            SEVERITY_ORDER.get(ref.finding.severity, 9),
+            -ref.finding.count,
+            ref.target,
+            ref.service,
+            ref.operation,
+            ref.finding.path,
+        )
+    )
+    return refs[:limit]
 
-    A pattern is (severity, target, service, operation, kind, path): one line per fixable problem
-    rather than one per exchange.
-    """
-    patterns: Counter[tuple[str, ...]] = Counter()
-    for target in doc["targets"]:
-        for operation in target.get("operations", []):
-            for divergence in operation.get("divergences", []):
-                patterns[(str(divergence.get("severity")), target["name"], str(operation.get("service")),
-                          str(operation.get("operation")), str(divergence.get("kind")),
-                          str(divergence.get("path")))] += 1
-    ranked = sorted(patterns.items(), key=lambda item: (SEVERITY_RANK.get(item[0][0], 9), -item[1], item[0]))
-    return ranked[:limit]
+
+def _status(finding: Finding) -> str:
+    if finding.status == "known":
+        return "known" + (f" ({_cell(finding.issue)})" if finding.issue else "")
+    return finding.status or ""
 
 
-def render_summary(doc: dict[str, Any]) -> str:
-    targets = doc["targets"]
-    services = sorted({row["service"] for target in targets for row in services_of(target)})
-    recording = doc.get("recording") or {}
+def _finding_rows(refs: list[FindingRef], with_status: bool) -> list[str]:
+    head = "| Severity | Target | Operation | Kind | Path | Count |" + (" Status |" if with_status else "")
+    rule = "|:---|:---|:---|:---|:---|---:|" + (":---|" if with_status else "")
+    lines = [head, rule]
+    for ref in refs:
+        finding = ref.finding
+        row = (
+            f"| {finding.severity} | {_cell(ref.target)} | {_cell(ref.service)}.{_cell(ref.operation)} "
+            f"| {finding.kind} | `{_cell(finding.path)}` | {finding.count} |"
+        )
+        lines.append(row + (f" {_status(finding)} |" if with_status else ""))
+    return lines
+
+
+def render_summary(result: RunResult) -> str:
+    targets = result.targets
+    services = result.services
+    recording = result.recording
     reference = (recording.get("header") or {}).get("reference")
     lines = ["## compat-diff report", ""]
-    lines.append(f"{recording.get('exchanges', '?')} recorded exchanges"
-                 + (f" against {_cell(reference)}" if reference else "")
-                 + f", {len(targets)} target{'s' if len(targets) != 1 else ''}.")
+    lines.append(
+        f"{recording.get('exchanges', '?')} recorded exchanges"
+        + (f" against {_cell(reference)}" if reference else "")
+        + f", {len(targets)} target{'s' if len(targets) != 1 else ''}."
+    )
     lines.append("")
     header = ["Target", "Score", *(f"`{_cell(s)}`" for s in services), "Critical", "Major", "Minor"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join([":---", "---:", *(["---:"] * len(services)), "---:", "---:", "---:"]) + "|")
     for target in targets:
-        by_service = {row["service"]: score_of(row) for row in services_of(target)}
-        severities = severity_counts(target)
-        row = [f"**{_cell(target['name'])}**", f"**{format_score(score_of(target))}**",
-               *(format_score(by_service[s]) if s in by_service else "-" for s in services),
-               *(str(severities[s]) for s in SEVERITIES)]
+        by_service = {row.service: row.score for row in target.services}
+        severities = target.severities
+        row = [
+            f"**{_cell(target.name)}**",
+            f"**{format_score(target.score)}**",
+            *(format_score(by_service[s]) if s in by_service else "-" for s in services),
+            *(str(severities[s]) for s in SEVERITIES),
+        ]
         lines.append("| " + " | ".join(row) + " |")
-    top = top_divergences(doc)
+    gate = result.gate
+    lines += ["", f"**Gate: {'passed' if gate.passed else 'failed'}**"]
+    lines += [f"- {_line(reason)}" for reason in gate.reasons]
+    lines += _changes(result)
+    top = top_divergences(result)
     if top:
-        lines += ["", "<details><summary>Top divergences</summary>", "",
-                  "| Severity | Target | Operation | Kind | Path | Count |",
-                  "|:---|:---|:---|:---|:---|---:|"]
-        for (severity, target_name, service, operation, kind, path), count in top:
-            lines.append(f"| {severity} | {_cell(target_name)} | {_cell(service)}.{_cell(operation)} "
-                         f"| {kind} | `{_cell(path)}` | {count} |")
+        lines += ["", "<details><summary>Top divergences</summary>", ""]
+        lines += _finding_rows(top, with_status=result.baseline is not None or result.known is not None)
         lines += ["", "</details>"]
     else:
         lines += ["", "No divergences."]
@@ -71,6 +102,42 @@ def render_summary(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_summary(doc: dict[str, Any], path: Path) -> Path:
-    path.write_text(render_summary(doc), encoding="utf-8")
+def _line(text: str) -> str:
+    return text.replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")[:300]
+
+
+def _changes(result: RunResult) -> list[str]:
+    lines: list[str] = []
+    if result.baseline is not None:
+        delta = result.baseline
+        lines += ["", f"**Since the baseline: {len(delta.new)} new, {len(delta.fixed)} fixed**"]
+        if delta.new:
+            lines += ["", "New:", "", *_finding_rows(list(delta.new[:LISTED_CHANGES]), with_status=False)]
+        if delta.fixed:
+            lines += ["", "Fixed:", "", *_finding_rows(list(delta.fixed[:LISTED_CHANGES]), with_status=False)]
+    if result.known is not None:
+        lines += ["", f"{result.known.matched} known divergences (not failing the gate)."]
+        if result.known.stale:
+            lines += ["", "Known divergences that no longer happen (remove them from the file):", ""]
+            lines += [f"- {_line(entry.describe())}" for entry in result.known.stale]
+    return lines
+
+
+def write_summary(result: RunResult, path: Path) -> Path:
+    path.write_text(render_summary(result), encoding="utf-8")
+    return path
+
+
+def append_step_summary(result: RunResult, environ: Mapping[str, str]) -> Path | None:
+    """Append the summary to GitHub Actions' job summary when ``GITHUB_STEP_SUMMARY`` names one."""
+    target = environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return None
+    path = Path(target)
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(render_summary(result) + "\n")
+    except OSError:
+        # The job summary is a convenience; the report files are the record.
+        return None
     return path

@@ -103,11 +103,11 @@ def test_skipped_exchanges_do_not_count(tmp_path: Path, moto_pair) -> None:
         {"moto": [e.response for e in candidate]},
         **{f"moto:{first}": {"outcome": "skipped", "skipped": "read-only"}},
     )
-    doc, _ = diff_run(run_dir, tmp_path / "report", [], True)
-    target = doc["targets"][0]
-    assert target["verdicts"]["skipped"] == 1
-    assert target["compared"] == len(reference) - 1
-    assert target["score"] == 1.0
+    result, _ = diff_run(run_dir, tmp_path / "report", [], True)
+    target = result.targets[0]
+    assert target.verdicts["skipped"] == 1
+    assert target.compared == len(reference) - 1
+    assert target.score == 1.0
 
 
 def test_parallel_and_serial_agree(tmp_path: Path, moto_pair) -> None:
@@ -125,8 +125,8 @@ def test_parallel_and_serial_agree(tmp_path: Path, moto_pair) -> None:
         serial, _ = diff_run(run_dir, tmp_path / "s", [], True, workers=1)
     finally:
         run_module.CHUNK_SIZE, run_module.PARALLEL_THRESHOLD = old
-    assert parallel["targets"] == serial["targets"]
-    assert parallel["targets"][0]["compared"] == len(many_ref)
+    assert parallel.targets == serial.targets
+    assert parallel.targets[0].compared == len(many_ref)
     lines = (tmp_path / "p" / "details.jsonl").read_text().splitlines()
     assert [json.loads(line)["seq"] for line in lines] == list(range(1, len(many_ref) + 1))
 

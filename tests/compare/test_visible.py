@@ -61,11 +61,27 @@ def test_changed_status_is_critical_when_success_becomes_error() -> None:
         status=500,
         edit=lambda _: "<Error><Code>InternalError</Code><Message>boom</Message></Error>",
     )
-    status = [d for d in result.divergences if d.kind == "status"]
-    assert status[0].severity == "critical"
-    assert status[0].path == "$.ResponseMetadata.HTTPStatusCode"
-    assert (status[0].reference, status[0].candidate) == (200, 500)
+    # One root finding (status + error code + message); the members missing as a consequence
+    # are folded under it instead of standing beside it.
+    assert len(result.divergences) == 1
+    root = result.divergences[0]
+    assert (root.kind, root.severity) == ("status", "critical")
+    assert root.path == "$.ResponseMetadata.HTTPStatusCode"
+    assert root.reference == {"status": 200}
+    assert root.candidate == {"status": 500, "code": "InternalError", "message": "boom"}
+    assert "reference succeeded (200) where the candidate failed (500 InternalError)" in root.message
+    folded = {d.path for d in root.folded}
+    assert "$.Buckets" in folded and "$.Error" in folded
     assert result.verdict == "diverges"
+
+
+def test_a_candidate_succeeding_where_the_reference_refused_is_one_root_finding() -> None:
+    result = run("rest-xml-s3-GetObject-error", status=200, edit=lambda _: "hello")
+    assert len(result.divergences) == 1
+    root = result.divergences[0]
+    assert root.reference["status"] == 404 and root.reference["code"] == "NoSuchKey"
+    assert root.candidate == {"status": 200}
+    assert "the candidate succeeded (200) where the reference refused (404 NoSuchKey)" in root.message
 
 
 def test_changed_status_within_the_error_class_is_major() -> None:

@@ -122,7 +122,7 @@ def test_filter_open_exchange_and_see_the_highlighted_divergence(page: Any, samp
     assert exchange.locator(".rules .chip.rule").all_inner_texts() == ["common.request-id", "s3.etag"]
     exchange.locator(".divergence").first.locator("summary").click()
     rule = exchange.locator(".divergence").first.locator("pre.yaml").inner_text()
-    assert "- id: accept.swift.GetObject.1" in rule
+    assert "- id: accept.swift.GetObject.value.ContentType." in rule
     assert 'path: "$.ContentType"' in rule and "action: ignore" in rule and 'target: "swift"' in rule
     # What the user copies must be a rule the normalizer accepts as it is.
     from compat_diff.normalize.rules import rules_from_yaml

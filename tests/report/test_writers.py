@@ -12,6 +12,7 @@ from compat_diff.report import write_reports
 from compat_diff.report.badge import badge_colour, badge_filename, render_badge
 from compat_diff.report.document import format_score
 from compat_diff.report.markdown import render_summary, top_divergences
+from compat_diff.report.result import RunResult
 from tests.report.sample import XSS, sample_report, write_details
 
 
@@ -34,7 +35,16 @@ def test_every_file_is_written_and_report_json_round_trips(written: Path) -> Non
         "summary.md",
     ]
     doc, _ = sample_report()
-    assert orjson.loads((written / "report.json").read_bytes()) == doc
+    written_doc = orjson.loads((written / "report.json").read_bytes())
+    assert RunResult.from_json(written_doc) == RunResult.from_json(doc)
+    # The documented shape (spec section 4) is kept: more keys, none taken away.
+    for written_target, target in zip(written_doc["targets"], doc["targets"], strict=True):
+        assert set(target) <= set(written_target)
+        for written_op, op in zip(written_target["operations"], sorted(
+                target["operations"], key=lambda o: (o["service"], o["operation"])), strict=True):
+            assert set(op) <= set(written_op)
+            spec_keys = ("service", "operation", "exchanges", "matching", "verdict")
+            assert {k: written_op[k] for k in spec_keys} == {k: op[k] for k in spec_keys}
     assert (written / "report.json").read_text().startswith('{\n  "format": "compat-diff/report"')
 
 
@@ -61,9 +71,13 @@ def test_junit_has_one_case_per_target_service_and_operation(written: Path) -> N
     assert root.get("tests") == "7" and root.get("failures") == "3" and root.get("skipped") == "1"
     failure = cases[("swift.s3", "GetObject")].find("failure")
     assert failure is not None
-    assert "1 of 1 exchanges diverge" in failure.get("message", "")
+    # The message names the top divergence, with both sides as JSON (not Python reprs).
+    message = failure.get("message", "")
+    assert "1 of 1 compared exchanges diverge" in message
+    top = 'top: major value at $.ContentType: reference "text/plain", candidate "application/octet-stream"'
+    assert top in message
     assert "major value at $.ContentType" in (failure.text or "")
-    assert "'text/plain'" in (failure.text or "") and "'application/octet-stream'" in (failure.text or "")
+    assert "'text/plain'" not in (failure.text or "")
     assert "minor missing at $.Metadata['owner.team']" in (failure.text or "")
     not_implemented = cases[("swift.ec2", "RunInstances")].find("failure")
     assert not_implemented is not None and not_implemented.get("type") == "not-implemented"
@@ -124,7 +138,7 @@ def test_summary_lists_scores_per_service_and_top_divergences(written: Path) -> 
 def test_summary_cells_cannot_break_the_table() -> None:
     doc, _ = sample_report()
     doc["targets"][0]["operations"][1]["divergences"][0]["path"] = "$.A|B\nC"
-    text = render_summary(doc)
+    text = render_summary(RunResult.from_json(doc))
     row = next(line for line in text.splitlines() if "s3.GetObject | value" in line)
     assert "`$.A\\|B C`" in row
     assert row.count(" | ") == 5
@@ -132,14 +146,14 @@ def test_summary_cells_cannot_break_the_table() -> None:
 
 def test_top_divergences_orders_by_severity_then_frequency() -> None:
     doc, _ = sample_report()
-    ranked = [pattern[0] for pattern, _ in top_divergences(doc)]
+    ranked = [ref.finding.severity for ref in top_divergences(RunResult.from_json(doc))]
     assert ranked == ["critical", "critical", "major", "minor"]
 
 
 def test_summary_without_divergences_says_so(tmp_path: Path) -> None:
     doc, _ = sample_report()
     doc["targets"] = doc["targets"][1:]
-    assert "No divergences." in render_summary(doc)
+    assert "No divergences." in render_summary(RunResult.from_json(doc))
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,12 @@
 // recording or a candidate is inserted with textContent (never innerHTML), because bodies and
 // headers come from servers we do not trust.
 (function () {
-  const VERDICTS = ["match", "diverges", "not-implemented", "error", "skipped"];
   const SEVERITIES = ["critical", "major", "minor"];
   const PAGE = 50;
 
   const summary = JSON.parse(document.getElementById("cd-summary").textContent);
+  // The verdicts come from the report itself, so the viewer never disagrees with the writers.
+  const VERDICTS = summary.verdicts || ["match", "diverges", "not-implemented", "error", "skipped"];
   const index = JSON.parse(document.getElementById("cd-index").textContent);
   const targets = summary.targets;
   const S = index.strings;
@@ -81,8 +82,39 @@
     document.getElementById("meta").textContent = parts.join(" · ");
   }
 
+  function renderGate(box) {
+    const gate = summary.gate;
+    if (!gate) return;
+    const lines = (gate.reasons || []).map((r) => el("li", { text: r }));
+    const delta = summary.baseline;
+    const changes = [];
+    if (delta) {
+      changes.push(el("p", { text: "Since the baseline " + delta.path + ": " + delta.new.length + " new, " +
+        delta.fixed.length + " fixed" }));
+      for (const [label, list] of [["new", delta.new], ["fixed", delta.fixed]]) {
+        for (const f of list.slice(0, 20)) {
+          changes.push(el("div", { class: "mono" }, [chip("sev", f.severity), " " + label + ": " + f.target + " · " +
+            f.service + "." + f.operation + " " + f.kind + " at " + f.path + (f.count > 1 ? " ×" + f.count : "")]));
+        }
+      }
+    }
+    const known = summary.known;
+    if (known) {
+      changes.push(el("p", { text: known.matched + " known divergences (shown, not failing)" }));
+      for (const entry of known.stale || []) {
+        changes.push(el("div", { class: "mono", text: "no longer happening: " + (entry.service || "") + " " +
+          (entry.operation || "") + " " + entry.path + " (" + entry.reason + ")" }));
+      }
+    }
+    box.append(el("div", { class: "card gate-card " + (gate.passed ? "tier-good" : "tier-bad") }, [
+      el("div", { class: "card-head" }, [el("span", { class: "target-name", text: "Gate: " +
+        (gate.passed ? "passed" : "failed") })]),
+      lines.length ? el("ul", null, lines) : null, ...changes]));
+  }
+
   function renderCards() {
     const box = document.getElementById("score-cards");
+    renderGate(box);
     for (const [position, target] of targets.entries()) {
       const verdicts = el("div", { class: "chips" }, VERDICTS.filter((v) => target.verdicts[v]).map(
         (v) => chip("verdict", v, target.verdicts[v] + " " + v)));
@@ -96,8 +128,8 @@
         el("div", { class: "card-head" }, [el("span", { class: "target-name", text: target.name }),
           el("span", { class: "endpoint", text: target.endpoint || "" })]),
         el("div", { class: "score-line" }, [el("span", { class: "score", text: pct(target.score) }),
-          el("span", { class: "muted", text: (target.matching ?? "?") + " of " + (target.exchanges ?? "?") +
-            " exchanges match" })]),
+          el("span", { class: "muted", text: (target.matching ?? "?") + " of " +
+            (target.compared ?? target.exchanges ?? "?") + " compared exchanges match" })]),
         el("div", { class: "bar" }, [el("span", { style: "width:" + ((target.score || 0) * 100).toFixed(1) + "%" })]),
         el("div", { class: "label", text: "Operations by verdict" }), verdicts,
         el("div", { class: "label", text: "Divergences by severity" }), severities,
@@ -412,11 +444,15 @@
       return el("div", { class: "notice ok", text: "No divergence: the candidate answered like the reference" +
         " after normalization." });
     }
+    // The same divergence over list elements is listed once, at its [*] path, with a count.
+    const shown = record.groups ? record.groups.map((g) => Object.assign({}, divergences[g.first],
+      { path: g.path, count: g.count, accept_id: g.accept_id })) : divergences;
     return el("div", { class: "divergences" }, [el("h3", { text: plural(divergences.length, "divergence") }),
-      ...divergences.map((d, n) => el("div", { class: "divergence sev-border-" + d.severity }, [
+      ...shown.map((d) => el("div", { class: "divergence sev-border-" + d.severity }, [
         el("div", { class: "divergence-head" }, [chip("sev", d.severity), chip("kind", "any", d.kind),
           el("button", { type: "button", class: "path-link mono", title: "Show where this is",
             onclick: () => jumpTo(d.path) }, [d.path || "(no path)"]),
+          d.count > 1 ? el("span", { class: "count", text: "×" + d.count }) : null,
           d.caused_by !== null && d.caused_by !== undefined ?
             el("span", { class: "muted", text: "caused by seq " + d.caused_by }) : null]),
         d.message ? el("p", { class: "message", text: d.message }) : null,
@@ -426,8 +462,16 @@
           el("div", null, [el("span", { class: "label", text: "candidate" }),
             valueBox(d.kind === "missing" && d.candidate === null ? undefined : d.candidate)]),
         ]),
-        acceptRule(record, target, d, n + 1),
+        foldedList(d),
+        acceptRule(record, target, d),
       ]))]);
+  }
+  function foldedList(d) {
+    const folded = d.folded || [];
+    if (!folded.length) return null;
+    return el("details", { class: "folded" }, [
+      el("summary", { text: plural(folded.length, "consequence") + " of this (folded)" }),
+      ...folded.map((f) => el("div", { class: "mono" }, [chip("sev", f.severity), " " + f.kind + " at " + f.path]))]);
   }
   function valueBox(value) {
     const text = value === undefined ? "(absent)" : typeof value === "string" ? value : JSON.stringify(value, null, 2);
@@ -435,9 +479,14 @@
   }
   function yamlString(value) { return JSON.stringify(String(value)); }
   function ruleId(text) { return String(text || "any").replace(/[^A-Za-z0-9_-]+/g, "-"); }
-  function acceptRule(record, target, d, n) {
+  // The report computes each rule's id from what it accepts (target, operation, kind, path).
+  function acceptId(target, record, d) {
+    return d.accept_id || ("accept." + ruleId(target.name) + "." + ruleId(record.operation) + "." +
+      ruleId(d.kind) + "." + ruleId(String(d.path || "$")));
+  }
+  function acceptRule(record, target, d) {
     const yaml = [
-      "- id: accept." + ruleId(target.name) + "." + ruleId(record.operation) + "." + n,
+      "- id: " + acceptId(target, record, d),
       "  reason: " + yamlString(target.name + " " + d.kind + " divergence at " + d.path +
         " reviewed and accepted as harmless"),
       "  service: " + yamlString(record.service || ""),
