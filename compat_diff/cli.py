@@ -61,7 +61,20 @@ targets_options: list[Callable[[Any], Any]] = [
         "targets",
         multiple=True,
         metavar="NAME=URL",
-        help="A candidate: a name and its endpoint URL; credentials come from the standard AWS chain.",
+        help="A candidate: a name and its endpoint URL; credentials come from the standard AWS chain. "
+        "NAME alone takes the endpoints the AWS CLI is configured with (AWS_ENDPOINT_URL, "
+        "AWS_ENDPOINT_URL_<SERVICE>, endpoint_url and services in ~/.aws/config).",
+    ),
+    click.option(
+        "--profile",
+        default=None,
+        help="The AWS CLI profile whose credentials, region and endpoints the --target candidates use.",
+    ),
+    click.option(
+        "--region",
+        default=None,
+        help="The region the --target candidates are signed for "
+        "(default: the profile's, else the one each call was recorded with).",
     ),
     click.option(
         "--targets",
@@ -249,6 +262,8 @@ def replay(
     ctx: Context,
     recording: Path,
     targets: tuple[str, ...],
+    profile: str | None,
+    region: str | None,
     targets_file: Path | None,
     allow_aws: bool,
     out: Path,
@@ -271,6 +286,8 @@ def replay(
             targets=list(targets),
             targets_file=targets_file,
             allow_aws=allow_aws,
+            profile=profile,
+            region=region,
             out=out,
             concurrency=concurrency,
             timeout=timeout,
@@ -324,6 +341,8 @@ def compare(
     ctx: Context,
     recording: Path,
     targets: tuple[str, ...],
+    profile: str | None,
+    region: str | None,
     targets_file: Path | None,
     allow_aws: bool,
     report_dir: Path,
@@ -348,6 +367,8 @@ def compare(
             targets=list(targets),
             targets_file=targets_file,
             allow_aws=allow_aws,
+            profile=profile,
+            region=region,
             out=run_directory,
             concurrency=concurrency,
             timeout=timeout,
