@@ -29,7 +29,7 @@ from compat_diff.aws.models import (
     services_for_signing_name,
     services_for_target_prefix,
 )
-from compat_diff.aws.services import alias_for_path
+from compat_diff.aws.services import alias_for_path, alias_prefix
 from compat_diff.model import HttpRequest, OperationRef
 
 _REST_PROTOCOLS = ("rest-json", "rest-xml")
@@ -255,7 +255,8 @@ def recorded_endpoint_path(service: str | None, protocol: str | None, path: str)
 
     A Query or JSON call names its operation in parameters, a body or a header, so its whole path
     is where the endpoint was served (``/services/compute/``); a smithy RPC call's endpoint is what
-    precedes ``/service/...``. REST calls carry the operation in the path: None, nothing can be told.
+    precedes ``/service/...``. REST calls carry the operation in the path: only a leading prefix
+    that names the service by an alias (``/services/objectstorage``) is known to be the endpoint's.
     An old client posting a Query form to a service whose model has left the Query protocol (SQS
     queue URLs) keeps its path too.
     """
@@ -266,6 +267,9 @@ def recorded_endpoint_path(service: str | None, protocol: str | None, path: str)
         return path[: found.start()] if found else None
     if protocol in ("query", "ec2", "json") and protocol in service_meta(service).protocols:
         return path
+    if protocol in _REST_PROTOCOLS:
+        # Behind a prefix that names the service by an alias (Eucalyptus's /services/objectstorage).
+        return alias_prefix(path, service)
     return None
 
 
@@ -409,6 +413,10 @@ def _match_route(service: str, view: _RequestView, host_hints: Mapping[str, str]
     query = view.query
     header_names = view.header_names
     paths = [view.path]
+    prefix = alias_prefix(view.path, service)
+    if prefix is not None:
+        # Served behind a prefix that names the service (Eucalyptus's /services/objectstorage).
+        paths.insert(0, view.path[len(prefix) :] or "/")
     if table.bucket_style:
         bucket = _virtual_host_bucket(service, view, host_hints)
         if bucket is not None:

@@ -61,6 +61,22 @@ def alias_for_path(path: str) -> str | None:
     return None
 
 
+def alias_prefix(path: str, service: str) -> str | None:
+    """The leading part of ``path`` that is an endpoint prefix naming ``service`` by an alias, if any.
+
+    Eucalyptus serves S3 at ``/services/objectstorage``: in ``/services/objectstorage/bucket/key``
+    the first two segments address the endpoint, not a bucket. Only the first two segments are
+    looked at, and only aliases that are not botocore names themselves.
+    """
+    segments = path.split("/")
+    for index in (1, 2):
+        if index < len(segments):
+            alias = segments[index].lower()
+            if SERVICE_ALIASES.get(alias) == service and alias != service:
+                return "/".join(segments[: index + 1])
+    return None
+
+
 @cache
 def _lowercase_names() -> dict[str, str]:
     return {name.lower(): name for name in service_names()}

@@ -148,7 +148,8 @@ def test_sigv2_ec2_and_s3_recorded_behind_a_prefix_replay_behind_others(servers,
         assert exchange.region == "us-east-1"  # the recorded client's region
         form = dict(parse_qsl(exchange.request.body.read().decode()))
         assert form["SignatureVersion"] == "2" and form["Signature"] == REDACTED
-    assert [e.service for e in exchanges].count("s3") == 3
+    # The Eucalyptus prefix names S3 by its alias, so the path after it is read as the S3 route.
+    assert [e.operation for e in exchanges if e.service == "s3"] == ["CreateBucket", "PutObject", "GetObject"]
 
     targets = tmp_path / "targets.toml"
     targets.write_text(
@@ -157,13 +158,11 @@ def test_sigv2_ec2_and_s3_recorded_behind_a_prefix_replay_behind_others(servers,
 endpoint = "{nginx.url}/v2/ec2"
 [target.prefixed.endpoints]
 compute = "{nginx.url}/v2/ec2"
-objectstorage = {{ url = "{nginx.url}/v2/s3", recorded_prefix = "/services/objectstorage" }}
+objectstorage = "{nginx.url}/v2/s3"
 
 [target.bare]
 endpoint = "{servers["bare"]}"
 sigv2 = "v4"
-[target.bare.endpoints]
-s3 = {{ url = "{servers["bare"]}", recorded_prefix = "/services/objectstorage/" }}
 
 [target.checker]
 endpoint = "{nginx.url}/checker"

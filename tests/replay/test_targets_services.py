@@ -137,22 +137,32 @@ def test_query_calls_move_from_the_recorded_prefix_to_the_targets(tmp_path: Path
     assert rebuild(_query_call("/services/Euare"), without).url == "http://127.0.0.1:2/"
 
 
-def test_rest_calls_need_the_recorded_prefix_declared(tmp_path: Path) -> None:
+def test_rest_calls_need_the_recorded_prefix_declared_unless_it_names_the_service(tmp_path: Path) -> None:
     declared, undeclared = _load(
         tmp_path,
         '[target.a]\nendpoint = "http://127.0.0.1:1"\n'
-        '[target.a.endpoints]\nobjectstorage = { url = "http://127.0.0.1:1/walrus", '
-        'recorded_prefix = "/services/objectstorage" }\n'
+        '[target.a.endpoints]\ns3 = { url = "http://127.0.0.1:1/walrus", recorded_prefix = "/cloud/s3api" }\n'
         '[target.b]\nendpoint = "http://127.0.0.1:2"\n',
     )
-    request = make_request("GET", "http://euca.example.test:8773/services/objectstorage/bucket/key.txt")
-    exchange = make_exchange(1, request, service="s3", operation="GetObject", protocol="rest-xml")
-    assert rebuild(exchange, declared).url == "http://127.0.0.1:1/walrus/bucket/key.txt"
-    # Without the declaration the path may be bucket "services", key "objectstorage/...": kept whole.
-    assert rebuild(exchange, undeclared).url == "http://127.0.0.1:2/services/objectstorage/bucket/key.txt"
-    other = make_request("GET", "http://euca.example.test:8773/services/objectstoragex/key")
-    kept = make_exchange(2, other, service="s3", operation="GetObject", protocol="rest-xml")
-    assert rebuild(kept, declared).url == "http://127.0.0.1:1/walrus/services/objectstoragex/key"
+
+    def get(seq: int, path: str) -> object:
+        request = make_request("GET", f"http://cloud.example.test:8773{path}")
+        return make_exchange(seq, request, service="s3", operation="GetObject", protocol="rest-xml")
+
+    assert (
+        rebuild(get(1, "/cloud/s3api/bucket/key.txt"), declared).url
+        == "http://127.0.0.1:1/walrus/bucket/key.txt"
+    )
+    # Undeclared, "/cloud/s3api/..." may as well be bucket "cloud", key "s3api/...": kept whole.
+    assert rebuild(get(2, "/cloud/s3api/bucket/key.txt"), undeclared).url == (
+        "http://127.0.0.1:2/cloud/s3api/bucket/key.txt"
+    )
+    # Only whole segments are a prefix.
+    assert rebuild(get(3, "/cloud/s3apix/key"), declared).url == "http://127.0.0.1:1/walrus/cloud/s3apix/key"
+    # A prefix naming S3 by its alias (Eucalyptus) needs no declaration.
+    assert rebuild(get(4, "/services/objectstorage/bucket/key.txt"), undeclared).url == (
+        "http://127.0.0.1:2/bucket/key.txt"
+    )
 
 
 AWS_CONFIG = """
