@@ -217,7 +217,8 @@ def record(
     With a COMMAND (after --), the proxy starts on a free loopback port, the command runs with
     HTTP_PROXY, HTTPS_PROXY, AWS_CA_BUNDLE, REQUESTS_CA_BUNDLE, SSL_CERT_FILE (system roots plus
     the proxy CA) and NODE_EXTRA_CA_CERTS set and loopback removed from NO_PROXY, and compat-diff
-    exits with the command's status after printing what it recorded (on stderr):
+    exits with the command's status after printing what it recorded (on stderr), or with 3 when
+    the command succeeded but none of the requests it made through the proxy was an AWS call:
       compat-diff record --out rec.jsonl -- aws s3 ls
     Without a COMMAND it prints the lines to export and records until interrupted (Ctrl-C).
     If the recording cannot be written, the proxy answers 502 and stops (exit 3): no call goes

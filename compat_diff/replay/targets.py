@@ -398,7 +398,9 @@ def _service_name(written: str, where: str) -> str:
         return service
     closest = closest_services(written)
     hint = (
-        f"; did you mean {' or '.join(closest)}?" if closest else " (see `compat-diff` docs: service names)"
+        f"; did you mean {' or '.join(closest)}?"
+        if closest
+        else " (use a botocore service name such as ec2, s3 or iam, or an alias such as compute or Euare)"
     )
     raise TargetError(f"{where}: {written!r} is not an AWS service name nor a known alias{hint}")
 
