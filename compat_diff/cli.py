@@ -62,7 +62,20 @@ targets_options: list[Callable[[Any], Any]] = [
         "targets",
         multiple=True,
         metavar="NAME=URL",
-        help="A candidate: a name and its endpoint URL; credentials come from the standard AWS chain.",
+        help="A candidate: a name and its endpoint URL; credentials come from the standard AWS chain. "
+        "NAME alone takes the endpoints the AWS CLI is configured with (AWS_ENDPOINT_URL, "
+        "AWS_ENDPOINT_URL_<SERVICE>, endpoint_url and services in ~/.aws/config).",
+    ),
+    click.option(
+        "--profile",
+        default=None,
+        help="The AWS CLI profile whose credentials, region and endpoints the --target candidates use.",
+    ),
+    click.option(
+        "--region",
+        default=None,
+        help="The region the --target candidates are signed for "
+        "(default: the profile's, else the one each call was recorded with).",
     ),
     click.option(
         "--targets",
@@ -219,7 +232,8 @@ def record(
     With a COMMAND (after --), the proxy starts on a free loopback port, the command runs with
     HTTP_PROXY, HTTPS_PROXY, AWS_CA_BUNDLE, REQUESTS_CA_BUNDLE, SSL_CERT_FILE (system roots plus
     the proxy CA) and NODE_EXTRA_CA_CERTS set and loopback removed from NO_PROXY, and compat-diff
-    exits with the command's status after printing what it recorded (on stderr):
+    exits with the command's status after printing what it recorded (on stderr), or with 3 when
+    the command succeeded but none of the requests it made through the proxy was an AWS call:
       compat-diff record --out rec.jsonl -- aws s3 ls
     Without a COMMAND it prints the lines to export and records until interrupted (Ctrl-C).
     If the recording cannot be written, the proxy answers 502 and stops (exit 3): no call goes
@@ -264,6 +278,8 @@ def replay(
     ctx: Context,
     recording: Path,
     targets: tuple[str, ...],
+    profile: str | None,
+    region: str | None,
     targets_file: Path | None,
     allow_aws: bool,
     out: Path,
@@ -286,6 +302,8 @@ def replay(
             targets=list(targets),
             targets_file=targets_file,
             allow_aws=allow_aws,
+            profile=profile,
+            region=region,
             out=out,
             concurrency=concurrency,
             timeout=timeout,
@@ -344,6 +362,8 @@ def compare(
     ctx: Context,
     recording: Path,
     targets: tuple[str, ...],
+    profile: str | None,
+    region: str | None,
     targets_file: Path | None,
     allow_aws: bool,
     report_dir: Path,
@@ -373,6 +393,8 @@ def compare(
             targets=list(targets),
             targets_file=targets_file,
             allow_aws=allow_aws,
+            profile=profile,
+            region=region,
             out=run_directory,
             concurrency=concurrency,
             timeout=timeout,

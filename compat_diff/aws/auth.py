@@ -1,9 +1,11 @@
 """Reading how a request was signed: scheme, access key id, signed headers and credential scope.
 
 Covers SigV4 in the ``Authorization`` header and presigned in the query string, SigV4a (whose
-scope has no region; the region set travels in ``X-Amz-Region-Set``), and SigV2 for S3 in both
-forms. Nothing here verifies a signature: the recorder only needs to know who signed and for which
-service, and the secret parts are never needed.
+scope has no region; the region set travels in ``X-Amz-Region-Set``), SigV2 for S3 in both
+forms, and SigV2 of the Query APIs (EC2, IAM, STS ...: ``SignatureVersion=2`` with
+``AWSAccessKeyId`` and ``Signature`` in the query string or a form body). Nothing here verifies a
+signature: the recorder only needs to know who signed and for which service, and the secret parts
+are never needed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from compat_diff.model import Auth, HttpRequest
 
 _SIGV4_ALGORITHMS = ("AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256")
 _PARAM = re.compile(r"(\w+)\s*=\s*([^,\s]*)")
+# Form bodies of query-protocol calls are small; a larger body is an upload, not an Action form.
+MAX_FORM_BYTES = 1 << 20
 
 
 def query_params(url: str) -> dict[str, str]:
@@ -72,7 +76,36 @@ def parse_auth(request: HttpRequest) -> Auth:
         return Auth(
             scheme="sigv2-query", access_key=params["AWSAccessKeyId"] or None, payload_hash=payload_hash
         )
+    form = form_params(request)
+    if "AWSAccessKeyId" in form and "Signature" in form:
+        return Auth(
+            scheme="sigv2-query", access_key=form["AWSAccessKeyId"] or None, payload_hash=payload_hash
+        )
     return Auth(payload_hash=payload_hash)
+
+
+def form_params(request: HttpRequest) -> dict[str, str]:
+    """The parameters of a small ``x-www-form-urlencoded`` body (first value wins); empty otherwise."""
+    content_type = (request.header("content-type") or "").lower()
+    body = request.body
+    if "x-www-form-urlencoded" not in content_type or not body.available or body.size > MAX_FORM_BYTES:
+        return {}
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(body.read().decode("utf-8", "replace"), keep_blank_values=True):
+        params.setdefault(key, value)
+    return params
+
+
+def is_sigv2_query_api(request: HttpRequest) -> bool:
+    """Whether ``request`` is a Query API call signed with SigV2 (``SignatureVersion=2`` and an Action).
+
+    S3's presigned SigV2 URLs carry ``AWSAccessKeyId`` and ``Signature`` too, but neither an
+    ``Action`` nor a ``SignatureVersion``.
+    """
+    for params in (query_params(request.url), form_params(request)):
+        if "Signature" in params and "AWSAccessKeyId" in params:
+            return "Action" in params or params.get("SignatureVersion") in ("0", "1", "2")
+    return False
 
 
 def _split_signed_headers(value: str) -> tuple[str, ...]:

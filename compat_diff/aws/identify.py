@@ -1,8 +1,11 @@
 """Which AWS operation an HTTP request is, worked out from the botocore service models.
 
-The service comes from the SigV4 credential scope when the request is signed (SigV2 means S3),
-otherwise from what the request itself shows (a JSON target prefix, a smithy RPC path), from
-hosts where signed calls of a service were seen, or from an ``*.amazonaws.com`` host name. The
+The service comes from the SigV4 credential scope when the request is signed (SigV2 in a header or
+an S3 presigned URL means S3), otherwise from what the request itself shows (a JSON target prefix,
+a smithy RPC path), from hosts where signed calls of a service were seen, from an
+``*.amazonaws.com`` host name, or, for a Query API call (``Action`` and ``Version``, often signed
+with SigV2) to any other host, from the endpoint's path when it names the service the way
+Eucalyptus does (``/services/Euare``) or else from the models that have that action at that version. The
 operation then comes from the wire protocol the request actually speaks: ``Action`` for the
 query protocols, ``X-Amz-Target`` for JSON, the smithy RPC path for CBOR, and the models' HTTP
 routes for the REST protocols, where the most specific route wins. Route tables are compiled once
@@ -17,14 +20,16 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import parse_qsl, urlsplit
 
-from compat_diff.aws.auth import credential_scope
+from compat_diff.aws.auth import credential_scope, is_sigv2_query_api
 from compat_diff.aws.models import (
     service_meta,
     service_model,
+    service_names,
     services_for_endpoint_prefix,
     services_for_signing_name,
     services_for_target_prefix,
 )
+from compat_diff.aws.services import alias_for_path, alias_prefix
 from compat_diff.model import HttpRequest, OperationRef
 
 _REST_PROTOCOLS = ("rest-json", "rest-xml")
@@ -230,6 +235,8 @@ def identify(request: HttpRequest, host_hints: Mapping[str, str] | None = None) 
         candidates, host_region = _from_aws_host(view.hostname)
         region = region or host_region
     if not candidates:
+        candidates = _from_query_action(view)
+    if not candidates:
         return OperationRef(region=region)
     if region is None:
         region = _from_aws_host(view.hostname)[1]
@@ -243,12 +250,66 @@ def identify(request: HttpRequest, host_hints: Mapping[str, str] | None = None) 
     return OperationRef(candidates[0], None, region, first_protocol)
 
 
+def recorded_endpoint_path(service: str | None, protocol: str | None, path: str) -> str | None:
+    """The part of a recorded path that only addresses the endpoint, when the protocol says so.
+
+    A Query or JSON call names its operation in parameters, a body or a header, so its whole path
+    is where the endpoint was served (``/services/compute/``); a smithy RPC call's endpoint is what
+    precedes ``/service/...``. REST calls carry the operation in the path: only a leading prefix
+    that names the service by an alias (``/services/objectstorage``) is known to be the endpoint's.
+    An old client posting a Query form to a service whose model has left the Query protocol (SQS
+    queue URLs) keeps its path too.
+    """
+    if service is None or protocol is None:
+        return None
+    if protocol == _CBOR:
+        found = _SMITHY_PATH.search(path)
+        return path[: found.start()] if found else None
+    if protocol in ("query", "ec2", "json") and protocol in service_meta(service).protocols:
+        return path
+    if protocol in _REST_PROTOCOLS:
+        # Behind a prefix that names the service by an alias (Eucalyptus's /services/objectstorage).
+        return alias_prefix(path, service)
+    return None
+
+
 def _is_sigv2(view: _RequestView) -> bool:
     authorization = view.request.header("authorization") or ""
     if authorization.startswith("AWS ") and ":" in authorization:
         return True
     # Query-protocol calls once used SigV2 too, but those carry an Action; S3's form does not.
     return "AWSAccessKeyId" in view.query and "Signature" in view.query and "Action" not in view.query
+
+
+def _from_query_action(view: _RequestView) -> list[str]:
+    """Query-protocol services a call with an ``Action`` to an unknown host can be.
+
+    The endpoint's path decides when it names a service (``/services/compute``); otherwise the
+    services whose model has the action at the ``Version`` sent. Without a known ``Version`` only a
+    SigV2-signed call counts, so that an unrelated ``?Action=`` on some web page is not taken for AWS.
+    """
+    if view.method not in ("GET", "POST"):
+        return []
+    action = view.param("Action")
+    if not action:
+        return []
+    named = alias_for_path(view.path)
+    if named is not None and _speaks_query(named):
+        return [named]
+    version = view.param("Version")
+    query_services = [s for s in service_names() if _speaks_query(s)]
+    if version:
+        same_version = [s for s in query_services if service_meta(s).api_version == version]
+        found = [s for s in same_version if action in service_model(s).operation_names]
+        if found:
+            return found
+    if not is_sigv2_query_api(view.request):
+        return []
+    return [s for s in query_services if action in service_model(s).operation_names]
+
+
+def _speaks_query(service: str) -> bool:
+    return any(protocol in _QUERY_PROTOCOLS for protocol in service_meta(service).protocols)
 
 
 def _from_request_shape(view: _RequestView) -> list[str]:
@@ -352,6 +413,10 @@ def _match_route(service: str, view: _RequestView, host_hints: Mapping[str, str]
     query = view.query
     header_names = view.header_names
     paths = [view.path]
+    prefix = alias_prefix(view.path, service)
+    if prefix is not None:
+        # Served behind a prefix that names the service (Eucalyptus's /services/objectstorage).
+        paths.insert(0, view.path[len(prefix) :] or "/")
     if table.bucket_style:
         bucket = _virtual_host_bucket(service, view, host_hints)
         if bucket is not None:

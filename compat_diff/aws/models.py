@@ -80,6 +80,8 @@ class ServiceMeta:
     target_prefix: str | None
     api_version: str | None
     protocols: tuple[str, ...]
+    # The model's serviceId ("Elastic Load Balancing"); the AWS CLI's configuration names services by it.
+    service_id: str = ""
 
 
 def service_meta(service: str) -> ServiceMeta:
@@ -104,6 +106,7 @@ def _read_meta(service: str) -> ServiceMeta:
         target_prefix=metadata.get("targetPrefix"),
         api_version=metadata.get("apiVersion"),
         protocols=protocols,
+        service_id=metadata.get("serviceId") or service,
     )
 
 

@@ -12,6 +12,7 @@ only imported inside ``compat_diff.aws``.
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import email.utils
 import hashlib
@@ -256,6 +257,122 @@ class SigV2QuerySigner(botocore.auth.HmacV1QueryAuth):
 
     def _get_date(self) -> str:
         return str(int(self._clock().timestamp() + int(self._expires)))
+
+
+# --------------------------------------------------------------------------------------------
+# SigV2 of the Query APIs (EC2, IAM, STS, Auto Scaling, ELB, CloudWatch ... as euca2ools, boto2 and
+# CloudStack's clients sign them). botocore keeps SigV2Auth only for its old SimpleDB-era clients and
+# reads the clock itself, so this is our own implementation; the tests check it against botocore's.
+
+# Parameters a SigV2 Query signature owns; rebuilt on every signature, never copied.
+SIGV2_QUERY_API_PARAMS = frozenset(
+    {
+        "AWSAccessKeyId",
+        "Signature",
+        "SignatureVersion",
+        "SignatureMethod",
+        "Timestamp",
+        "Expires",
+        "SecurityToken",
+    }
+)
+_SIGV2_DIGESTS = {"HmacSHA256": hashlib.sha256, "HmacSHA1": hashlib.sha1}
+_SIGV2_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _aws_quote(text: str) -> str:
+    # RFC 3986 unreserved characters stay, everything else (space as %20) is percent-encoded.
+    return quote(text, safe="-_.~")
+
+
+def _is_form(headers: Sequence[tuple[str, str]]) -> bool:
+    return any(
+        name.lower() == "content-type" and "x-www-form-urlencoded" in value.lower() for name, value in headers
+    )
+
+
+def _query_api_params(
+    method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes
+) -> tuple[bool, list[tuple[str, str]]]:
+    """Where the call's parameters travel (True: a form body) and those parameters, signature removed."""
+    in_body = method.upper() == "POST" and _is_form(headers)
+    encoded = body.decode("utf-8", "replace") if in_body else urlsplit(url).query
+    pairs = parse_qsl(encoded, keep_blank_values=True)
+    return in_body, [(k, v) for k, v in pairs if k not in SIGV2_QUERY_API_PARAMS]
+
+
+def _with_body(
+    url: str, headers: Sequence[tuple[str, str]], in_body: bool, encoded: str
+) -> tuple[str, HeaderList, bytes]:
+    parts = urlsplit(url)
+    if not in_body:
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, encoded, "")), list(headers), b""
+    data = encoded.encode("ascii")
+    # The form was re-encoded, so its length changed; any query string besides it is kept.
+    kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    kept.append(("Content-Length", str(len(data))))
+    return url, kept, data
+
+
+def sigv2_string_to_sign(
+    method: str, host: str, path: str, params: Iterable[tuple[str, str]]
+) -> tuple[str, str]:
+    """(canonical query string, string to sign) of a SigV2 Query call, as AWS's SigV2 spec defines them."""
+    canonical = "&".join(
+        f"{_aws_quote(key)}={_aws_quote(value)}" for key, value in sorted(params, key=lambda pair: pair[0])
+    )
+    return canonical, f"{method.upper()}\n{host.lower()}\n{path or '/'}\n{canonical}"
+
+
+def sign_query_api_v2(
+    method: str,
+    url: str,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+    credentials: SigningCredentials,
+    *,
+    signature_method: str = "HmacSHA256",
+    clock: Clock = system_clock,
+) -> tuple[str, HeaderList, bytes]:
+    """Sign a Query API call with SigV2 and a fresh ``Timestamp``; returns the URL, headers and body to send.
+
+    The parameters stay where the call carried them (query string or form body); the recorded
+    ``SignatureMethod`` is kept (HmacSHA256 or HmacSHA1). The string to sign names the host the
+    request is sent to and its full path, prefix included, as servers behind a prefix check it.
+    """
+    digest = _SIGV2_DIGESTS.get(signature_method, hashlib.sha256)
+    method_name = signature_method if signature_method in _SIGV2_DIGESTS else "HmacSHA256"
+    in_body, params = _query_api_params(method, url, headers, body)
+    params.append(("AWSAccessKeyId", credentials.access_key))
+    params.append(("SignatureVersion", "2"))
+    params.append(("SignatureMethod", method_name))
+    params.append(("Timestamp", clock().astimezone(_dt.UTC).strftime(_SIGV2_TIMESTAMP)))
+    if credentials.token:
+        params.append(("SecurityToken", credentials.token))
+    parts = urlsplit(url)
+    host = next((value for name, value in headers if name.lower() == "host"), parts.netloc)
+    canonical, string_to_sign = sigv2_string_to_sign(method, host, parts.path, params)
+    mac = hmac.new(credentials.secret_key.encode("utf-8"), string_to_sign.encode("utf-8"), digest)
+    signature = base64.b64encode(mac.digest()).decode("ascii")
+    return _with_body(url, headers, in_body, f"{canonical}&Signature={_aws_quote(signature)}")
+
+
+def strip_query_api_v2(
+    method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes
+) -> tuple[str, HeaderList, bytes]:
+    """The Query API call without its SigV2 parameters (to be signed with SigV4 instead)."""
+    in_body, params = _query_api_params(method, url, headers, body)
+    encoded = "&".join(f"{_aws_quote(key)}={_aws_quote(value)}" for key, value in params)
+    return _with_body(url, headers, in_body, encoded)
+
+
+def query_api_signature_method(url: str, body: bytes, headers: Sequence[tuple[str, str]]) -> str:
+    """The ``SignatureMethod`` a recorded SigV2 Query call used (HmacSHA256 when it says none)."""
+    for encoded in (urlsplit(url).query, body.decode("utf-8", "replace") if _is_form(headers) else ""):
+        for key, value in parse_qsl(encoded, keep_blank_values=True):
+            if key == "SignatureMethod" and value in _SIGV2_DIGESTS:
+                return value
+    return "HmacSHA256"
 
 
 # --------------------------------------------------------------------------------------------

@@ -61,9 +61,12 @@ class Recorder:
     ``seq`` follow the order in which responses completed.
     """
 
-    def __init__(self, writer: RecordingWriter, session: str) -> None:
+    def __init__(self, writer: RecordingWriter, session: str, region_hint: str | None = None) -> None:
         self.writer = writer
         self.session = session
+        # The region of calls whose host and signature name none (SigV2 Query calls to a private
+        # cloud): the region the recorded client was configured with, when known.
+        self.region_hint = region_hint
         self.tally = Tally()
         # host (URL netloc) -> service, learnt from signed calls; unsigned calls to that host
         # (anonymous reads, some presigned forms) are attributed through it.
@@ -117,7 +120,7 @@ class Recorder:
             duration_ms=duration_ms,
             service=op.service,
             operation=op.operation,
-            region=op.region,
+            region=op.region or self.region_hint,
             protocol=op.protocol,
             auth=auth,
             # A broken streamed upload cannot be re-framed, and its chunk signatures are gone.

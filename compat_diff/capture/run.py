@@ -143,6 +143,14 @@ def run_record(
             f"{recorder.failure}; the proxy stopped so that no call went through unrecorded"
         )
     if command and recorder.tally.exchanges == 0 and status is not None:
+        if recorder.tally.not_aws and status == ExitStatus.OK:
+            # Requests went through and none was understood: the recording is empty although the
+            # command succeeded. A CI job must not take that for a good recording.
+            raise RecorderFailure(
+                f"the command made {recorder.tally.not_aws} requests through the proxy but none was "
+                "recognised as an AWS call, so nothing was recorded; check that the client speaks an "
+                "AWS API (signed calls, or Query calls with Action and Version) to the endpoint you meant"
+            )
         _warn_nothing_recorded(err, recorder.tally.not_aws)
     return ExitStatus.OK if status is None else status
 
@@ -169,7 +177,8 @@ class _RecordSession:
         err: Console,
         environ: dict[str, str],
     ) -> None:
-        self.recorder = Recorder(writer, session)
+        region_hint = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+        self.recorder = Recorder(writer, session, region_hint=region_hint)
         self.settings = settings
         self.console = console
         self.err = err

@@ -17,14 +17,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
-from compat_diff.aws.auth import credential_scope, parse_auth
+from compat_diff.aws.auth import credential_scope, is_sigv2_query_api, parse_auth
+from compat_diff.aws.identify import recorded_endpoint_path
+from compat_diff.aws.models import has_service, service_meta
 from compat_diff.aws.signing import (
     EMPTY_SHA256,
     UNSIGNED_PAYLOAD,
     Clock,
+    SigningCredentials,
     SigningPlan,
     presigned_expiry,
+    query_api_signature_method,
+    sign_query_api_v2,
     sign_request,
+    strip_query_api_v2,
     system_clock,
 )
 from compat_diff.model import Auth, Body, Exchange, HttpRequest
@@ -113,7 +119,7 @@ def rebuild(
     is_s3 = exchange.service == "s3" or (exchange.service is None and signing_service == "s3")
 
     recorded = urlsplit(request.url)
-    path = recorded.path or "/"
+    path = _without_recorded_prefix(exchange, target, recorded.path or "/")
     query = recorded.query
     if is_s3:
         bucket = virtual_host_bucket(recorded.hostname or "")
@@ -169,8 +175,21 @@ def rebuild(
     if size or request.method.upper() not in ("GET", "HEAD", "DELETE", "OPTIONS"):
         headers.append(("Content-Length", str(size)))
 
+    credentials = target.credentials_for(auth.access_key, exchange.service)
+    if auth.scheme == "sigv2-query" and is_sigv2_query_api(request):
+        data = body if isinstance(body, bytes) else body.read()
+        signed_url, signed_headers, body = _sign_query_api(
+            exchange, target, request.method, url, headers, data, credentials, clock
+        )
+        return OutgoingRequest(
+            method=request.method,
+            url=signed_url,
+            headers=tuple(signed_headers),
+            body=body,
+            expect_continue=expect_continue,
+            broken_dependencies=broken,
+        )
     plan = _signing_plan(exchange, target, auth, scope, signing_service, body, chunked, auth_path)
-    credentials = target.credentials_for(auth.access_key)
     signed_url, signed_headers = sign_request(
         request.method, url, headers, body_bytes, plan, credentials, clock
     )
@@ -182,6 +201,54 @@ def rebuild(
         expect_continue=expect_continue,
         broken_dependencies=broken,
     )
+
+
+def _without_recorded_prefix(exchange: Exchange, target: Target, path: str) -> str:
+    """The recorded path without the prefix of the endpoint it was recorded behind, when known.
+
+    The target's ``recorded_prefix`` for the service says it; otherwise a Query, JSON or RPC call's
+    protocol does (its path only addresses the endpoint). REST calls without a declared prefix keep
+    their whole path.
+    """
+    prefix = target.recorded_prefix_for(exchange.service)
+    if not prefix:
+        prefix = (recorded_endpoint_path(exchange.service, exchange.protocol, path) or "").rstrip("/")
+    if prefix and (path == prefix or path.startswith(prefix + "/")):
+        return path[len(prefix) :] or "/"
+    return path
+
+
+def _sign_query_api(
+    exchange: Exchange,
+    target: Target,
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    credentials: SigningCredentials | None,
+    clock: Clock,
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    """A SigV2-signed Query API call signed again: SigV2 with a fresh Timestamp, or SigV4 when the
+    target says ``sigv2 = "v4"``; sent unsigned when the target has no credentials at all."""
+    if credentials is None:
+        return strip_query_api_v2(method, url, headers, body)
+    if target.sigv2 != "v4":
+        signature_method = query_api_signature_method(exchange.request.url, _recorded_form(exchange), headers)
+        return sign_query_api_v2(
+            method, url, headers, body, credentials, signature_method=signature_method, clock=clock
+        )
+    url, headers, body = strip_query_api_v2(method, url, headers, body)
+    service = exchange.service
+    signing_name = service_meta(service).signing_name if service and has_service(service) else "ec2"
+    region = target.region or exchange.region or "us-east-1"
+    plan = SigningPlan(scheme="sigv4", service=signing_name, region=region)
+    signed_url, signed_headers = sign_request(method, url, headers, body, plan, credentials, clock)
+    return signed_url, signed_headers, body
+
+
+def _recorded_form(exchange: Exchange) -> bytes:
+    body = exchange.request.body
+    return body.read() if body.available and body.size <= 1 << 20 else b""
 
 
 @lru_cache(maxsize=256)

@@ -41,9 +41,13 @@ def run_replay(
     *,
     env: Mapping[str, str] | None = None,
     clock: Clock = system_clock,
+    profile: str | None = None,
+    region: str | None = None,
 ) -> int:
     console = console or Console(stderr=True)
-    resolved = load_targets(list(targets), targets_file, allow_aws=allow_aws, env=env)
+    resolved = load_targets(
+        list(targets), targets_file, allow_aws=allow_aws, env=env, profile=profile, region=region
+    )
     opened = open_recording(recording)
     with _collector_paused():
         exchanges = list(opened)

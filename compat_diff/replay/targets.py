@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from compat_diff.aws.cliconfig import CliConfiguration, read_cli_configuration
+from compat_diff.aws.services import canonical_service, closest_services
 from compat_diff.aws.signing import SigningCredentials, credentials_from_chain
 from compat_diff.errors import TargetError
 
@@ -46,10 +48,13 @@ _CREDENTIAL_KEYS = {
     "session_token_env",
     "profile",
 }
+# An entry of [target.NAME.endpoints] written as a table instead of a URL.
+_ENDPOINT_KEYS = {"url", "recorded_prefix"} | _CREDENTIAL_KEYS
 
 PLACEHOLDER_CREDENTIALS = SigningCredentials("compat-diff-placeholder", "compat-diff-placeholder")
 
 ChainLookup = Callable[[str | None], SigningCredentials | None]
+CliLookup = Callable[[str | None, Mapping[str, str]], CliConfiguration]
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,10 @@ class Target:
     credentials_source: str = "none"
     # The services this target serves; calls of any other service are skipped, not sent. None: all.
     services: frozenset[str] | None = None
+    # Keys of one service endpoint (deployments that give each service its own keys).
+    service_credentials: Mapping[str, SigningCredentials] = field(default_factory=dict)
+    # The path prefix a service was recorded behind, removed before this target's prefix is added.
+    recorded_prefixes: Mapping[str, str] = field(default_factory=dict)
 
     def serves(self, service: str | None) -> bool:
         return self.services is None or (service is not None and service in self.services)
@@ -79,11 +88,19 @@ class Target:
             return self.endpoints[service]
         return self.endpoint
 
-    def credentials_for(self, recorded_access_key: str | None) -> SigningCredentials | None:
-        """The target's principal for a recorded access key id; unmapped keys get the default."""
+    def credentials_for(
+        self, recorded_access_key: str | None, service: str | None = None
+    ) -> SigningCredentials | None:
+        """The target's principal for a recorded access key id; unmapped keys get the keys of the
+        service's endpoint when it has its own, else the default."""
         if recorded_access_key and recorded_access_key in self.principals:
             return self.principals[recorded_access_key]
+        if service and service in self.service_credentials:
+            return self.service_credentials[service]
         return self.credentials
+
+    def recorded_prefix_for(self, service: str | None) -> str:
+        return self.recorded_prefixes.get(service, "") if service else ""
 
     def describe(self) -> dict[str, Any]:
         """The target as run.json records it: no secrets."""
@@ -99,6 +116,10 @@ class Target:
             "credentials": self.credentials_source,
             "access_key": self.credentials.access_key if self.credentials else None,
             "principals": {recorded: creds.access_key for recorded, creds in self.principals.items()},
+            "service_credentials": {
+                service: creds.access_key for service, creds in self.service_credentials.items()
+            },
+            "recorded_prefixes": dict(self.recorded_prefixes),
         }
 
 
@@ -114,12 +135,18 @@ def load_targets(
     allow_aws: bool = False,
     env: Mapping[str, str] | None = None,
     chain: ChainLookup = credentials_from_chain,
+    profile: str | None = None,
+    region: str | None = None,
+    cli_config: CliLookup = read_cli_configuration,
 ) -> list[Target]:
-    """Every target named on the command line and in the targets file, checked and resolved."""
+    """Every target named on the command line and in the targets file, checked and resolved.
+
+    ``profile`` and ``region`` apply to the ``--target`` targets, as the AWS CLI's options do.
+    """
     env = os.environ if env is None else env
     targets: list[Target] = []
     for spec in specs:
-        targets.append(_short_target(spec, chain))
+        targets.append(_short_target(spec, chain, profile, region, env, cli_config))
     if targets_file is not None:
         targets.extend(_file_targets(targets_file, env, chain))
     if not targets:
@@ -140,14 +167,51 @@ def load_targets(
     return targets
 
 
-def _short_target(spec: str, chain: ChainLookup) -> Target:
+def _short_target(
+    spec: str,
+    chain: ChainLookup,
+    profile: str | None,
+    region: str | None,
+    env: Mapping[str, str],
+    cli_config: CliLookup,
+) -> Target:
     name, sep, url = spec.partition("=")
     name, url = name.strip(), url.strip()
-    if not sep or not name or not url:
-        raise TargetError(f"--target {spec!r} must look like NAME=URL, e.g. swift=http://127.0.0.1:8080")
-    _check_url(url, f"--target {name}")
-    credentials, source = _chain_credentials(chain, None, f"--target {name}")
-    return Target(name=name, endpoint=url.rstrip("/"), credentials=credentials, credentials_source=source)
+    if not name or (sep and not url):
+        raise TargetError(
+            f"--target {spec!r} must look like NAME=URL, e.g. swift=http://127.0.0.1:8080, "
+            "or NAME alone to use the AWS CLI's configured endpoints"
+        )
+    where = f"--target {name}"
+    configured = CliConfiguration(profile=None)
+    if profile or not sep:
+        # As the AWS CLI does: the profile's region (or AWS_REGION) unless --region says otherwise.
+        try:
+            configured = cli_config(profile, env)
+        except LookupError as error:
+            raise TargetError(f"{where}: {error}") from None
+    endpoints: dict[str, str] = {}
+    if not sep:
+        # NAME alone: the endpoints the AWS CLI itself would use with this profile.
+        if configured.endpoint is None and not configured.endpoints:
+            raise TargetError(
+                f"{where} has no URL and the AWS CLI configuration names no endpoint "
+                "(AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, or endpoint_url/services in the profile)"
+            )
+        for service, service_url in configured.endpoints.items():
+            _check_url(service_url, f"{where}: the endpoint of {service}")
+            endpoints[service] = service_url.rstrip("/")
+        url = configured.endpoint or next(iter(endpoints.values()))
+    _check_url(url, where)
+    credentials, source = _chain_credentials(chain, profile or configured.profile, where)
+    return Target(
+        name=name,
+        endpoint=url.rstrip("/"),
+        endpoints=endpoints,
+        region=region or configured.region,
+        credentials=credentials,
+        credentials_source=source,
+    )
 
 
 def _file_targets(path: Path, env: Mapping[str, str], chain: ChainLookup) -> list[Target]:
@@ -186,10 +250,18 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
     raw_endpoints = table.get("endpoints", {})
     if not isinstance(raw_endpoints, dict):
         raise TargetError(f"{where}.endpoints must be a table of service = URL")
-    for service, url in raw_endpoints.items():
-        url = _string(url, f"{where}.endpoints.{service}")
-        _check_url(url, f"{where}.endpoints.{service}")
-        endpoints[str(service)] = url.rstrip("/")
+    service_credentials: dict[str, SigningCredentials] = {}
+    recorded_prefixes: dict[str, str] = {}
+    for written, entry in raw_endpoints.items():
+        service = _service_name(str(written), f"{where}.endpoints.{written}")
+        if service in endpoints:
+            raise TargetError(f"{where}.endpoints names {service} twice (as {written!r} and another alias)")
+        url, keys, prefix = _endpoint_entry(entry, f"{where}.endpoints.{written}", env, chain)
+        endpoints[service] = url
+        if keys is not None:
+            service_credentials[service] = keys
+        if prefix:
+            recorded_prefixes[service] = prefix
 
     region = table.get("region")
     if region is not None:
@@ -209,7 +281,7 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
         raw_services = table["services"]
         if not isinstance(raw_services, list) or not all(isinstance(x, str) for x in raw_services):
             raise TargetError(f'{where}.services must be a list of service names, like ["s3", "sqs"]')
-        services = frozenset(raw_services)
+        services = frozenset(_service_name(x, f"{where}.services") for x in raw_services)
     credentials, source = _credentials(table, where, env, chain)
 
     principals: dict[str, SigningCredentials] = {}
@@ -242,6 +314,8 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
         tls_verify=tls_verify,
         credentials_source=source,
         services=services,
+        service_credentials=service_credentials,
+        recorded_prefixes=recorded_prefixes,
     )
 
 
@@ -311,3 +385,56 @@ def _check_url(url: str, where: str) -> None:
         parts.port  # noqa: B018 - parsing the port is the check
     except ValueError:
         raise TargetError(f"{where} has an invalid port: {url!r}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Service names and per-service endpoint entries.
+
+
+def _service_name(written: str, where: str) -> str:
+    """The botocore service ``written`` names (botocore name or a known alias such as ``Euare``)."""
+    service = canonical_service(written)
+    if service is not None:
+        return service
+    closest = closest_services(written)
+    hint = (
+        f"; did you mean {' or '.join(closest)}?"
+        if closest
+        else " (use a botocore service name such as ec2, s3 or iam, or an alias such as compute or Euare)"
+    )
+    raise TargetError(f"{where}: {written!r} is not an AWS service name nor a known alias{hint}")
+
+
+def _endpoint_entry(
+    entry: Any, where: str, env: Mapping[str, str], chain: ChainLookup
+) -> tuple[str, SigningCredentials | None, str]:
+    """URL, own credentials (None: the target's) and recorded prefix of one per-service endpoint.
+
+    An entry is a URL, or a table ``{ url = ..., recorded_prefix = ..., access_key = ...,
+    secret_key_env = ... }`` (or ``profile = ...``) for a service with its own keys.
+    """
+    if isinstance(entry, str):
+        url = _string(entry, where)
+        _check_url(url, where)
+        return url.rstrip("/"), None, ""
+    if not isinstance(entry, dict):
+        raise TargetError(f'{where} must be a URL or a table like {{ url = "http://...", access_key = ... }}')
+    extra = sorted(set(entry) - _ENDPOINT_KEYS)
+    if extra:
+        raise TargetError(
+            f"{where}.{extra[0]} is not a known key (known: {', '.join(sorted(_ENDPOINT_KEYS))})"
+        )
+    if "url" not in entry:
+        raise TargetError(f"{where}.url is missing")
+    url = _string(entry["url"], f"{where}.url")
+    _check_url(url, f"{where}.url")
+    prefix = ""
+    if "recorded_prefix" in entry:
+        prefix = _string(entry["recorded_prefix"], f"{where}.recorded_prefix")
+        if not prefix.startswith("/") or "?" in prefix or "#" in prefix:
+            raise TargetError(f"{where}.recorded_prefix must be a path starting with /, not {prefix!r}")
+        prefix = prefix.rstrip("/")
+    credentials = None
+    if set(entry) & _CREDENTIAL_KEYS:
+        credentials, _ = _credentials(entry, where, env, chain)
+    return url.rstrip("/"), credentials, prefix

@@ -59,3 +59,39 @@ def test_plain_http_is_passed_through_and_counted(
     assert [(e.service, e.operation) for e in exchanges] == [("s3", "ListBuckets")]
     assert "3 non-AWS requests passed through, not recorded" in result.stderr
     assert "not an AWS answer" not in result.path.read_text()
+
+
+def test_a_command_whose_requests_were_all_unrecognised_exits_3(
+    tmp_path: Path, confdir: Path, web_server: str
+) -> None:
+    """An empty recording from a successful command must not pass for a good one in CI."""
+    script = write_script(
+        tmp_path,
+        "client.py",
+        "import sys, urllib.request\n"
+        "for _ in range(2):\n"
+        "    urllib.request.urlopen(sys.argv[1] + '/page.txt').read()\n",
+    )
+    result = record(tmp_path / "rec.jsonl", confdir, [sys.executable, str(script), web_server])
+
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (
+        "the command made 2 requests through the proxy but none was recognised as an AWS call"
+        in result.stderr
+    )
+    assert "0 exchanges recorded" in result.stderr
+    _, exchanges = load_exchanges(result.path)
+    assert exchanges == []
+
+
+def test_a_failing_command_keeps_its_own_status_when_nothing_was_recorded(
+    tmp_path: Path, confdir: Path, web_server: str
+) -> None:
+    script = write_script(
+        tmp_path,
+        "client.py",
+        "import sys, urllib.request\nurllib.request.urlopen(sys.argv[1] + '/page.txt').read()\nsys.exit(5)\n",
+    )
+    result = record(tmp_path / "rec.jsonl", confdir, [sys.executable, str(script), web_server])
+    assert result.returncode == 5, result.stderr
