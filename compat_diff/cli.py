@@ -115,6 +115,18 @@ replay_options: list[Callable[[Any], Any]] = [
         type=click.IntRange(0, 10),
         help="Retries for throttling answers (off by default: retries change what is compared).",
     ),
+    click.option(
+        "--max-answer-bytes",
+        type=click.IntRange(1),
+        help="Cut off an answer whose (decoded) body is larger, recorded as too-large "
+        "[default: 67108864 (64 MiB), or the targets file's replay.max_answer_bytes].",
+    ),
+    click.option(
+        "--unresponsive-after",
+        type=click.IntRange(1, 10000),
+        help="Timeouts or refused connections in a row after which a target that answered before is "
+        "probed once and, if still silent, its remaining calls are not run [default: 5].",
+    ),
 ]
 
 diff_options: list[Callable[[Any], Any]] = [
@@ -287,6 +299,8 @@ def replay(
     timeout: float,
     read_only: bool,
     retry_throttled: int,
+    max_answer_bytes: int | None,
+    unresponsive_after: int | None,
 ) -> None:
     """Replay a recording against one or more candidate clouds and keep what each answered.
 
@@ -310,6 +324,8 @@ def replay(
             read_only=read_only,
             retry_throttled=retry_throttled,
             console=ctx.err,
+            max_answer_bytes=max_answer_bytes,
+            unresponsive_after=unresponsive_after,
         ),
     )
 
@@ -377,6 +393,8 @@ def compare(
     timeout: float,
     read_only: bool,
     retry_throttled: int,
+    max_answer_bytes: int | None,
+    unresponsive_after: int | None,
 ) -> None:
     """Replay and diff in one go: the report for a recording against candidates."""
     from compat_diff.compare.run import run_diff
@@ -401,6 +419,8 @@ def compare(
             read_only=read_only,
             retry_throttled=retry_throttled,
             console=ctx.err,
+            max_answer_bytes=max_answer_bytes,
+            unresponsive_after=unresponsive_after,
         )
         if status == ExitStatus.CANNOT_RUN:
             return status

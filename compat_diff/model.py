@@ -189,28 +189,37 @@ class Exchange:
 # Divergences and results: the one result model every report writer reads.
 
 DivergenceKind = Literal[
-    "status", "error-code", "missing", "extra", "type", "value", "header", "unparseable", "transport"
+    "status",
+    "error-code",
+    "missing",
+    "extra",
+    "type",
+    "value",
+    "header",
+    "unparseable",
+    "transport",
+    "too-large",
 ]
 Severity = Literal["critical", "major", "minor"]
-# An exchange's verdict. The first four are scored: the exchange was compared and either matches
-# or fails. The others say why it was not compared; they never count for or against a candidate.
+# An exchange's verdict. The first five are scored: the exchange was compared and either matches
+# or fails (an answer over the replay's size limit fails: a candidate cannot hide behind a huge
+# answer). The others say why it was not compared; they never count for or against a candidate.
 Verdict = Literal[
     "match",
     "diverges",
     "not-implemented",
     "error",
+    "too-large",
     "skipped",
     "not-replayable",
-    "too-large",
     "not-run",
     "reference-unparseable",
     "internal-error",
 ]
-SCORED_VERDICTS: tuple[Verdict, ...] = ("match", "diverges", "not-implemented", "error")
+SCORED_VERDICTS: tuple[Verdict, ...] = ("match", "diverges", "not-implemented", "error", "too-large")
 EXCLUDED_VERDICTS: tuple[Verdict, ...] = (
     "skipped",
     "not-replayable",
-    "too-large",
     "not-run",
     "reference-unparseable",
     "internal-error",

@@ -50,6 +50,19 @@ def diff_exchange(
         return Stages(None, None, None, None, result(verdict, notes=(note,)))
     assert answer is not None
     caused_by = _cause(answer)
+    if answer.outcome == "too-large":
+        error = answer.error or {}
+        divergence = Divergence(
+            seq=seq,
+            kind="too-large",
+            severity="critical",
+            path="$",
+            reference=exchange.response.body.size,
+            candidate=f"more than {error.get('limit', '?')} bytes",
+            message=str(error.get("message") or "the answer was larger than the replay's limit"),
+            caused_by=caused_by,
+        )
+        return Stages(None, None, None, None, result("too-large", (divergence,)))
     if answer.outcome != "answered" or answer.response is None:
         error = answer.error or {}
         kind = error.get("kind", "transport")
@@ -66,17 +79,15 @@ def diff_exchange(
         return Stages(None, None, None, None, result("error", (divergence,)))
 
     reference = parse_answer(exchange.response, exchange.op, exchange.request)
+    if reference.problem is not None:
+        # Nothing to hold the candidate to: a recording problem, shown and left out of the score.
+        note = f"the recorded reference answer does not parse ({reference.problem}); not compared"
+        return Stages(reference, None, None, None, result("reference-unparseable", notes=(note,)))
     # The replay sends the recorded payload (re-framed at most), so an upload's ETag is checked
     # against the recorded body on both sides.
     candidate = parse_answer(answer.response, exchange.op, exchange.request)
     notes: list[str] = []
-    if reference.problem is not None:
-        # The reference itself does not parse: fall back to comparing both by generic structure.
-        notes.append(f"the reference answer does not parse ({reference.problem}); compared generically")
-        generic_op = replace(exchange.op, service=None, operation=None)
-        reference = parse_answer(exchange.response, generic_op, exchange.request)
-        candidate = parse_answer(answer.response, generic_op, exchange.request)
-    elif reference.generic:
+    if reference.generic:
         notes.append("no API model for this call: compared by generic XML/JSON structure")
 
     selected = rules.select(service, operation, target)
@@ -121,7 +132,6 @@ def diff_exchange(
 
 # Outcomes of the replay that mean "not compared": the exchange is shown but never scored.
 _EXCLUDED_OUTCOMES: dict[str, Verdict] = {
-    "too-large": "too-large",
     "not-run": "not-run",
     "reference-unparseable": "reference-unparseable",
     "internal-error": "internal-error",
@@ -140,6 +150,8 @@ def _not_compared(answer: Answer | None) -> tuple[Verdict, str] | None:
             return "not-replayable", answer.skipped or "not-replayable"
         return "skipped", f"skipped: {reason or 'skipped by the replay'}"
     verdict = _EXCLUDED_OUTCOMES.get(answer.outcome)
+    if verdict == "internal-error":
+        return verdict, f"internal error of compat-diff, not of the candidate: {reason or 'unknown'}"
     if verdict is not None:
         return verdict, f"{answer.outcome}: {reason}" if reason else answer.outcome
     return None

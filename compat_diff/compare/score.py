@@ -109,6 +109,7 @@ class OperationTally:
         )
 
 
+
 def _more_seqs(seqs: tuple[int, ...], more: tuple[int, ...]) -> tuple[int, ...]:
     merged = list(seqs)
     for seq in more:

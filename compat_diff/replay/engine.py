@@ -13,9 +13,11 @@ import asyncio
 import errno
 import ssl
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -25,8 +27,15 @@ from compat_diff.aws.models import is_read_only
 from compat_diff.aws.redact import redact_request
 from compat_diff.aws.signing import Clock, system_clock
 from compat_diff.model import Body, Exchange, HttpResponse
+from compat_diff.replay.answers import (
+    DEFAULT_MAX_ANSWER_BYTES,
+    AnswerTooLarge,
+    UndecodableBody,
+    read_body,
+    small_enough,
+)
 from compat_diff.replay.idmap import DependencyIndex, IdMap, Substituter
-from compat_diff.replay.retarget import OutgoingRequest, rebuild
+from compat_diff.replay.retarget import NotReplayable, OutgoingRequest, rebuild
 from compat_diff.replay.rundir import Answer
 from compat_diff.replay.targets import Target
 
@@ -43,6 +52,10 @@ _THROTTLE_CODES = (
 )
 # After this many timeouts in a row with no answer at all, a target is treated as unreachable.
 _DOWN_AFTER_TIMEOUTS = 3
+# After this many timeouts or refused connections in a row (once it has answered), a target is
+# probed once; if the probe gets no answer either, its remaining calls are not sent.
+DEFAULT_UNRESPONSIVE_AFTER = 5
+_STALL_KINDS = ("timeout", "connection-refused")
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,8 @@ class ReplayOptions:
     read_only: bool = False
     retry_throttled: int = 0
     clock: Clock = system_clock
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
+    unresponsive_after: int = DEFAULT_UNRESPONSIVE_AFTER
 
 
 @dataclass
@@ -71,6 +86,16 @@ class TargetState:
     down: dict[str, str] | None = None
     timeouts_in_a_row: int = 0
     http: aiohttp.ClientSession | None = None
+    tls: ssl.SSLContext | bool = False
+    # Where answers too large to keep in memory are spooled (the run directory's blob folder).
+    blob_dir: Path | None = None
+    stalls_in_a_row: int = 0
+    unresponsive: str | None = None
+    probe_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    not_run: int = 0
+    too_large: int = 0
+    internal_errors: int = 0
+    first_internal_error: str | None = None
 
 
 async def replay(
@@ -79,8 +104,13 @@ async def replay(
     index: DependencyIndex,
     options: ReplayOptions,
     on_answer: Callable[[Target, Answer], None],
+    blob_dirs: dict[str, Path] | None = None,
 ) -> list[TargetState]:
-    """Replay ``exchanges`` against every target at once; ``on_answer`` receives each outcome."""
+    """Replay ``exchanges`` against every target at once; ``on_answer`` receives each outcome.
+
+    Answers larger than fit in memory are spooled to ``blob_dirs[target name]`` (kept in memory
+    when a target has none, still capped by ``options.max_answer_bytes``).
+    """
     sessions: dict[str, list[Exchange]] = {}
     for exchange in sorted(exchanges, key=lambda item: item.seq):
         sessions.setdefault(exchange.session, []).append(exchange)
@@ -92,6 +122,7 @@ async def replay(
             done={seq: asyncio.Event() for seq in index.produced},
             limit=asyncio.Semaphore(options.concurrency),
             on_answer=on_answer,
+            blob_dir=(blob_dirs or {}).get(target.name),
         )
         for target in targets
     ]
@@ -105,9 +136,11 @@ async def replay(
             if state.target.tls_verify and any(url.lower().startswith("https:") for url in urls):
                 verified = verified or ssl.create_default_context()
                 tls = verified
+            state.tls = tls
             connector = aiohttp.TCPConnector(limit=options.concurrency, ssl=tls)
+            # Bodies are decoded by read_body, capped by their decoded size.
             state.http = aiohttp.ClientSession(
-                connector=connector, timeout=timeout, auto_decompress=True, skip_auto_headers=_AUTO_HEADERS
+                connector=connector, timeout=timeout, auto_decompress=False, skip_auto_headers=_AUTO_HEADERS
             )
             for calls in sessions.values():
                 group.create_task(_replay_session(state, calls, index, options))
@@ -126,21 +159,46 @@ async def _replay_session(
                 event = state.done.get(origin)
                 if event is not None:
                     await event.wait()
-            answer = await _replay_call(state, exchange, options)
+            try:
+                answer = await _replay_call(state, exchange, options)
+            except Exception as error:  # a bug of ours, never an outcome of the candidate
+                answer = _internal_error(exchange.seq, error)
         finally:
             # Set even on failure: later calls in other sessions wait on it.
             waited_on = state.done.get(exchange.seq)
             if waited_on is not None:
                 waited_on.set()
-        state.idmap.learn(
-            exchange.seq, exchange.response, answer.response if answer.outcome == "answered" else None
-        )
+        try:
+            state.idmap.learn(
+                exchange.seq, exchange.response, answer.response if answer.outcome == "answered" else None
+            )
+        except Exception as error:
+            answer = _internal_error(exchange.seq, error)
         if answer.outcome == "answered":
             state.answered += 1
         elif answer.outcome == "transport" and answer.error:
             state.errors[answer.error["kind"]] += 1
             state.first_error = state.first_error or answer.error["message"]
+        elif answer.outcome == "not-run":
+            state.not_run += 1
+        elif answer.outcome == "too-large":
+            state.too_large += 1
+        elif answer.outcome == "internal-error":
+            state.internal_errors += 1
+            if state.first_internal_error is None and answer.error:
+                state.first_internal_error = f"seq {exchange.seq}: {answer.error['message']}"
         state.on_answer(state.target, answer)
+
+
+def _internal_error(seq: int, error: Exception) -> Answer:
+    """An exception raised by the replayer's own code: labelled as ours, kept out of the scores."""
+    where = ""
+    frames = traceback.extract_tb(error.__traceback__)
+    if frames:
+        last = frames[-1]
+        where = f" (in {Path(last.filename).name}:{last.lineno}, {last.name})"
+    message = f"{type(error).__name__}: {str(error)[:300]}{where}"
+    return Answer(seq, "internal-error", error={"kind": "internal", "message": message})
 
 
 async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOptions) -> Answer:
@@ -149,6 +207,13 @@ async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOp
         return Answer(exchange.seq, "skipped", skipped=skipped)
     replacements, broken = state.idmap.resolve(exchange.seq)
     substituter = Substituter(replacements) if replacements else None
+    if state.unresponsive is not None:
+        return Answer(
+            exchange.seq,
+            "not-run",
+            skipped=f"target unresponsive: {state.unresponsive}",
+            broken_dependencies=broken,
+        )
     if state.down is not None:
         return Answer(
             exchange.seq,
@@ -161,20 +226,15 @@ async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOp
         attempts += 1
         try:
             outgoing = rebuild(exchange, state.target, substituter, clock=options.clock, broken=tuple(broken))
-        except LookupError as error:
+        except NotReplayable as error:
             return Answer(exchange.seq, "skipped", skipped=f"not-replayable: {error}")
-        except Exception as error:
-            return Answer(
-                exchange.seq,
-                "transport",
-                error={"kind": "signing", "message": f"cannot rebuild the request: {error}"},
-                broken_dependencies=broken,
-            )
         sent = redact_request(outgoing.as_http_request(), exchange.op)
-        answer = await _send(state, exchange.seq, outgoing)
+        answer = await _send(state, exchange.seq, outgoing, options)
         answer.request = sent
         answer.broken_dependencies = broken
         answer.attempts = attempts
+        if answer.outcome == "transport" and answer.error and answer.error["kind"] in _STALL_KINDS:
+            await _note_stall(state, options)
         if answer.response is None or attempts > options.retry_throttled or not _throttled(answer.response):
             return answer
         await asyncio.sleep(min(0.1 * 2 ** (attempts - 1), 2.0))
@@ -200,9 +260,10 @@ def _throttled(response: HttpResponse) -> bool:
     return any(code in body for code in _THROTTLE_CODES)
 
 
-async def _send(state: TargetState, seq: int, outgoing: OutgoingRequest) -> Answer:
+async def _send(state: TargetState, seq: int, outgoing: OutgoingRequest, options: ReplayOptions) -> Answer:
     assert state.http is not None
     http = state.http
+    read = _BodyReader(state.blob_dir, options.max_answer_bytes)
     async with state.limit:
         started = time.perf_counter()
         try:
@@ -210,9 +271,22 @@ async def _send(state: TargetState, seq: int, outgoing: OutgoingRequest) -> Answ
             if isinstance(outgoing.body, Body):
                 assert outgoing.body.blob_path is not None
                 with outgoing.body.blob_path.open("rb") as data:
-                    response = await _exchange(http, outgoing, data)
+                    response = await _exchange(http, outgoing, data, read)
             else:
-                response = await _exchange(http, outgoing, outgoing.body or None)
+                response = await _exchange(http, outgoing, outgoing.body or None, read)
+        except AnswerTooLarge as error:
+            state.stalls_in_a_row = 0
+            return Answer(
+                seq,
+                "too-large",
+                error={
+                    "kind": "too-large",
+                    "message": f"{state.target.endpoint} answered with status {read.status}, but {error}",
+                    "limit": error.limit,
+                    "status": read.status,
+                },
+                duration_ms=(time.perf_counter() - started) * 1000,
+            )
         except Exception as error:  # every transport fault becomes an outcome
             kind, message = classify(error, state.target.endpoint)
             _note_failure(state, kind, message)
@@ -223,10 +297,20 @@ async def _send(state: TargetState, seq: int, outgoing: OutgoingRequest) -> Answ
                 duration_ms=(time.perf_counter() - started) * 1000,
             )
         state.timeouts_in_a_row = 0
+        state.stalls_in_a_row = 0
         return Answer(seq, "answered", response=response, duration_ms=(time.perf_counter() - started) * 1000)
 
 
-async def _exchange(http: aiohttp.ClientSession, outgoing: OutgoingRequest, data: Any) -> HttpResponse:
+@dataclass
+class _BodyReader:
+    blob_dir: Path | None
+    limit: int
+    status: int | None = None
+
+
+async def _exchange(
+    http: aiohttp.ClientSession, outgoing: OutgoingRequest, data: Any, read: _BodyReader
+) -> HttpResponse:
     async with http.request(
         outgoing.method,
         yarl.URL(outgoing.url, encoded=True),
@@ -235,9 +319,54 @@ async def _exchange(http: aiohttp.ClientSession, outgoing: OutgoingRequest, data
         expect100=outgoing.expect_continue,
         allow_redirects=False,
     ) as reply:
-        body = await reply.read()
+        read.status = reply.status
         headers = tuple((key.decode("latin-1"), value.decode("latin-1")) for key, value in reply.raw_headers)
-        return HttpResponse(status=reply.status, headers=headers, body=Body.of(body))
+        encoding = reply.headers.get("Content-Encoding")
+        if small_enough(reply.content_length, encoding, read.limit):
+            # The common small answer: its Content-Length bounds what aiohttp reads.
+            return HttpResponse(status=reply.status, headers=headers, body=Body.of(await reply.read()))
+        try:
+            body = await read_body(
+                reply.content.iter_chunked(1 << 16), encoding, read.blob_dir, read.limit
+            )
+        except AnswerTooLarge:
+            # Drop the connection rather than drain a body that may never end.
+            reply.close()
+            raise
+        return HttpResponse(status=reply.status, headers=headers, body=body)
+
+
+async def _note_stall(state: TargetState, options: ReplayOptions) -> None:
+    """Count a timeout or refusal; after ``unresponsive_after`` in a row, probe the target once."""
+    if not state.answered or state.unresponsive is not None:
+        return  # a target that never answered is handled by _note_failure
+    state.stalls_in_a_row += 1
+    if state.stalls_in_a_row < options.unresponsive_after:
+        return
+    async with state.probe_lock:
+        if state.unresponsive is not None or state.stalls_in_a_row < options.unresponsive_after:
+            return  # another session probed meanwhile
+        failure = await _probe(state, options)
+        if failure is None:
+            state.stalls_in_a_row = 0
+        else:
+            state.unresponsive = (
+                f"{state.stalls_in_a_row} calls in a row got no answer and a probe of "
+                f"{state.target.endpoint} did not either ({failure})"
+            )
+
+
+async def _probe(state: TargetState, options: ReplayOptions) -> str | None:
+    """None when the target answers anything at all to a plain GET of its endpoint, else why not."""
+    timeout = aiohttp.ClientTimeout(total=options.timeout)
+    connector = aiohttp.TCPConnector(limit=1, ssl=state.tls)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as probe:
+        try:
+            async with probe.get(state.target.endpoint, allow_redirects=False) as reply:
+                reply.close()
+                return None
+        except Exception as error:
+            return classify(error, state.target.endpoint)[1]
 
 
 def _note_failure(state: TargetState, kind: str, message: str) -> None:
@@ -267,6 +396,8 @@ def classify(error: BaseException, endpoint: str) -> tuple[str, str]:
         isinstance(error, aiohttp.ClientOSError) and error.errno in (errno.ECONNRESET, errno.EPIPE)
     ):
         return "reset", f"{endpoint} reset the connection"
+    if isinstance(error, UndecodableBody):
+        return "protocol", f"{endpoint} sent a body that does not decode: {_reason(error)}"
     if isinstance(error, aiohttp.ClientResponseError | aiohttp.ClientPayloadError):
         return "protocol", f"{endpoint} did not answer valid HTTP: {_reason(error)}"
     if isinstance(error, aiohttp.ClientError):

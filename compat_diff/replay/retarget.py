@@ -63,6 +63,16 @@ _LOCAL_VIRTUAL_HOST = re.compile(
 _S3_DOMAIN_VIRTUAL_HOST = re.compile(r"^(?P<bucket>[^.]+(?:\.[^.]+)*?)\.s3\.[a-z0-9-]+(?:\.[a-z0-9-]+)+$")
 
 
+# The recorded signature schemes a request can be re-signed with (or sent unsigned, "none").
+_RESIGNABLE_SCHEMES = frozenset({"none", "sigv4", "sigv4-query", "sigv2", "sigv2-query"})
+
+
+class NotReplayable(Exception):
+    """The recorded input itself cannot be replayed (its body was not kept, its signature scheme or
+    URL is unusable); the call is skipped with this sentence. Any other exception from
+    :func:`rebuild` is a bug of compat-diff, never an outcome of the candidate."""
+
+
 @dataclass(frozen=True)
 class OutgoingRequest:
     """What is sent: ``body`` is bytes, or a recorded blob streamed from disk when unchanged."""
@@ -114,11 +124,16 @@ def rebuild(
     """The request to send to ``target`` for recorded ``exchange``, signed for the target."""
     request = exchange.request
     auth = recorded_auth(exchange)
+    if auth.scheme not in _RESIGNABLE_SCHEMES:
+        raise NotReplayable(f"the recorded signature scheme {auth.scheme!r} cannot be re-signed")
     scope = credential_scope(request)
     signing_service = scope[1] if scope else "s3"
     is_s3 = exchange.service == "s3" or (exchange.service is None and signing_service == "s3")
 
-    recorded = urlsplit(request.url)
+    try:
+        recorded = urlsplit(request.url)
+    except ValueError as error:
+        raise NotReplayable(f"the recorded URL does not parse: {error}") from None
     path = _without_recorded_prefix(exchange, target, recorded.path or "/")
     query = recorded.query
     if is_s3:
@@ -277,7 +292,7 @@ def _is_aws_chunked(exchange: Exchange) -> bool:
 def _body(request: HttpRequest, substituter: Substituter | None) -> tuple[bytes | Body, bool]:
     body = request.body
     if not body.available:
-        raise LookupError(f"the request body ({body.size} bytes) was not kept in the recording")
+        raise NotReplayable(f"the request body ({body.size} bytes) was not kept in the recording")
     if substituter and substitutable_body(request):
         original = body.read()
         changed = substituter.data(original)

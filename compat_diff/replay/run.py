@@ -21,9 +21,11 @@ from compat_diff.aws.signing import Clock, system_clock
 from compat_diff.errors import CannotRun
 from compat_diff.model import ExitStatus
 from compat_diff.recording import open_recording
-from compat_diff.replay.engine import ReplayOptions, TargetState, replay
+from compat_diff.replay.answers import DEFAULT_MAX_ANSWER_BYTES
+from compat_diff.replay.engine import DEFAULT_UNRESPONSIVE_AFTER, ReplayOptions, TargetState, replay
 from compat_diff.replay.idmap import DependencyIndex
 from compat_diff.replay.rundir import Answer, RunDirectory, TargetOutput
+from compat_diff.replay.settings import ReplaySettings, load_replay_settings
 from compat_diff.replay.targets import Target, load_targets
 
 
@@ -43,11 +45,17 @@ def run_replay(
     clock: Clock = system_clock,
     profile: str | None = None,
     region: str | None = None,
+    max_answer_bytes: int | None = None,
+    unresponsive_after: int | None = None,
 ) -> int:
     console = console or Console(stderr=True)
     resolved = load_targets(
         list(targets), targets_file, allow_aws=allow_aws, env=env, profile=profile, region=region
     )
+    settings = load_replay_settings(targets_file) if targets_file is not None else ReplaySettings()
+    # The command line wins over the targets file, which wins over the defaults.
+    max_answer_bytes = max_answer_bytes or settings.max_answer_bytes or DEFAULT_MAX_ANSWER_BYTES
+    unresponsive_after = unresponsive_after or settings.unresponsive_after or DEFAULT_UNRESPONSIVE_AFTER
     opened = open_recording(recording)
     with _collector_paused():
         exchanges = list(opened)
@@ -69,6 +77,8 @@ def run_replay(
         read_only=read_only,
         retry_throttled=retry_throttled,
         clock=clock,
+        max_answer_bytes=max_answer_bytes,
+        unresponsive_after=unresponsive_after,
     )
     with _collector_paused():
         index = DependencyIndex.build(exchanges)
@@ -86,6 +96,8 @@ def run_replay(
             "timeout": timeout,
             "read_only": read_only,
             "retry_throttled": retry_throttled,
+            "max_answer_bytes": max_answer_bytes,
+            "unresponsive_after": unresponsive_after,
         },
     )
     outputs = {target.name: run_dir.target(target.name) for target in resolved}
@@ -117,6 +129,28 @@ def run_replay(
             console.print(f"target {state.target.name}: transport errors: {kinds}", markup=False)
         if state.answered:
             attempted = True
+        if state.too_large:
+            console.print(
+                f"target {state.target.name}: {state.too_large} answer(s) larger than "
+                f"{max_answer_bytes} bytes were cut off and recorded as too-large (--max-answer-bytes)",
+                markup=False,
+            )
+        if state.unresponsive is not None:
+            console.print(
+                f"target {state.target.name} stopped answering: {state.unresponsive}; "
+                f"{state.not_run} remaining call(s) were not run",
+                markup=False,
+            )
+    internal = [state for state in states if state.internal_errors]
+    if internal:
+        first = internal[0]
+        count = sum(state.internal_errors for state in internal)
+        raise CannotRun(
+            f"{count} call(s) failed inside compat-diff itself, not because of a candidate "
+            f"(target {first.target.name}, {first.first_internal_error}); they are recorded as "
+            f"internal-error in {out} and excluded from scores. Unless the cause is on this machine "
+            "(a full disk, permissions), this is a bug: please report it"
+        )
     if attempted and not any(state.answered for state in states):
         reasons = "; ".join(f"{state.target.name}: {state.first_error}" for state in states)
         raise CannotRun(f"no target was reachable ({reasons})")
@@ -201,7 +235,8 @@ def _replay_with_progress(
         # walk them again at every full collection the replay's own garbage triggers.
         gc.freeze()
         try:
-            return asyncio.run(replay(exchanges, targets, index, options, on_answer))
+            blob_dirs = {name: output.blob_dir for name, output in outputs.items()}
+            return asyncio.run(replay(exchanges, targets, index, options, on_answer, blob_dirs))
         finally:
             gc.unfreeze()
 
@@ -229,4 +264,8 @@ def _target_summary(state: TargetState) -> dict[str, Any]:
         "transport_errors": dict(state.errors),
         "mapped_ids": len(state.idmap.mappings),
         "unresolved": len(state.idmap.unresolved),
+        "too_large": state.too_large,
+        "not_run": state.not_run,
+        "unresponsive": state.unresponsive,
+        "internal_errors": state.internal_errors,
     }

@@ -24,10 +24,11 @@ class Answer:
     """What one target did with one recorded exchange."""
 
     seq: int
-    outcome: str  # answered | transport | skipped
+    # answered | transport | too-large | skipped | not-run | internal-error (docs/formats.md)
+    outcome: str
     request: HttpRequest | None = None
     response: HttpResponse | None = None
-    error: dict[str, str] | None = None
+    error: dict[str, Any] | None = None
     skipped: str | None = None
     duration_ms: float = 0.0
     broken_dependencies: list[dict[str, Any]] = field(default_factory=list)
@@ -37,13 +38,13 @@ class Answer:
         line: dict[str, Any] = {"seq": self.seq, "outcome": self.outcome}
         line["request"] = encode_request(self.request, policy)[0] if self.request is not None else None
         line["response"] = (
-            encode_response(self.response, policy)[0]
+            _encode_answer(self.response, policy)
             if self.response is not None and self.outcome == "answered"
             else None
         )
-        if self.outcome == "transport" and self.error:
+        if self.outcome in ("transport", "too-large", "internal-error") and self.error:
             line["error"] = self.error
-        if self.outcome == "skipped" and self.skipped:
+        if self.outcome in ("skipped", "not-run") and self.skipped:
             line["skipped"] = self.skipped
         line["duration_ms"] = round(self.duration_ms, 3)
         if self.broken_dependencies:
@@ -53,13 +54,33 @@ class Answer:
         return line
 
 
+def _encode_answer(response: HttpResponse, policy: BodyPolicy) -> dict[str, Any]:
+    body = response.body
+    blobs = policy.blobs
+    if (
+        body.storage == "blob"
+        and body.sha256
+        and blobs is not None
+        and body.blob_path == blobs.path_for(body.sha256)
+        and body.blob_path.exists()
+    ):
+        # Spooled straight into this run's blob folder while it was read: not read back into memory.
+        return {
+            "status": response.status,
+            "headers": [list(pair) for pair in response.headers],
+            "body": {"blob": body.sha256, "size": body.size},
+        }
+    return encode_response(response, policy)[0]
+
+
 class TargetOutput:
     """answers.jsonl (appended as answers complete) and idmap.json of one target."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         answers = directory / "answers.jsonl"
-        self.policy = BodyPolicy(BlobStore(answers_blob_dir(answers)))
+        self.blob_dir = answers_blob_dir(answers)
+        self.policy = BodyPolicy(BlobStore(self.blob_dir))
         self._handle: IO[bytes] = _open(answers)
         self.lines = 0
 

@@ -90,6 +90,7 @@ def render_summary(result: RunResult) -> str:
     gate = result.gate
     lines += ["", f"**Gate: {'passed' if gate.passed else 'failed'}**"]
     lines += [f"- {_line(reason)}" for reason in gate.reasons]
+    lines += _unscored(targets)
     lines += _changes(result)
     top = top_divergences(result)
     if top:
@@ -100,6 +101,20 @@ def render_summary(result: RunResult) -> str:
         lines += ["", "No divergences."]
     lines.append("")
     return "\n".join(lines)
+
+
+# Exchanges a score leaves out, said under the table so a reader knows what the score does not cover.
+_UNSCORED = ("not-run", "internal-error", "reference-unparseable")
+
+
+def _unscored(targets: Any) -> list[str]:
+    lines = []
+    for target in targets:
+        counts = target.verdicts
+        parts = [f"{counts[verdict]} {verdict}" for verdict in _UNSCORED if counts.get(verdict)]
+        if parts:
+            lines.append(f"- {_cell(target.name)}: not scored: {', '.join(parts)}")
+    return ["", *lines] if lines else []
 
 
 def _line(text: str) -> str:

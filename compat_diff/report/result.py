@@ -5,8 +5,9 @@ Markdown, badges, the console and the exit status) only reads it. What "compared
 a score, an operation's verdict and the CI gate mean is defined here and nowhere else:
 
 - an exchange is *compared* when its verdict is scored (match, diverges, not-implemented,
-  error); skipped, not-replayable, too-large, not-run, reference-unparseable and internal-error
-  exchanges are shown but never count for or against a candidate;
+  error, too-large: an answer over the replay's size limit fails); skipped, not-replayable,
+  not-run, reference-unparseable and internal-error exchanges are shown but never count for or
+  against a candidate;
 - it *matches* when its verdict is "match" (no major or critical divergence remains);
 - a score is matching / compared, and ``None`` when nothing was compared;
 - an operation fails when one of its compared exchanges does not match.
@@ -42,7 +43,7 @@ VERSION = 1
 FindingStatus = Literal["", "new", "unchanged", "known"]
 EXCUSED: tuple[FindingStatus, ...] = ("unchanged", "known")
 # The order an operation's failing verdicts take precedence in.
-_FAILING_ORDER: tuple[Verdict, ...] = ("diverges", "not-implemented", "error")
+_FAILING_ORDER: tuple[Verdict, ...] = ("diverges", "not-implemented", "error", "too-large")
 # Outcomes that mean compat-diff could not compare: a gate must not pass on them silently.
 _BLOCKING: tuple[Verdict, ...] = ("not-run", "internal-error")
 

@@ -119,7 +119,7 @@ def test_old_reports_read_with_the_same_definitions(tmp_path: Path) -> None:
     assert "ListBuckets" in render_html(result, None)
 
 
-def test_not_compared_outcomes_are_shown_and_never_scored(tmp_path: Path, moto_pair) -> None:
+def test_not_compared_outcomes_are_shown_and_never_scored_and_too_large_fails(tmp_path: Path, moto_pair) -> None:
     reference, candidate = moto_pair
     recording = write_recording(tmp_path / "rec.jsonl", reference)
     policy = policy_for(tmp_path / "run" / "targets" / "moto")
@@ -138,8 +138,10 @@ def test_not_compared_outcomes_are_shown_and_never_scored(tmp_path: Path, moto_p
     target = doc["targets"][0]
     for verdict in outcomes:
         assert target["verdicts"][verdict] == 1
-    assert target["compared"] == len(reference) - len(outcomes)
-    assert target["score"] == 1.0
+    # A too-large answer is the candidate's: it is compared and fails; the other three are not compared.
+    assert target["compared"] == len(reference) - len(outcomes) + 1
+    assert target["matching"] == target["compared"] - 1
+    assert target["score"] < 1.0
     # An internal error of compat-diff is never the candidate's fault, but the gate does not pass on it.
     assert outcome.exit_code == 1
     assert "internal error of compat-diff" in outcome.output
