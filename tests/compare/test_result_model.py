@@ -119,7 +119,7 @@ def test_old_reports_read_with_the_same_definitions(tmp_path: Path) -> None:
     assert "ListBuckets" in render_html(result, None)
 
 
-def test_not_compared_outcomes_are_shown_and_never_scored_and_too_large_fails(tmp_path: Path, moto_pair) -> None:
+def test_unscored_outcomes_are_shown_and_too_large_fails(tmp_path: Path, moto_pair) -> None:
     reference, candidate = moto_pair
     recording = write_recording(tmp_path / "rec.jsonl", reference)
     policy = policy_for(tmp_path / "run" / "targets" / "moto")
