@@ -191,7 +191,15 @@ def main(click_ctx: click.Context, debug: bool) -> None:
 
 
 @main.command(epilog=EPILOG_EXIT)
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="The recording to write (JSONL).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The recording to write (JSONL); an existing file is kept unless --force is given.",
+)
+@click.option(
+    "--force", is_flag=True, help="Replace an existing recording at --out."
+)
 @click.option(
     "--listen",
     default="127.0.0.1:0",
@@ -230,6 +238,7 @@ def main(click_ctx: click.Context, debug: bool) -> None:
 def record(
     ctx: Context,
     out: Path,
+    force: bool,
     listen: str,
     session: str,
     ssl_insecure: bool,
@@ -249,7 +258,8 @@ def record(
       compat-diff record --out rec.jsonl -- aws s3 ls
     Without a COMMAND it prints the lines to export and records until interrupted (Ctrl-C).
     If the recording cannot be written, the proxy answers 502 and stops (exit 3): no call goes
-    through unrecorded.
+    through unrecorded. An existing recording at --out is never truncated: record to a new
+    file, or pass --force to replace it.
     """
     from compat_diff.capture.run import run_record
 
@@ -257,6 +267,7 @@ def record(
         ctx,
         lambda: run_record(
             out=out,
+            force=force,
             listen=listen,
             session=session,
             ssl_insecure=ssl_insecure,

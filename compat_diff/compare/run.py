@@ -125,7 +125,7 @@ def diff_run(
     info = read_run(run_dir)
     rules = load_rules(normalizer_paths, default_rules=default_rules)
     recording = open_recording(info.recording)
-    recording_index = sorted(index_lines(info.recording, skip_header=True).items())
+    recording_index = sorted(index_lines(info.recording, skip_header=True, unique=True).items())
     report_dir.mkdir(parents=True, exist_ok=True)
     parts_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=report_dir))
     tasks: list[ChunkTask] = []

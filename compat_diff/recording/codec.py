@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,27 @@ from compat_diff.errors import RecorderFailure
 from compat_diff.model import Auth, Body, Exchange, HttpRequest, HttpResponse, headers_from
 
 DEFAULT_INLINE_LIMIT = 256 * 1024
+# A blob is named by the sha256 of its bytes and nothing else: no path can be spelled with it.
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+class BlobReferenceError(ValueError):
+    """A body names a blob that is not a sha256 digest (a path, ``../x``), or a bad size."""
+
+
+def check_digest(value: object, what: str) -> str:
+    """``value`` when it is a lower-case sha256 hex digest; raises :class:`BlobReferenceError`."""
+    if not isinstance(value, str) or not _DIGEST.fullmatch(value):
+        shown = value if isinstance(value, str) and len(value) <= 80 else type(value).__name__
+        raise BlobReferenceError(f"{what} {shown!r} is not a sha256 digest (64 lower-case hex digits)")
+    return value
+
+
+def _size(obj: dict[str, Any]) -> int:
+    size = obj.get("size", 0)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise BlobReferenceError(f"a body's size must be a non-negative integer, not {size!r}")
+    return size
 
 
 class BlobStore:
@@ -93,19 +115,20 @@ def decode_body(obj: Any, blob_dir: Path | None) -> Body:
         data = base64.b64decode(obj["base64"], validate=False)
         return Body(inline=data, size=len(data), is_text=False)
     if "blob" in obj:
-        digest = str(obj["blob"])
+        digest = check_digest(obj["blob"], "the body names the blob")
         if blob_dir is None:
-            return Body(inline=None, storage="digest", sha256=digest, size=int(obj.get("size", 0)))
+            return Body(inline=None, storage="digest", sha256=digest, size=_size(obj))
         return Body(
             inline=None,
             storage="blob",
             sha256=digest,
-            size=int(obj.get("size", 0)),
+            size=_size(obj),
             blob_path=blob_dir / digest,
             is_text=False,
         )
     if "sha256" in obj:
-        return Body(inline=None, storage="digest", sha256=str(obj["sha256"]), size=int(obj.get("size", 0)))
+        digest = check_digest(obj["sha256"], "the body's sha256")
+        return Body(inline=None, storage="digest", sha256=digest, size=_size(obj))
     raise ValueError("a body needs one of text, base64, blob or sha256")
 
 

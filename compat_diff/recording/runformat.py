@@ -6,6 +6,7 @@ only, so the two never disagree about a name or a version.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,21 @@ def migrate_run_header(header: dict[str, Any], origin: str) -> dict[str, Any]:
         version += 1
         header["version"] = version
     return header
+
+
+# A target name is a folder of the run directory and a file name in reports: a short, safe alphabet.
+_TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def check_target_name(name: object) -> str:
+    """``name`` when it is a usable target name; raises ValueError with the rule otherwise."""
+    if not isinstance(name, str) or not _TARGET_NAME.fullmatch(name) or ".." in name:
+        shown = name if isinstance(name, str) and len(name) <= 80 else type(name).__name__
+        raise ValueError(
+            f"the target name {shown!r} is not allowed: use up to 64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit, without '..'"
+        )
+    return name
 
 
 def answers_blob_dir(answers: Path) -> Path:

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import aiohttp
 import yarl
@@ -26,6 +26,7 @@ import yarl
 from compat_diff.aws.models import is_read_only
 from compat_diff.aws.redact import redact_request
 from compat_diff.aws.signing import Clock, system_clock
+from compat_diff.errors import RecordingError
 from compat_diff.model import Body, Exchange, HttpResponse
 from compat_diff.replay.answers import (
     DEFAULT_MAX_ANSWER_BYTES,
@@ -253,6 +254,16 @@ def _skip_reason(exchange: Exchange, options: ReplayOptions, target: Target) -> 
     return None
 
 
+def _open_blob(body: Body) -> BinaryIO:
+    assert body.blob_path is not None
+    try:
+        return body.blob_path.open("rb")
+    except OSError as error:
+        raise RecordingError(
+            f"the recording's blob {body.sha256} cannot be read: {error.strerror or error}"
+        ) from None
+
+
 def _throttled(response: HttpResponse) -> bool:
     if response.status not in (400, 429, 503):
         return False
@@ -266,13 +277,16 @@ async def _send(state: TargetState, seq: int, outgoing: OutgoingRequest, options
     read = _BodyReader(state.blob_dir, options.max_answer_bytes)
     async with state.limit:
         started = time.perf_counter()
+        # Opened before the transport's try: a blob that cannot be read is the recording's problem
+        # (the replay checked every blob up front), never a fault of the candidate.
+        data = _open_blob(outgoing.body) if isinstance(outgoing.body, Body) else None
         try:
             # The session skips aiohttp's automatic headers, so nothing but the rebuilt headers is sent.
-            if isinstance(outgoing.body, Body):
-                assert outgoing.body.blob_path is not None
-                with outgoing.body.blob_path.open("rb") as data:
+            if data is not None:
+                with data:
                     response = await _exchange(http, outgoing, data, read)
             else:
+                assert not isinstance(outgoing.body, Body)
                 response = await _exchange(http, outgoing, outgoing.body or None, read)
         except AnswerTooLarge as error:
             state.stalls_in_a_row = 0

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from compat_diff.aws.signing import Clock, system_clock
-from compat_diff.errors import CannotRun
+from compat_diff.errors import CannotRun, RecordingError
 from compat_diff.model import ExitStatus
 from compat_diff.recording import open_recording
 from compat_diff.replay.answers import DEFAULT_MAX_ANSWER_BYTES
@@ -56,9 +56,17 @@ def run_replay(
     # The command line wins over the targets file, which wins over the defaults.
     max_answer_bytes = max_answer_bytes or settings.max_answer_bytes or DEFAULT_MAX_ANSWER_BYTES
     unresponsive_after = unresponsive_after or settings.unresponsive_after or DEFAULT_UNRESPONSIVE_AFTER
-    opened = open_recording(recording)
+    # The replay sends the blobs it reads, so each must be the recording's own, unaltered.
+    opened = open_recording(recording, verify_blobs=True)
     with _collector_paused():
         exchanges = list(opened)
+    unsafe = [problem for problem in opened.problems if problem.unsafe]
+    if unsafe:
+        more = f" (and {len(unsafe) - 1} more such line(s))" if len(unsafe) > 1 else ""
+        raise RecordingError(
+            f"line {unsafe[0].line} of {recording} is damaged: {unsafe[0].reason}{more}; "
+            "nothing was replayed"
+        )
     for problem in opened.problems:
         console.print(
             f"warning: line {problem.line} of {recording} is damaged and was skipped: {problem.reason}",

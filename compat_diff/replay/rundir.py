@@ -16,7 +16,7 @@ from compat_diff.errors import CannotRun, InputError
 from compat_diff.model import HttpRequest, HttpResponse
 from compat_diff.recording import BlobStore, BodyPolicy, now_iso
 from compat_diff.recording.codec import encode_request, encode_response
-from compat_diff.recording.runformat import RUN_FORMAT, RUN_VERSION, answers_blob_dir
+from compat_diff.recording.runformat import RUN_FORMAT, RUN_VERSION, answers_blob_dir, check_target_name
 
 
 @dataclass
@@ -128,7 +128,10 @@ class RunDirectory:
         _write_json(self.path / "run.json", self.header)
 
     def target(self, name: str) -> TargetOutput:
-        directory = self.path / "targets" / name
+        try:
+            directory = self.path / "targets" / check_target_name(name)
+        except ValueError as error:
+            raise InputError(f"{error}.") from None
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as error:
