@@ -217,6 +217,9 @@ def parse_rule(raw: dict[str, Any], source: str) -> Rule | None:
         replacement = raw.get("replacement", "")
         if not isinstance(replacement, str):
             raise fail("'replacement' must be a string")
+        problem = _replacement_problem(pattern, replacement)
+        if problem:
+            raise fail(f"replacement {replacement!r} {problem}")
     key = raw.get("key")
     if action == "sort" and key is not None and not isinstance(key, str):
         raise fail("'key' of a sort must be a member name")
@@ -256,3 +259,22 @@ def _names(value: Any, what: str, fail: Any) -> frozenset[str] | None:
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return frozenset(value)
     raise fail(f"'{what}' must be a name or a list of names")
+
+
+def _replacement_problem(pattern: re.Pattern[str], replacement: str) -> str | None:
+    """Why ``replacement`` cannot be expanded for ``pattern`` (a group it lacks), or None.
+
+    Checked on an empty match of the same groups, so a rule fails when it is loaded, not on the
+    first value it happens to match.
+    """
+    try:
+        probe = re.compile(f"(?:{pattern.pattern})?", pattern.flags)
+    except re.error:
+        return None  # inline global flags cannot be wrapped; such a pattern is checked when used
+    found = probe.match("")
+    assert found is not None  # an optional group matches the empty string
+    try:
+        found.expand(replacement)
+    except (re.error, IndexError) as error:
+        return f"refers to a group the pattern does not have ({error})"
+    return None
