@@ -11,9 +11,14 @@ from mitmproxy import http
 
 from compat_diff.capture.flows import keep_sent_headers, request_of, response_of, timing_of
 from compat_diff.capture.recorder import Recorder
+from compat_diff.capture.spool import BodySpool
 from compat_diff.errors import RecorderFailure
+from compat_diff.model import Body
 
 logger = logging.getLogger(__name__)
+
+REQUEST_SPOOL = "compat-diff.request-spool"
+RESPONSE_SPOOL = "compat-diff.response-spool"
 
 
 def refusal(reason: str) -> http.Response:
@@ -33,6 +38,26 @@ class CaptureAddon:
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         keep_sent_headers(flow)
+        if self.recorder.failure is None and self._large(flow.request.headers):
+            flow.request.stream = self._spool(flow, REQUEST_SPOOL)
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.response is not None and self.recorder.failure is None and self._large(flow.response.headers):
+            flow.response.stream = self._spool(flow, RESPONSE_SPOOL)
+
+    def _large(self, headers: http.Headers) -> bool:
+        """A body announced over the inline limit, or of unknown length: streamed, not buffered."""
+        length = headers.get("content-length")
+        if length is not None:
+            return length.strip().isdigit() and int(length) > self.recorder.writer.policy.inline_limit
+        return "chunked" in headers.get("transfer-encoding", "").lower()
+
+    def _spool(self, flow: http.HTTPFlow, key: str) -> BodySpool:
+        policy = self.recorder.writer.policy
+        assert policy.blobs is not None
+        spool = BodySpool(policy.blobs.directory, policy.max_body_bytes)
+        flow.metadata[key] = spool
+        return spool
 
     def request(self, flow: http.HTTPFlow) -> None:
         failure = self.recorder.failure
@@ -43,18 +68,37 @@ class CaptureAddon:
     def response(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None and flow.response.headers.get("X-Compat-Diff") == "recorder-stopped":
             return
-        request = request_of(flow)
-        response = response_of(flow)
-        started, duration_ms = timing_of(flow)
         try:
+            request = request_of(flow, _spooled(flow, REQUEST_SPOOL))
+            response = response_of(flow, _spooled(flow, RESPONSE_SPOOL))
+            started, duration_ms = timing_of(flow)
             self.recorder.record(request, response, started, duration_ms)
         except RecorderFailure as failure:
             # The server already answered, but the client must not get an answer we did not record.
             flow.response = refusal(str(failure))
             self.on_failure(failure)
+        finally:
+            # A spool the recording did not take (redacted, not an AWS call) must not stay on disk.
+            _discard_spools(flow)
 
     def error(self, flow: http.HTTPFlow) -> None:
         # The call never completed (server unreachable, TLS refused, client gone): nothing to record.
         self.recorder.note_transport_error()
+        _discard_spools(flow)
         if flow.error is not None:
             logger.debug("transport error for %s: %s", flow.request.pretty_url, flow.error.msg)
+
+
+def _spooled(flow: http.HTTPFlow, key: str) -> Body | None:
+    """The streamed body kept under ``key``, or None when the body was buffered as usual."""
+    spool = flow.metadata.get(key)
+    if not isinstance(spool, BodySpool) or spool.size == 0:
+        return None  # never streamed (a HEAD answer announces a length it does not send)
+    return spool.body()
+
+
+def _discard_spools(flow: http.HTTPFlow) -> None:
+    for key in (REQUEST_SPOOL, RESPONSE_SPOOL):
+        spool = flow.metadata.pop(key, None)
+        if isinstance(spool, BodySpool):
+            spool.discard()

@@ -50,6 +50,38 @@ class BlobStore:
     def path_for(self, sha256: str) -> Path:
         return self.directory / sha256
 
+    def put_file(self, source: Path, sha256: str) -> None:
+        """Store the file ``source`` under ``sha256`` without reading it into memory.
+
+        A spool file already in this folder (written while the body streamed through the proxy)
+        is renamed; any other file is copied in chunks and its digest checked on the way.
+        """
+        target = self.path_for(sha256)
+        if source == target:
+            return
+        try:
+            if source.parent == self.directory and source.name.startswith(".spool-"):
+                if target.exists():
+                    source.unlink()
+                else:
+                    os.replace(source, target)
+                return
+            if target.exists():
+                return
+            self.directory.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".partial")
+            digest = hashlib.sha256()
+            with source.open("rb") as reader, partial.open("wb") as writer:
+                while chunk := reader.read(1 << 20):
+                    digest.update(chunk)
+                    writer.write(chunk)
+            if digest.hexdigest() != sha256:
+                partial.unlink()
+                raise RecorderFailure(f"the body blob {source} changed while it was being stored")
+            os.replace(partial, target)
+        except OSError as error:
+            raise RecorderFailure(f"cannot write body blob {target}: {error.strerror or error}") from error
+
     def put(self, data: bytes, sha256: str) -> None:
         target = self.path_for(sha256)
         if target.exists():
@@ -80,6 +112,14 @@ class BodyPolicy:
         """The JSON form of a body, and whether the bytes were kept (replayable)."""
         if not body.available:
             return {"sha256": body.sha256, "size": body.size}, False
+        if body.storage == "blob" and body.blob_path is not None and body.sha256:
+            # A body that is already a file (streamed through the proxy, or another recording's
+            # blob) is stored or skipped without being read into memory.
+            if self.max_body_bytes is not None and body.size > self.max_body_bytes:
+                return {"sha256": body.sha256, "size": body.size}, False
+            if body.size > self.inline_limit and self.blobs is not None:
+                self.blobs.put_file(body.blob_path, body.sha256)
+                return {"blob": body.sha256, "size": body.size}, True
         data = body.read()
         size = len(data)
         if self.max_body_bytes is not None and size > self.max_body_bytes:
