@@ -19,7 +19,9 @@ def recording(tmp_path: Path) -> Path:
     path = tmp_path / "rec.jsonl"
     with RecordingWriter(path) as writer:
         writer.write(
-            make_exchange(1, make_request("GET", "http://127.0.0.1:5000/"), service="s3", operation="ListBuckets")
+            make_exchange(
+                1, make_request("GET", "http://127.0.0.1:5000/"), service="s3", operation="ListBuckets"
+            )
         )
     return path
 
@@ -32,7 +34,9 @@ def one_sentence(stderr: str) -> str:
 
 
 def test_an_ipv6_url_without_brackets_is_one_sentence(tmp_path, recording):
-    result = run_cli("replay", str(recording), "--target", "x=http://::1:8080", "--out", str(tmp_path / "run"))
+    result = run_cli(
+        "replay", str(recording), "--target", "x=http://::1:8080", "--out", str(tmp_path / "run")
+    )
     assert result.returncode == 2
     assert "IPv6 address without brackets" in one_sentence(result.stderr)
 
@@ -82,7 +86,11 @@ def test_a_regex_replacement_naming_a_missing_group_is_refused_when_loaded(tmp_p
 @pytest.mark.parametrize(
     "document",
     [
-        {"targets": [{"name": "x", "operations": [{"service": "s3", "operation": "Get", "exchanges": "many"}]}]},
+        {
+            "targets": [
+                {"name": "x", "operations": [{"service": "s3", "operation": "Get", "exchanges": "many"}]}
+            ]
+        },
         {"recording": 5, "targets": [{"name": "x", "operations": [{"divergences": 3}]}]},
     ],
 )

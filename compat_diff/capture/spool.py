@@ -43,7 +43,9 @@ class BodySpool:
             directory.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("wb")
         except OSError as error:
-            raise RecorderFailure(f"cannot write body blobs in {directory}: {error.strerror or error}") from error
+            raise RecorderFailure(
+                f"cannot write body blobs in {directory}: {error.strerror or error}"
+            ) from error
 
     def __call__(self, chunk: bytes) -> bytes:
         if not chunk:
@@ -61,7 +63,9 @@ class BodySpool:
                 self._file.write(chunk)
             except OSError as error:
                 self.discard()
-                raise RecorderFailure(f"cannot write a body blob in {self.directory}: {error.strerror}") from error
+                raise RecorderFailure(
+                    f"cannot write a body blob in {self.directory}: {error.strerror}"
+                ) from error
         return chunk
 
     def body(self) -> Body:

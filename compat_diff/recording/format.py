@@ -207,7 +207,9 @@ def check_blob(body: Body, blob_dir: Path) -> None:
     if digest.hexdigest() != body.sha256:
         raise BlobReferenceError(f"the bytes of blob {body.sha256} in {blob_dir} do not hash to its name")
     if size != body.size:
-        raise BlobReferenceError(f"the blob {body.sha256} holds {size} bytes, not the {body.size} the line says")
+        raise BlobReferenceError(
+            f"the blob {body.sha256} holds {size} bytes, not the {body.size} the line says"
+        )
 
 
 def _describe(error: Exception, raw: bytes) -> str:

@@ -18,7 +18,9 @@ from compat_diff.errors import TargetError
 
 AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 # A DNS name as resolvers accept it after IDNA mapping (underscores appear in local set-ups).
-_HOSTNAME = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.*$")
+_HOSTNAME = re.compile(
+    r"^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.*$"
+)
 
 
 def is_aws_host(host: str) -> bool:
@@ -47,8 +49,7 @@ def canonical_endpoint(url: str, where: str) -> str:
         )
     if not authority.startswith("[") and authority.count(":") > 1:
         raise TargetError(
-            f"{where} has an IPv6 address without brackets: write it as http://[ADDRESS]:PORT, "
-            f"not {url!r}"
+            f"{where} has an IPv6 address without brackets: write it as http://[ADDRESS]:PORT, not {url!r}"
         )
     try:
         parsed = yarl.URL(text)

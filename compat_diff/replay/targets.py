@@ -156,7 +156,7 @@ def load_targets(
         seen.add(target.name)
         if not allow_aws:
             for url in (target.endpoint, *target.endpoints.values()):
-                # Every URL here is canonical already (see endpoints.py): the host judged is the host resolved.
+                # Every URL here is canonical (endpoints.py): the host judged is the host resolved.
                 host = endpoint_host(url)
                 if is_aws_host(host):
                     raise TargetError(

@@ -91,7 +91,9 @@ def _typed(doc: dict[str, Any], origin: str) -> RunResult:
         return RunResult.from_json(doc)
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         reason = f"{type(error).__name__}: {error}" if isinstance(error, KeyError) else str(error)
-        raise InputError(f"{origin} is not a valid compat-diff report (a value has the wrong type: {reason}).") from None
+        raise InputError(
+            f"{origin} is not a valid compat-diff report (a value has the wrong type: {reason})."
+        ) from None
 
 
 __all__ = ["FORMAT", "SEVERITIES", "VERDICTS", "VERSION", "as_result", "format_score", "iter_details",

@@ -88,7 +88,9 @@ def s3_call(seq: int, method: str = "GET", key: str = "key", body: bytes = b"") 
         make_response(200, [("Content-Type", "application/xml")], b"<ok/>"),
         service="s3",
         operation="PutObject" if method == "PUT" else "GetObject",
-        auth=Auth("sigv4", "AKIARECORDED", ("host", "x-amz-content-sha256", "x-amz-date"), "UNSIGNED-PAYLOAD"),
+        auth=Auth(
+            "sigv4", "AKIARECORDED", ("host", "x-amz-content-sha256", "x-amz-date"), "UNSIGNED-PAYLOAD"
+        ),
     )
 
 
@@ -107,7 +109,9 @@ def edit_line(path: Path, number: int, change: Callable[[dict], None]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def replay(recording: Path, out: Path, *targets: str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+def replay(
+    recording: Path, out: Path, *targets: str, extra: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     args = ["replay", str(recording), "--out", str(out), "--timeout", "20", *extra]
     for target in targets:
         args += ["--target", target]
@@ -147,12 +151,15 @@ def test_an_aws_host_spelled_with_unicode_dots_is_refused_on_the_command_line(tm
     [
         's3 = "https://s3\uff0eamazonaws\uff0ecom"',
         # A table entry, under an alias of the service.
-        'Walrus = { url = "https://s3\u3002us-east-1\u3002amazonaws\u3002com", access_key = "k", secret_key = "s" }',
+        'Walrus = { url = "https://s3\u3002us-east-1\u3002amazonaws\u3002com", access_key = "k", '
+        'secret_key = "s" }',
     ],
 )
 def test_a_per_service_endpoint_with_unicode_dots_is_refused_in_a_targets_file(tmp_path, endpoints):
     targets = tmp_path / "targets.toml"
-    targets.write_text(f'[target.cloud]\nendpoint = "http://127.0.0.1:9"\n[target.cloud.endpoints]\n{endpoints}\n')
+    targets.write_text(
+        f'[target.cloud]\nendpoint = "http://127.0.0.1:9"\n[target.cloud.endpoints]\n{endpoints}\n'
+    )
     recording = write_recording(tmp_path / "rec.jsonl", s3_call(1))
     result = run_cli("replay", str(recording), "--targets", str(targets), "--out", str(tmp_path / "run"))
     assert result.returncode == 2, result.stderr
@@ -162,7 +169,7 @@ def test_a_per_service_endpoint_with_unicode_dots_is_refused_in_a_targets_file(t
 
 def test_an_aws_cli_endpoint_with_unicode_dots_is_refused():
     env = {"AWS_ENDPOINT_URL_S3": "https://s3\uff0eamazonaws\uff0ecom", "AWS_CONFIG_FILE": "/nonexistent"}
-    with pytest.raises(TargetError, match="points at the AWS endpoint s3.amazonaws.com"):
+    with pytest.raises(TargetError, match=r"points at the AWS endpoint s3\.amazonaws\.com"):
         load_targets(["cloud"], None, env=env, chain=lambda profile: None)
 
 
