@@ -116,7 +116,8 @@ def measure(mode: str, size: int, source: Path, work: Path, endpoint: str) -> tu
             sys.executable, "-m", "compat_diff", "record", "--out", str(out), "--confdir", str(work / "ca"),
             "--", sys.executable, str(client), endpoint, mode, str(data), str(size),
         ],
-        capture_output=True, text=True, env=env, timeout=3600, stdin=subprocess.DEVNULL,
+        # The working directory comes first on `python -m`'s path: keep it away from any checkout.
+        capture_output=True, text=True, env=env, timeout=3600, stdin=subprocess.DEVNULL, cwd=work,
     )  # fmt: skip
     elapsed = time.perf_counter() - started
     peak_kib, code = result.stdout.split()[-2:]
