@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 from compat_diff.aws.auth import parse_auth
 from compat_diff.aws.identify import identify
 from compat_diff.aws.redact import redact_request, redact_response
-from compat_diff.capture.chunked import decode_aws_chunked, is_aws_chunked
+from compat_diff.capture.chunked import decode_aws_chunked, decode_aws_chunked_file, is_aws_chunked
+from compat_diff.capture.spool import DECODED_SUFFIX
 from compat_diff.errors import RecorderFailure
 from compat_diff.model import Body, Exchange, HttpRequest, HttpResponse
 from compat_diff.recording.format import RecordingWriter
@@ -50,7 +51,18 @@ def unframe_request(request: HttpRequest) -> tuple[HttpRequest, dict[str, Any]]:
     content_encoding = request.header("content-encoding")
     if not request.body.available or not is_aws_chunked(content_encoding, content_sha256):
         return request, {}
-    decoded = decode_aws_chunked(request.body.read(), content_sha256, content_encoding)
+    body = request.body
+    if body.storage == "blob" and body.blob_path is not None:
+        # A streamed upload: decoded file to file, beside the spool (and removed with it).
+        target = body.blob_path.with_name(body.blob_path.name + DECODED_SUFFIX)
+        streamed = decode_aws_chunked_file(body.blob_path, target, content_sha256, content_encoding)
+        if streamed is not None:
+            decoded_body = Body(
+                inline=None, storage="blob", sha256=streamed.sha256, size=streamed.size, blob_path=target,
+                is_text=False,
+            )  # fmt: skip
+            return replace(request, body=decoded_body), {"aws-chunked": streamed.note}
+    decoded = decode_aws_chunked(body.read(), content_sha256, content_encoding)
     return replace(request, body=Body.of(decoded.body)), {"aws-chunked": decoded.note}
 
 

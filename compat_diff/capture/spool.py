@@ -19,6 +19,8 @@ from compat_diff.errors import RecorderFailure
 from compat_diff.model import Body
 
 SPOOL_PREFIX = ".spool-"
+# The decoded payload of a streamed aws-chunked upload, written beside its spool.
+DECODED_SUFFIX = ".decoded"
 
 
 class BodySpool:
@@ -91,10 +93,11 @@ class BodySpool:
         """Remove the spool file (the body was over the limit, redacted, or not an AWS call)."""
         self._close()
         if self.path is not None:
-            try:
-                os.unlink(self.path)
-            except FileNotFoundError:
-                pass
+            for leftover in (self.path, self.path.with_name(self.path.name + DECODED_SUFFIX)):
+                try:
+                    os.unlink(leftover)
+                except FileNotFoundError:
+                    pass
             self.path = None
 
 
