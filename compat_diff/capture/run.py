@@ -96,7 +96,8 @@ def open_writer(
 ) -> RecordingWriter:
     if out.is_dir():
         raise InputError(f"--out {out} is a directory; give the path of the recording file to write")
-    if (out.exists() or out.is_symlink()) and not force:
+    # Only a regular file is a recording to protect; a device such as /dev/null is written as asked.
+    if out.is_file() and not force:
         raise InputError(
             f"--out {out} already exists; choose another file, or pass --force to replace that recording"
         )
