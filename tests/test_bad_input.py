@@ -5,13 +5,16 @@
 from __future__ import annotations
 
 import json
+import resource
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from compat_diff.recording import RecordingWriter
-from compat_diff.testing import make_exchange, make_request, run_cli
+from compat_diff.testing import make_exchange, make_request, run_cli, stop_process
 
 
 @pytest.fixture
@@ -118,3 +121,42 @@ def test_record_refuses_to_overwrite_a_recording_unless_forced(tmp_path):
     assert forced.returncode == 0, forced.stderr
     header = json.loads(out.read_text().splitlines()[0])
     assert header["format"] == "compat-diff/recording"
+
+
+def test_a_run_directory_that_fills_up_during_the_replay_is_one_sentence(tmp_path):
+    """Files may grow only to 64 KiB (RLIMIT_FSIZE, which Python turns into EFBIG for the writer),
+    so answers.jsonl hits the limit part-way through, as on a full disk."""
+    witness_log = tmp_path / "witness.log"
+    port_file = tmp_path / "witness.port"
+    script = Path(__file__).parent / "replay" / "witness_server.py"
+    server = subprocess.Popen(
+        [sys.executable, str(script), str(port_file), str(witness_log), "ok"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not port_file.exists():
+            assert time.monotonic() < deadline and server.poll() is None, "witness server did not start"
+            time.sleep(0.02)
+        recording = tmp_path / "many.jsonl"
+        with RecordingWriter(recording) as writer:
+            for seq in range(1, 601):
+                call = make_request("GET", "http://127.0.0.1:5000/")
+                writer.write(make_exchange(seq, call, service="s3", operation="ListBuckets"))
+        limit = 64 * 1024
+
+        def small_files() -> None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        result = subprocess.run(
+            [
+                sys.executable, "-m", "compat_diff", "replay", str(recording),
+                "--target", f"x=http://127.0.0.1:{port_file.read_text()}", "--out", str(tmp_path / "run"),
+            ],
+            capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, preexec_fn=small_files,
+        )  # fmt: skip
+    finally:
+        stop_process(server)
+    assert result.returncode == 3, result.stderr
+    assert "cannot write" in one_sentence(result.stderr) and "answers.jsonl" in result.stderr

@@ -85,18 +85,28 @@ class TargetOutput:
         self.lines = 0
 
     def write(self, answer: Answer) -> None:
-        self._handle.write(orjson.dumps(answer.to_json(self.policy)) + b"\n")
-        self.lines += 1
-        # Flushing now and then keeps a crashed run's file readable without paying a syscall per answer.
-        if self.lines % 256 == 0:
-            self._handle.flush()
+        try:
+            self._handle.write(orjson.dumps(answer.to_json(self.policy)) + b"\n")
+            self.lines += 1
+            # Flushing now and then keeps a crashed run's file readable without paying a syscall per answer.
+            if self.lines % 256 == 0:
+                self._handle.flush()
+        except OSError as error:
+            raise CannotRun(
+                f"cannot write {self.directory / 'answers.jsonl'}: {error.strerror or error}"
+            ) from None
 
     def write_idmap(self, evidence: dict[str, Any]) -> None:
         _write_json(self.directory / "idmap.json", evidence)
 
     def close(self) -> None:
         if not self._handle.closed:
-            self._handle.close()
+            try:
+                self._handle.close()
+            except OSError as error:
+                raise CannotRun(
+                    f"cannot write {self.directory / 'answers.jsonl'}: {error.strerror or error}"
+                ) from None
 
 
 class RunDirectory:
