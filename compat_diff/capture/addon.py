@@ -39,11 +39,11 @@ class CaptureAddon:
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         keep_sent_headers(flow)
         if self.recorder.failure is None and self._large(flow.request.headers):
-            flow.request.stream = self._spool(flow, REQUEST_SPOOL)
+            flow.request.stream = self._spool(flow, REQUEST_SPOOL) or False
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None and self.recorder.failure is None and self._large(flow.response.headers):
-            flow.response.stream = self._spool(flow, RESPONSE_SPOOL)
+            flow.response.stream = self._spool(flow, RESPONSE_SPOOL) or False
 
     def _large(self, headers: http.Headers) -> bool:
         """A body announced over the inline limit, or of unknown length: streamed, not buffered."""
@@ -52,10 +52,16 @@ class CaptureAddon:
             return length.strip().isdigit() and int(length) > self.recorder.writer.policy.inline_limit
         return "chunked" in headers.get("transfer-encoding", "").lower()
 
-    def _spool(self, flow: http.HTTPFlow, key: str) -> BodySpool:
+    def _spool(self, flow: http.HTTPFlow, key: str) -> BodySpool | None:
+        """A spool for the body, or None to let mitmproxy buffer it when no spool can be written
+        (writing the exchange then fails and stops the recorder the usual way)."""
         policy = self.recorder.writer.policy
-        assert policy.blobs is not None
-        spool = BodySpool(policy.blobs.directory, policy.max_body_bytes)
+        if policy.blobs is None:
+            return None
+        try:
+            spool = BodySpool(policy.blobs.directory, policy.max_body_bytes)
+        except RecorderFailure:
+            return None
         flow.metadata[key] = spool
         return spool
 

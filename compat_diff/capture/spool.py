@@ -39,6 +39,9 @@ class BodySpool:
         self.size = 0
         self.head = b""
         self.ended = False
+        # A write that failed mid-stream: raised when the exchange is recorded, so the recorder
+        # stops loudly there (an exception inside mitmproxy's stream would only drop the connection).
+        self.failure: RecorderFailure | None = None
         self.path: Path | None = directory / f"{SPOOL_PREFIX}{uuid.uuid4().hex}.partial"
         self._file: IO[bytes] | None = None
         try:
@@ -65,12 +68,15 @@ class BodySpool:
                 self._file.write(chunk)
             except OSError as error:
                 self.discard()
-                raise RecorderFailure(
-                    f"cannot write a body blob in {self.directory}: {error.strerror}"
-                ) from error
+                self.failure = RecorderFailure(
+                    f"cannot write a body blob in {self.directory}: {error.strerror or error}"
+                )
         return chunk
 
     def body(self) -> Body:
+        """The streamed body; raises :class:`RecorderFailure` if it could not be kept."""
+        if self.failure is not None:
+            raise self.failure
         self._close()
         digest = self.hash.hexdigest()
         if self.path is None:
