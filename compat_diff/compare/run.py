@@ -23,9 +23,11 @@ from typing import Any
 import orjson
 
 from compat_diff import __version__
+from compat_diff.aws.redact import redact_request, redact_response
 from compat_diff.compare.cascade import Cascades
 from compat_diff.compare.exchange import SideTokens, Stages, diff_exchange
 from compat_diff.compare.runfiles import (
+    Answer,
     answers_blob_dir,
     decode_answer,
     index_lines,
@@ -34,7 +36,7 @@ from compat_diff.compare.runfiles import (
 )
 from compat_diff.compare.score import OperationTally, target_result
 from compat_diff.errors import InputError
-from compat_diff.model import Body, ExitStatus, HttpRequest, HttpResponse
+from compat_diff.model import Body, Exchange, ExitStatus, HttpRequest, HttpResponse
 from compat_diff.normalize import RuleSet, load_rules
 from compat_diff.recording import blob_dir_for, decode_exchange, now_iso, open_recording
 from compat_diff.recording.format import migrate
@@ -292,6 +294,7 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
                         answer = decode_answer(answer_obj, answer_blobs)
                     except (KeyError, ValueError, TypeError):
                         answer = None
+            exchange, answer = _without_secrets(exchange, answer)
             stages = diff_exchange(exchange, answer, rules, task.target, tokens)
             stages = replace(stages, result=cascades.link(exchange, stages.result))
             key = (exchange.service, exchange.operation)
@@ -308,6 +311,23 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
                 + b"\n"
             )
     return task.target, tallies
+
+
+def _without_secrets(exchange: Exchange, answer: Answer | None) -> tuple[Exchange, Answer | None]:
+    """Both sides redacted the same way before they are compared or written to details.jsonl: a
+    recording made elsewhere, or a run written by an older replay, may still hold secrets, and a
+    redacted value on both sides compares equal."""
+    op = exchange.op
+    request = redact_request(exchange.request, op)
+    response = redact_response(exchange.response, op)
+    if request is not exchange.request or response is not exchange.response:
+        exchange = replace(exchange, request=request, response=response)
+    if answer is not None:
+        sent = redact_request(answer.request, op) if answer.request is not None else None
+        got = redact_response(answer.response, op) if answer.response is not None else None
+        if sent is not answer.request or got is not answer.response:
+            answer = replace(answer, request=sent, response=got)
+    return exchange, answer
 
 
 def _detail(target: str, exchange: Any, answer: Any, stages: Stages) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import aiohttp
 import yarl
 
 from compat_diff.aws.models import is_read_only
-from compat_diff.aws.redact import redact_request
+from compat_diff.aws.redact import redact_request, redact_response
 from compat_diff.aws.signing import Clock, system_clock
 from compat_diff.model import Body, Exchange, HttpResponse
 from compat_diff.replay.answers import (
@@ -160,7 +160,9 @@ async def _replay_session(
                 if event is not None:
                     await event.wait()
             try:
-                answer = await _replay_call(state, exchange, options)
+                answer = _without_secrets(
+                    await _replay_call(state, exchange, options), exchange, state.blob_dir
+                )
             except Exception as error:  # a bug of ours, never an outcome of the candidate
                 answer = _internal_error(exchange.seq, error)
         finally:
@@ -188,6 +190,29 @@ async def _replay_session(
             if state.first_internal_error is None and answer.error:
                 state.first_internal_error = f"seq {exchange.seq}: {answer.error['message']}"
         state.on_answer(state.target, answer)
+
+
+def _without_secrets(answer: Answer, exchange: Exchange, blob_dir: Path | None) -> Answer:
+    """The answer with the secrets a candidate hands out (keys, tokens, passwords) redacted, the way
+    the recorder redacts AWS's answers, before anything learns from it or writes it down."""
+    response = answer.response
+    if response is None:
+        return answer
+    redacted = redact_response(response, exchange.op)
+    if redacted is response:
+        return answer
+    spooled = response.body
+    if (
+        redacted.body is not spooled
+        and spooled.storage == "blob"
+        and spooled.blob_path is not None
+        and blob_dir is not None
+        and spooled.blob_path.parent == blob_dir
+    ):
+        # The answer was spooled to the run directory as it arrived: its unredacted bytes go.
+        spooled.blob_path.unlink(missing_ok=True)
+    answer.response = redacted
+    return answer
 
 
 def _internal_error(seq: int, error: Exception) -> Answer:
@@ -326,9 +351,7 @@ async def _exchange(
             # The common small answer: its Content-Length bounds what aiohttp reads.
             return HttpResponse(status=reply.status, headers=headers, body=Body.of(await reply.read()))
         try:
-            body = await read_body(
-                reply.content.iter_chunked(1 << 16), encoding, read.blob_dir, read.limit
-            )
+            body = await read_body(reply.content.iter_chunked(1 << 16), encoding, read.blob_dir, read.limit)
         except AnswerTooLarge:
             # Drop the connection rather than drain a body that may never end.
             reply.close()
