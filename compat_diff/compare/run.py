@@ -40,6 +40,7 @@ from compat_diff.model import Body, Exchange, ExitStatus, HttpRequest, HttpRespo
 from compat_diff.normalize import RuleSet, load_rules
 from compat_diff.recording import blob_dir_for, decode_exchange, now_iso, open_recording
 from compat_diff.recording.format import migrate
+from compat_diff.report.files import atomic_output, cannot_write, report_directory
 from compat_diff.report.result import RunResult, Threshold, divergence_to_json, format_score
 
 CHUNK_SIZE = 5000
@@ -128,8 +129,40 @@ def diff_run(
     rules = load_rules(normalizer_paths, default_rules=default_rules)
     recording = open_recording(info.recording)
     recording_index = sorted(index_lines(info.recording, skip_header=True).items())
-    report_dir.mkdir(parents=True, exist_ok=True)
-    parts_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=report_dir))
+    report_directory(report_dir)
+    try:
+        parts_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=report_dir))
+    except OSError as error:
+        raise cannot_write(report_dir / "details.jsonl", error) from None
+    try:
+        return _diff_into(
+            run_dir,
+            info,
+            recording,
+            recording_index,
+            parts_dir,
+            report_dir,
+            rules,
+            workers,
+            thresholds,
+            console,
+        )
+    finally:
+        shutil.rmtree(parts_dir, ignore_errors=True)
+
+
+def _diff_into(
+    run_dir: Path,
+    info: Any,
+    recording: Any,
+    recording_index: list[tuple[int, int]],
+    parts_dir: Path,
+    report_dir: Path,
+    rules: RuleSet,
+    workers: int | None,
+    thresholds: tuple[Threshold, ...],
+    console: Any,
+) -> tuple[RunResult, Path]:
     tasks: list[ChunkTask] = []
     for target in info.targets:
         name = str(target["name"])
@@ -156,19 +189,24 @@ def diff_run(
     progress = ProgressLines(console, sum(len(task.seqs) for task in tasks), "compared")
     # Results arrive in task order, so each part is appended (and removed) as soon as its chunk is
     # done: the copying overlaps the comparing, and the parts never hold a second copy of the run.
-    with details.open("wb", buffering=0) as out:
-        for task, (target_name, chunk_tallies) in zip(tasks, _run_tasks(tasks, rules, workers), strict=True):
-            merged = tallies[target_name]
-            for key, tally in chunk_tallies.items():
-                if key in merged:
-                    merged[key].merge(tally)
-                else:
-                    merged[key] = tally
-            if task.part.exists():
-                _append(task.part, out)
-                task.part.unlink()
-            progress.advance(len(task.seqs))
-    shutil.rmtree(parts_dir, ignore_errors=True)
+    try:
+        with atomic_output(details, buffering=0) as out:
+            for task, (target_name, chunk_tallies) in zip(
+                tasks, _run_tasks(tasks, rules, workers), strict=True
+            ):
+                merged = tallies[target_name]
+                for key, tally in chunk_tallies.items():
+                    if key in merged:
+                        merged[key].merge(tally)
+                    else:
+                        merged[key] = tally
+                if task.part.exists():
+                    _append(task.part, out)
+                    task.part.unlink()
+                progress.advance(len(task.seqs))
+    except OSError as error:
+        # A part file of a chunk could not be written (the same disk as the report).
+        raise cannot_write(details, error) from None
     targets = []
     for target in info.targets:
         name = str(target["name"])

@@ -156,4 +156,5 @@ def _write_json(path: Path, obj: Any) -> None:
         partial.write_bytes(orjson.dumps(obj, option=orjson.OPT_INDENT_2) + b"\n")
         os.replace(partial, path)
     except OSError as error:
+        partial.unlink(missing_ok=True)  # no half-written file left behind
         raise CannotRun(f"cannot write {path}: {error.strerror or error}") from None

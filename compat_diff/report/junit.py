@@ -12,6 +12,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from compat_diff.report.files import write_with
 from compat_diff.report.result import Finding, OperationResult, RunResult, TargetResult, format_score
 
 # Enough findings to act on without making a CI page unreadable for a badly broken operation.
@@ -107,5 +108,4 @@ def _suite_notes(result: RunResult, target: TargetResult) -> list[str]:
 def write_junit(result: RunResult, path: Path) -> Path:
     tree = ET.ElementTree(build_junit(result))
     ET.indent(tree)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
-    return path
+    return write_with(path, lambda out: tree.write(out, encoding="utf-8", xml_declaration=True))

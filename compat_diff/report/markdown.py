@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from compat_diff.model import SEVERITIES, SEVERITY_ORDER
+from compat_diff.report.files import write_file
 from compat_diff.report.result import Finding, FindingRef, RunResult, format_score
 
 TOP_DIVERGENCES = 10
@@ -139,8 +140,7 @@ def _changes(result: RunResult) -> list[str]:
 
 
 def write_summary(result: RunResult, path: Path) -> Path:
-    path.write_text(render_summary(result), encoding="utf-8")
-    return path
+    return write_file(path, render_summary(result))
 
 
 def append_step_summary(result: RunResult, environ: Mapping[str, str]) -> Path | None:
