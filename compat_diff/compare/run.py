@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from compat_diff import __version__
+from compat_diff.aws.models import service_names
 from compat_diff.aws.redact import redact_request, redact_response
 from compat_diff.compare.cascade import Cascades
 from compat_diff.compare.exchange import SideTokens, Stages, diff_exchange
@@ -126,7 +127,7 @@ def diff_run(
 ) -> tuple[RunResult, Path]:
     """The result document and the path of a details.jsonl written beside it."""
     info = read_run(run_dir)
-    rules = load_rules(normalizer_paths, default_rules=default_rules)
+    rules = load_rules(normalizer_paths, default_rules=default_rules, known_services=service_names())
     recording = open_recording(info.recording)
     recording_index = sorted(index_lines(info.recording, skip_header=True).items())
     report_directory(report_dir)
