@@ -98,8 +98,13 @@ class RuleSet:
 
 
 def default_pack_dir() -> Path:
-    """The folder of the default packs: ``normalizers/`` at the project root."""
-    return Path(__file__).resolve().parent.parent.parent / "normalizers"
+    """The folder of the default packs: inside the package when installed from a wheel
+    (``compat_diff/normalizers``), ``normalizers/`` at the root of a checkout otherwise."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "normalizers"
+    if installed.is_dir():
+        return installed
+    return package.parent / "normalizers"
 
 
 def rule_files(paths: Iterable[Path]) -> list[Path]:
