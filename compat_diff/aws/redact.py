@@ -16,8 +16,10 @@ form fields (signature, policy, credential, token) are redacted inside the multi
 from __future__ import annotations
 
 import hashlib
+import json
 import json.decoder
 import re
+import xml.parsers.expat
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -76,10 +78,12 @@ def redact_request(request: HttpRequest, op: OperationRef) -> HttpRequest:
 def redact_response(response: HttpResponse, op: OperationRef) -> HttpResponse:
     """``response`` with credentials in its headers or body replaced, everything else byte-identical."""
     secrets = _secret_names(op.service, op.operation, "output")
-    headers = tuple(
-        (name, REDACTED if name.lower() in secrets.headers or name.lower() in _SECRET_HEADERS else value)
-        for name, value in response.headers
-    )
+    secret_headers = secrets.headers | _SECRET_HEADERS
+    headers = response.headers
+    if any(name.lower() in secret_headers for name, _ in headers):
+        headers = tuple(
+            (name, REDACTED if name.lower() in secret_headers else value) for name, value in headers
+        )
     body = _redact_body(response.body, response.header("content-type"), secrets, form=False)
     headers = _fix_content_length(headers, response.body, body)
     if body is response.body and headers == response.headers:
@@ -304,8 +308,11 @@ _XML_TOKEN = re.compile(
 
 
 def _redact_xml(text: str, names: frozenset[str]) -> str:
-    if not any(name.rpartition(".")[2] in text for name in names) and not _SECRETISH.search(text):
-        return text
+    if not any(leaf in text for leaf in _leaves(names)):
+        # No sensitive member: a well-formed document has nothing to redact, a broken one may.
+        if not _looks_secret(text) or _well_formed_xml(text):
+            return text
+        return _redact_by_pattern(text, names)
     pieces: list[str] = []
     well_formed = True
     position = 0
@@ -351,8 +358,11 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
 def _redact_json(text: str, names: frozenset[str]) -> str:
-    if not any(f'"{name.rpartition(".")[2]}"' in text for name in names) and not _SECRETISH.search(text):
-        return text
+    if not any(f'"{leaf}"' in text for leaf in _leaves(names)):
+        # No sensitive member: a well-formed document has nothing to redact, a broken one may.
+        if not _looks_secret(text) or _well_formed_json(text):
+            return text
+        return _redact_by_pattern(text, names)
     spans: list[tuple[int, int]] = []
     try:
         end = _walk_json(text, _skip(text, 0), names, False, spans, "")
@@ -437,12 +447,46 @@ _XML_OPEN = re.compile(r"<(?:[\w.-]+:)?([A-Za-z_][\w.-]*)(?:\s[^<>]*)?>")
 _PAIR = re.compile(r"(?<![\w.-])([\w.-]+)=([^&\s\"'<>]*)")
 
 
+_SECRET_WORDS = (
+    "secret", "password", "passwd", "passphrase", "token", "credential", "plaintext", "privatekey",
+    "private_key", "signature",
+)  # fmt: skip
+
+
+def _looks_secret(text: str) -> bool:
+    """Whether ``text`` names anything that may be a secret (cheap: no regular expression)."""
+    lowered = text.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+@cache
+def _leaves(names: frozenset[str]) -> tuple[str, ...]:
+    return tuple({name.rpartition(".")[2] for name in names})
+
+
+def _well_formed_xml(text: str) -> bool:
+    parser = xml.parsers.expat.ParserCreate()
+    try:
+        parser.Parse(text.encode("utf-8", "surrogateescape"), True)
+    except xml.parsers.expat.ExpatError:
+        return False
+    return True
+
+
+def _well_formed_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _secret_key(key: str, leaves: frozenset[str]) -> bool:
     return key in leaves or _SECRETISH.search(key) is not None
 
 
 def _redact_by_pattern(text: str, names: frozenset[str]) -> str:
-    leaves = frozenset(name.rpartition(".")[2] for name in names)
+    leaves = frozenset(_leaves(names))
     return _redact_pairs_pattern(_redact_xml_pattern(_redact_json_pattern(text, leaves), leaves), leaves)
 
 

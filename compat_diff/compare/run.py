@@ -24,7 +24,7 @@ import orjson
 
 from compat_diff import __version__
 from compat_diff.aws.models import service_names
-from compat_diff.aws.redact import redact_request, redact_response
+from compat_diff.aws.redact import redact_response
 from compat_diff.compare.cascade import Cascades
 from compat_diff.compare.exchange import SideTokens, Stages, diff_exchange
 from compat_diff.compare.runfiles import (
@@ -353,19 +353,18 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
 
 
 def _without_secrets(exchange: Exchange, answer: Answer | None) -> tuple[Exchange, Answer | None]:
-    """Both sides redacted the same way before they are compared or written to details.jsonl: a
-    recording made elsewhere, or a run written by an older replay, may still hold secrets, and a
-    redacted value on both sides compares equal."""
+    """Both answers redacted the same way before they are compared or written to details.jsonl: a
+    recording made by hand or by another tool, or a run written by an older replay, may still hold
+    secrets in an answer, and a redacted value on both sides compares equal. (Requests are
+    redacted where they are written, by the recorder and by the replay.)"""
     op = exchange.op
-    request = redact_request(exchange.request, op)
     response = redact_response(exchange.response, op)
-    if request is not exchange.request or response is not exchange.response:
-        exchange = replace(exchange, request=request, response=response)
-    if answer is not None:
-        sent = redact_request(answer.request, op) if answer.request is not None else None
-        got = redact_response(answer.response, op) if answer.response is not None else None
-        if sent is not answer.request or got is not answer.response:
-            answer = replace(answer, request=sent, response=got)
+    if response is not exchange.response:
+        exchange = replace(exchange, response=response)
+    if answer is not None and answer.response is not None:
+        got = redact_response(answer.response, op)
+        if got is not answer.response:
+            answer = replace(answer, response=got)
     return exchange, answer
 
 
