@@ -41,7 +41,7 @@ from compat_diff.model import Body, Exchange, ExitStatus, HttpRequest, HttpRespo
 from compat_diff.normalize import RuleSet, load_rules
 from compat_diff.recording import blob_dir_for, decode_exchange, now_iso, open_recording
 from compat_diff.recording.format import migrate
-from compat_diff.report.files import atomic_output, cannot_write, report_directory
+from compat_diff.report.files import atomic_output, cannot_write, is_write_failure, report_directory
 from compat_diff.report.result import RunResult, Threshold, divergence_to_json, format_score
 
 CHUNK_SIZE = 5000
@@ -206,8 +206,10 @@ def _diff_into(
                     task.part.unlink()
                 progress.advance(len(task.seqs))
     except OSError as error:
-        # A part file of a chunk could not be written (the same disk as the report).
-        raise cannot_write(details, error) from None
+        # A chunk's part file could not be written: the same disk as the report.
+        if is_write_failure(error):
+            raise cannot_write(details, error) from None
+        raise
     targets = []
     for target in info.targets:
         name = str(target["name"])

@@ -209,7 +209,8 @@ def _without_secrets(answer: Answer, exchange: Exchange, blob_dir: Path | None) 
         and blob_dir is not None
         and spooled.blob_path.parent == blob_dir
     ):
-        # The answer was spooled to the run directory as it arrived: its unredacted bytes go.
+        # Spooled to a file of its own as it arrived (not yet stored under its digest): its
+        # unredacted bytes go; the redacted body is stored when the answer is written.
         spooled.blob_path.unlink(missing_ok=True)
     answer.response = redacted
     return answer

@@ -29,6 +29,15 @@ _REASONS = {
 }
 
 
+# What a write into an already open file fails with: the machine's problem, not the input's.
+_WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def is_write_failure(error: OSError) -> bool:
+    """Whether ``error`` says the disk could not take more (rather than an input that is missing)."""
+    return error.errno in _WRITE_FAILURES
+
+
 def cannot_write(path: Path, error: OSError) -> CannotRun:
     """The one sentence for a failed write of ``path``."""
     reason = _REASONS.get(error.errno or 0) or error.strerror or str(error)
@@ -62,14 +71,21 @@ def atomic_output(path: Path, buffering: int = -1) -> Iterator[IO[bytes]]:
     try:
         with os.fdopen(handle, "wb", buffering=buffering) as out:
             yield out
+    except OSError as error:
+        _remove(temporary)
+        # The block may also read (a file it copies): only a failed write is this file's problem.
+        if is_write_failure(error):
+            raise cannot_write(path, error) from None
+        raise
+    except BaseException:
+        _remove(temporary)
+        raise
+    try:
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except OSError as error:
         _remove(temporary)
         raise cannot_write(path, error) from None
-    except BaseException:
-        _remove(temporary)
-        raise
 
 
 def write_file(path: Path, data: bytes | str) -> Path:
