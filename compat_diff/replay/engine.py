@@ -201,19 +201,19 @@ def _without_secrets(answer: Answer, exchange: Exchange, blob_dir: Path | None) 
     redacted = redact_response(response, exchange.op)
     if redacted is response:
         return answer
-    spooled = response.body
-    if (
-        redacted.body is not spooled
-        and spooled.storage == "blob"
-        and spooled.blob_path is not None
-        and blob_dir is not None
-        and spooled.blob_path.parent == blob_dir
-    ):
-        # Spooled to a file of its own as it arrived (not yet stored under its digest): its
-        # unredacted bytes go; the redacted body is stored when the answer is written.
-        spooled.blob_path.unlink(missing_ok=True)
+    if redacted.body is not response.body:
+        # Its unredacted bytes go; the redacted body is stored when the answer is written.
+        _drop_spooled(response.body, blob_dir)
     answer.response = redacted
     return answer
+
+
+def _drop_spooled(body: Body, blob_dir: Path | None) -> None:
+    """Remove a body spooled to a file of its own as it arrived (not yet stored under its digest)."""
+    path = body.blob_path if body.storage == "blob" else None
+    # Spool files are hidden (".answer-..."); a file named by its digest may be another answer's.
+    if path is not None and blob_dir is not None and path.parent == blob_dir and path.name.startswith("."):
+        path.unlink(missing_ok=True)
 
 
 def _internal_error(seq: int, error: Exception) -> Answer:
@@ -263,6 +263,7 @@ async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOp
             await _note_stall(state, options)
         if answer.response is None or attempts > options.retry_throttled or not _throttled(answer.response):
             return answer
+        _drop_spooled(answer.response.body, state.blob_dir)  # the throttled answer is replaced
         await asyncio.sleep(min(0.1 * 2 ** (attempts - 1), 2.0))
 
 
