@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from compat_diff.aws.models import service_names
 from compat_diff.compare.exchange import SideTokens, diff_exchange
 from compat_diff.compare.runfiles import Answer, answers_blob_dir, decode_answer, read_run
 from compat_diff.errors import InputError
@@ -49,7 +50,7 @@ def run_learn_noise(
     default_rules: bool = True,
 ) -> int:
     """Write the suggested rules; the rules already in force (default packs and given files) apply first."""
-    rules = load_rules(normalizer_paths or [], default_rules=default_rules)
+    rules = load_rules(normalizer_paths or [], default_rules=default_rules, known_services=service_names())
     findings, compared = learn(recording, against, rules)
     suggested, refused = suggest(findings)
     write_rules(out, suggested, refused, compared)

@@ -23,9 +23,12 @@ from typing import Any
 import orjson
 
 from compat_diff import __version__
+from compat_diff.aws.models import service_names
+from compat_diff.aws.redact import redact_response
 from compat_diff.compare.cascade import Cascades
 from compat_diff.compare.exchange import SideTokens, Stages, diff_exchange
 from compat_diff.compare.runfiles import (
+    Answer,
     answers_blob_dir,
     decode_answer,
     index_lines,
@@ -34,10 +37,11 @@ from compat_diff.compare.runfiles import (
 )
 from compat_diff.compare.score import OperationTally, target_result
 from compat_diff.errors import InputError
-from compat_diff.model import Body, ExitStatus, HttpRequest, HttpResponse
+from compat_diff.model import Body, Exchange, ExitStatus, HttpRequest, HttpResponse
 from compat_diff.normalize import RuleSet, load_rules
 from compat_diff.recording import blob_dir_for, decode_exchange, now_iso, open_recording
 from compat_diff.recording.format import migrate
+from compat_diff.report.files import atomic_output, cannot_write, is_write_failure, report_directory
 from compat_diff.report.result import RunResult, Threshold, divergence_to_json, format_score
 
 CHUNK_SIZE = 5000
@@ -123,11 +127,43 @@ def diff_run(
 ) -> tuple[RunResult, Path]:
     """The result document and the path of a details.jsonl written beside it."""
     info = read_run(run_dir)
-    rules = load_rules(normalizer_paths, default_rules=default_rules)
+    rules = load_rules(normalizer_paths, default_rules=default_rules, known_services=service_names())
     recording = open_recording(info.recording)
     recording_index = sorted(index_lines(info.recording, skip_header=True, unique=True).items())
-    report_dir.mkdir(parents=True, exist_ok=True)
-    parts_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=report_dir))
+    report_directory(report_dir)
+    try:
+        parts_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=report_dir))
+    except OSError as error:
+        raise cannot_write(report_dir / "details.jsonl", error) from None
+    try:
+        return _diff_into(
+            run_dir,
+            info,
+            recording,
+            recording_index,
+            parts_dir,
+            report_dir,
+            rules,
+            workers,
+            thresholds,
+            console,
+        )
+    finally:
+        shutil.rmtree(parts_dir, ignore_errors=True)
+
+
+def _diff_into(
+    run_dir: Path,
+    info: Any,
+    recording: Any,
+    recording_index: list[tuple[int, int]],
+    parts_dir: Path,
+    report_dir: Path,
+    rules: RuleSet,
+    workers: int | None,
+    thresholds: tuple[Threshold, ...],
+    console: Any,
+) -> tuple[RunResult, Path]:
     tasks: list[ChunkTask] = []
     for target in info.targets:
         name = str(target["name"])
@@ -154,19 +190,26 @@ def diff_run(
     progress = ProgressLines(console, sum(len(task.seqs) for task in tasks), "compared")
     # Results arrive in task order, so each part is appended (and removed) as soon as its chunk is
     # done: the copying overlaps the comparing, and the parts never hold a second copy of the run.
-    with details.open("wb", buffering=0) as out:
-        for task, (target_name, chunk_tallies) in zip(tasks, _run_tasks(tasks, rules, workers), strict=True):
-            merged = tallies[target_name]
-            for key, tally in chunk_tallies.items():
-                if key in merged:
-                    merged[key].merge(tally)
-                else:
-                    merged[key] = tally
-            if task.part.exists():
-                _append(task.part, out)
-                task.part.unlink()
-            progress.advance(len(task.seqs))
-    shutil.rmtree(parts_dir, ignore_errors=True)
+    try:
+        with atomic_output(details, buffering=0) as out:
+            for task, (target_name, chunk_tallies) in zip(
+                tasks, _run_tasks(tasks, rules, workers), strict=True
+            ):
+                merged = tallies[target_name]
+                for key, tally in chunk_tallies.items():
+                    if key in merged:
+                        merged[key].merge(tally)
+                    else:
+                        merged[key] = tally
+                if task.part.exists():
+                    _append(task.part, out)
+                    task.part.unlink()
+                progress.advance(len(task.seqs))
+    except OSError as error:
+        # A chunk's part file could not be written: the same disk as the report.
+        if is_write_failure(error):
+            raise cannot_write(details, error) from None
+        raise
     targets = []
     for target in info.targets:
         name = str(target["name"])
@@ -292,6 +335,7 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
                         answer = decode_answer(answer_obj, answer_blobs)
                     except (KeyError, ValueError, TypeError):
                         answer = None
+            exchange, answer = _without_secrets(exchange, answer)
             stages = diff_exchange(exchange, answer, rules, task.target, tokens)
             stages = replace(stages, result=cascades.link(exchange, stages.result))
             key = (exchange.service, exchange.operation)
@@ -308,6 +352,22 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
                 + b"\n"
             )
     return task.target, tallies
+
+
+def _without_secrets(exchange: Exchange, answer: Answer | None) -> tuple[Exchange, Answer | None]:
+    """Both answers redacted the same way before they are compared or written to details.jsonl: a
+    recording made by hand or by another tool, or a run written by an older replay, may still hold
+    secrets in an answer, and a redacted value on both sides compares equal. (Requests are
+    redacted where they are written, by the recorder and by the replay.)"""
+    op = exchange.op
+    response = redact_response(exchange.response, op)
+    if response is not exchange.response:
+        exchange = replace(exchange, response=response)
+    if answer is not None and answer.response is not None:
+        got = redact_response(answer.response, op)
+        if got is not answer.response:
+            answer = replace(answer, response=got)
+    return exchange, answer
 
 
 def _detail(target: str, exchange: Any, answer: Any, stages: Stages) -> dict[str, Any]:

@@ -8,8 +8,9 @@ one replaces it, so a user's file can adjust or (``enabled: false``) switch off 
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ from typing import Any
 import yaml
 
 from compat_diff.errors import RuleError
-from compat_diff.normalize.paths import PathSyntaxError, Step, parse_path
+from compat_diff.normalize.paths import ANY, PathSyntaxError, Step, parse_path
 
+RULES_VERSION = 1
 ACTIONS = ("ignore", "type", "timestamp", "id", "sort", "regex", "tolerance")
 SHAPES = ("timestamp",)
 _KNOWN_KEYS = {
@@ -96,8 +98,13 @@ class RuleSet:
 
 
 def default_pack_dir() -> Path:
-    """The folder of the default packs: ``normalizers/`` at the project root."""
-    return Path(__file__).resolve().parent.parent.parent / "normalizers"
+    """The folder of the default packs: inside the package when installed from a wheel
+    (``compat_diff/normalizers``), ``normalizers/`` at the root of a checkout otherwise."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "normalizers"
+    if installed.is_dir():
+        return installed
+    return package.parent / "normalizers"
 
 
 def rule_files(paths: Iterable[Path]) -> list[Path]:
@@ -115,8 +122,14 @@ def rule_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def load_rules(paths: Iterable[Path], default_rules: bool = True) -> RuleSet:
-    """Load the default packs (unless switched off) and then the given files or folders."""
+def load_rules(
+    paths: Iterable[Path], default_rules: bool = True, known_services: Collection[str] | None = None
+) -> RuleSet:
+    """Load the default packs (unless switched off) and then the given files or folders.
+
+    With ``known_services`` (the service names the API models know), a rule naming any other
+    service is an error that suggests the closest names: such a rule would never apply.
+    """
     sources: list[Path] = []
     if default_rules:
         sources.extend(rule_files([default_pack_dir()]))
@@ -125,7 +138,7 @@ def load_rules(paths: Iterable[Path], default_rules: bool = True) -> RuleSet:
     disabled: set[str] = set()
     for path in sources:
         for raw in _read_file(path):
-            rule = parse_rule(raw, str(path))
+            rule = parse_rule(raw, str(path), known_services)
             if rule is None:
                 disabled.add(str(raw["id"]))
                 by_id.pop(str(raw["id"]), None)
@@ -162,6 +175,17 @@ def _read_text(text: str, source: str) -> list[dict[str, Any]]:
     if data is None:
         return []
     if isinstance(data, dict) and "rules" in data:
+        extra = sorted(set(data) - {"rules", "version"}, key=str)
+        if extra:
+            raise RuleError(f"rule file {source}: unknown top-level key {extra[0]!r} (known: rules, version)")
+        version = data.get("version", RULES_VERSION)
+        # bool is an int in Python: `version: true` must not read as version 1.
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise RuleError(f"rule file {source}: 'version' must be a whole number, not {version!r}")
+        if version != RULES_VERSION:
+            raise RuleError(
+                f"rule file {source} is version {version}; this compat-diff reads version {RULES_VERSION}"
+            )
         data = data["rules"]
     if not isinstance(data, list):
         raise RuleError(f"rule file {source} must hold a list of rules (or a mapping with a 'rules' list)")
@@ -173,7 +197,9 @@ def _read_text(text: str, source: str) -> list[dict[str, Any]]:
     return data
 
 
-def parse_rule(raw: dict[str, Any], source: str) -> Rule | None:
+def parse_rule(
+    raw: dict[str, Any], source: str, known_services: Collection[str] | None = None
+) -> Rule | None:
     """Validate one rule; ``None`` when the rule only switches off an earlier one."""
     rule_id = str(raw["id"])
 
@@ -183,7 +209,10 @@ def parse_rule(raw: dict[str, Any], source: str) -> Rule | None:
     unknown = sorted(set(raw) - _KNOWN_KEYS)
     if unknown:
         raise fail(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(_KNOWN_KEYS))})")
-    if raw.get("enabled", True) is False:
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise fail(f"'enabled' must be true or false, not {enabled!r}")
+    if not enabled:
         return None
     reason = raw.get("reason")
     if not isinstance(reason, str) or not reason.strip():
@@ -198,8 +227,9 @@ def parse_rule(raw: dict[str, Any], source: str) -> Rule | None:
         steps = parse_path(path)
     except PathSyntaxError as error:
         raise fail(f"bad path: {error}") from None
-    if not steps and action in ("ignore", "type"):
-        raise fail(f"action {action} on the root '$' would hide the whole answer")
+    if action in ("ignore", "type") and all(step.selector == ANY for step in steps):
+        # `$`, `$.*`, `$..*`, `$[*].*`: every member of every answer, so nothing would be compared.
+        raise fail(f"action {action} on {path!r} would hide the whole answer; name the member it is about")
     shape = raw.get("shape")
     if shape is not None and shape not in SHAPES:
         raise fail(f"shape {shape!r} is not one of {', '.join(SHAPES)}")
@@ -232,13 +262,19 @@ def parse_rule(raw: dict[str, Any], source: str) -> Rule | None:
     kind = raw.get("kind") or rule_id.rsplit(".", 1)[-1]
     if not isinstance(kind, str) or not _ID.fullmatch(kind):
         raise fail("'kind' must be a short name such as instance-id")
+    services = _names(raw.get("service"), "service", fail)
+    if services is not None and known_services is not None:
+        for name in sorted(services - set(known_services)):
+            close = difflib.get_close_matches(name, list(known_services), n=3, cutoff=0.6)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise fail(f"service {name!r} is not a service any API model knows{hint}")
     return Rule(
         id=rule_id,
         reason=reason.strip(),
         path=path,
         action=action,
         steps=steps,
-        services=_names(raw.get("service"), "service", fail),
+        services=services,
         operations=_names(raw.get("operation"), "operation", fail),
         targets=_names(raw.get("target"), "target", fail),
         kind=kind,

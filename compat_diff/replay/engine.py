@@ -24,7 +24,7 @@ import aiohttp
 import yarl
 
 from compat_diff.aws.models import is_read_only
-from compat_diff.aws.redact import redact_request
+from compat_diff.aws.redact import redact_request, redact_response
 from compat_diff.aws.signing import Clock, system_clock
 from compat_diff.errors import RecordingError
 from compat_diff.model import Body, Exchange, HttpResponse
@@ -161,7 +161,9 @@ async def _replay_session(
                 if event is not None:
                     await event.wait()
             try:
-                answer = await _replay_call(state, exchange, options)
+                answer = _without_secrets(
+                    await _replay_call(state, exchange, options), exchange, state.blob_dir
+                )
             except Exception as error:  # a bug of ours, never an outcome of the candidate
                 answer = _internal_error(exchange.seq, error)
         finally:
@@ -189,6 +191,30 @@ async def _replay_session(
             if state.first_internal_error is None and answer.error:
                 state.first_internal_error = f"seq {exchange.seq}: {answer.error['message']}"
         state.on_answer(state.target, answer)
+
+
+def _without_secrets(answer: Answer, exchange: Exchange, blob_dir: Path | None) -> Answer:
+    """The answer with the secrets a candidate hands out (keys, tokens, passwords) redacted, the way
+    the recorder redacts AWS's answers, before anything learns from it or writes it down."""
+    response = answer.response
+    if response is None:
+        return answer
+    redacted = redact_response(response, exchange.op)
+    if redacted is response:
+        return answer
+    if redacted.body is not response.body:
+        # Its unredacted bytes go; the redacted body is stored when the answer is written.
+        _drop_spooled(response.body, blob_dir)
+    answer.response = redacted
+    return answer
+
+
+def _drop_spooled(body: Body, blob_dir: Path | None) -> None:
+    """Remove a body spooled to a file of its own as it arrived (not yet stored under its digest)."""
+    path = body.blob_path if body.storage == "blob" else None
+    # Spool files are hidden (".answer-..."); a file named by its digest may be another answer's.
+    if path is not None and blob_dir is not None and path.parent == blob_dir and path.name.startswith("."):
+        path.unlink(missing_ok=True)
 
 
 def _internal_error(seq: int, error: Exception) -> Answer:
@@ -238,6 +264,7 @@ async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOp
             await _note_stall(state, options)
         if answer.response is None or attempts > options.retry_throttled or not _throttled(answer.response):
             return answer
+        _drop_spooled(answer.response.body, state.blob_dir)  # the throttled answer is replaced
         await asyncio.sleep(min(0.1 * 2 ** (attempts - 1), 2.0))
 
 
@@ -340,9 +367,7 @@ async def _exchange(
             # The common small answer: its Content-Length bounds what aiohttp reads.
             return HttpResponse(status=reply.status, headers=headers, body=Body.of(await reply.read()))
         try:
-            body = await read_body(
-                reply.content.iter_chunked(1 << 16), encoding, read.blob_dir, read.limit
-            )
+            body = await read_body(reply.content.iter_chunked(1 << 16), encoding, read.blob_dir, read.limit)
         except AnswerTooLarge:
             # Drop the connection rather than drain a body that may never end.
             reply.close()

@@ -61,10 +61,18 @@ def _encode_answer(response: HttpResponse, policy: BodyPolicy) -> dict[str, Any]
         body.storage == "blob"
         and body.sha256
         and blobs is not None
-        and body.blob_path == blobs.path_for(body.sha256)
+        and body.blob_path is not None
+        and body.blob_path.parent == blobs.directory
         and body.blob_path.exists()
     ):
-        # Spooled straight into this run's blob folder while it was read: not read back into memory.
+        # Spooled into this run's blob folder while it was read: stored under its digest by a rename,
+        # never read back into memory (an identical answer stored before is the same file).
+        target = blobs.path_for(body.sha256)
+        if body.blob_path != target:
+            try:
+                os.replace(body.blob_path, target)
+            except OSError as error:
+                raise CannotRun(f"cannot write {target}: {error.strerror or error}") from None
         return {
             "status": response.status,
             "headers": [list(pair) for pair in response.headers],
@@ -169,4 +177,5 @@ def _write_json(path: Path, obj: Any) -> None:
         partial.write_bytes(orjson.dumps(obj, option=orjson.OPT_INDENT_2) + b"\n")
         os.replace(partial, path)
     except OSError as error:
+        partial.unlink(missing_ok=True)  # no half-written file left behind
         raise CannotRun(f"cannot write {path}: {error.strerror or error}") from None

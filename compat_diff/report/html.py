@@ -27,6 +27,7 @@ from markupsafe import Markup
 
 from compat_diff.model import SEVERITIES, VERDICTS
 from compat_diff.report.document import iter_details
+from compat_diff.report.files import write_file
 from compat_diff.report.result import RunResult, collapse_path, divergence_to_json
 
 # Exchanges per compressed chunk: small enough that opening one exchange decompresses little,
@@ -311,8 +312,7 @@ def render_html(result: RunResult, details_path: Path | None) -> str:
 
 
 def write_html(result: RunResult, path: Path, details_path: Path | None) -> Path:
-    path.write_text(render_html(result, details_path), encoding="utf-8")
-    return path
+    return write_file(path, render_html(result, details_path))
 
 
 __all__ = ["iter_details", "render_html", "write_html"]
