@@ -17,26 +17,13 @@ from typing import Any
 import yaml
 
 from compat_diff.errors import RuleError
+from compat_diff.normalize.actions import ACTIONS, Action
 from compat_diff.normalize.paths import PathSyntaxError, Step, parse_path
 
-ACTIONS = ("ignore", "type", "timestamp", "id", "sort", "regex", "tolerance")
 SHAPES = ("timestamp",)
-_KNOWN_KEYS = {
-    "id",
-    "reason",
-    "service",
-    "operation",
-    "target",
-    "path",
-    "action",
-    "kind",
-    "key",
-    "pattern",
-    "replacement",
-    "tolerance",
-    "shape",
-    "enabled",
-}
+# The keys every rule may have; each action adds its own options (``Action.options``).
+_COMMON_KEYS = ("id", "reason", "service", "operation", "target", "path", "action", "shape", "enabled")
+_KNOWN_KEYS = frozenset(_COMMON_KEYS).union(*(action.options for action in ACTIONS.values()))
 _ID = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
@@ -45,16 +32,11 @@ class Rule:
     id: str
     reason: str
     path: str
-    action: str
+    action: Action
     steps: tuple[Step, ...]
     services: frozenset[str] | None = None
     operations: frozenset[str] | None = None
     targets: frozenset[str] | None = None
-    kind: str = ""
-    key: str | None = None
-    pattern: re.Pattern[str] | None = None
-    replacement: str = ""
-    tolerance: float = 0.0
     shape: str | None = None
     source: str = ""
 
@@ -188,9 +170,10 @@ def parse_rule(raw: dict[str, Any], source: str) -> Rule | None:
     reason = raw.get("reason")
     if not isinstance(reason, str) or not reason.strip():
         raise fail("needs a one-line 'reason'")
-    action = raw.get("action")
-    if action not in ACTIONS:
-        raise fail(f"action {action!r} is not one of {', '.join(ACTIONS)}")
+    name = raw.get("action")
+    action = ACTIONS.get(name) if isinstance(name, str) else None
+    if action is None:
+        raise fail(f"action {name!r} is not one of {', '.join(ACTIONS)}")
     path = raw.get("path")
     if not isinstance(path, str):
         raise fail("needs a 'path' such as $.ResponseMetadata.RequestId")
@@ -198,51 +181,20 @@ def parse_rule(raw: dict[str, Any], source: str) -> Rule | None:
         steps = parse_path(path)
     except PathSyntaxError as error:
         raise fail(f"bad path: {error}") from None
-    if not steps and action in ("ignore", "type"):
-        raise fail(f"action {action} on the root '$' would hide the whole answer")
+    if not steps and not action.allowed_at_root:
+        raise fail(f"action {action.name} on the root '$' would hide the whole answer")
     shape = raw.get("shape")
     if shape is not None and shape not in SHAPES:
         raise fail(f"shape {shape!r} is not one of {', '.join(SHAPES)}")
-    pattern = None
-    replacement = ""
-    if action == "regex" and not isinstance(raw.get("pattern"), str):
-        raise fail("action regex needs a 'pattern'")
-    if raw.get("pattern") is not None and action in ("regex", "id"):
-        if not isinstance(raw["pattern"], str):
-            raise fail("'pattern' must be a regular expression")
-        try:
-            pattern = re.compile(raw["pattern"])
-        except re.error as error:
-            raise fail(f"pattern does not compile: {error}") from None
-        replacement = raw.get("replacement", "")
-        if not isinstance(replacement, str):
-            raise fail("'replacement' must be a string")
-    key = raw.get("key")
-    if action == "sort" and key is not None and not isinstance(key, str):
-        raise fail("'key' of a sort must be a member name")
-    tolerance = 0.0
-    if action == "tolerance":
-        value = raw.get("tolerance")
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise fail("action tolerance needs a non-negative number 'tolerance'")
-        tolerance = float(value)
-    kind = raw.get("kind") or rule_id.rsplit(".", 1)[-1]
-    if not isinstance(kind, str) or not _ID.fullmatch(kind):
-        raise fail("'kind' must be a short name such as instance-id")
     return Rule(
         id=rule_id,
         reason=reason.strip(),
         path=path,
-        action=action,
+        action=action.from_options(raw, rule_id, fail),
         steps=steps,
         services=_names(raw.get("service"), "service", fail),
         operations=_names(raw.get("operation"), "operation", fail),
         targets=_names(raw.get("target"), "target", fail),
-        kind=kind,
-        key=key,
-        pattern=pattern,
-        replacement=replacement,
-        tolerance=tolerance,
         shape=shape,
         source=source,
     )
