@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import hashlib
-import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
+from compat_diff.aws.addressing import bucket_addressed, bucket_from_host
 from compat_diff.aws.auth import credential_scope, is_sigv2_query_api, parse_auth
 from compat_diff.aws.identify import recorded_endpoint_path
 from compat_diff.aws.models import has_service, service_meta
@@ -53,14 +53,6 @@ HOP_BY_HOP = frozenset(
 # Recomputed for every request rather than copied.
 _REBUILT = frozenset({"host", "content-length", "expect"})
 _CHUNKED_ONLY = frozenset({"x-amz-decoded-content-length", "x-amz-trailer"})
-_S3_VIRTUAL_HOST = re.compile(r"^(?P<bucket>.+?)\.s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?$")
-_LOCAL_VIRTUAL_HOST = re.compile(
-    r"^(?P<bucket>[^.]+(?:\.[^.]+)*?)\.(?:s3\.)?localhost(?:\.localstack\.cloud)?$"
-)
-# S3-compatible services conventionally serve virtual hosts as <bucket>.s3.<their domain>
-# (MinIO, Ceph and Swift deployments, s3.compat-diff.test in tests); the endpoint itself
-# (s3.<domain>) names no bucket.
-_S3_DOMAIN_VIRTUAL_HOST = re.compile(r"^(?P<bucket>[^.]+(?:\.[^.]+)*?)\.s3\.[a-z0-9-]+(?:\.[a-z0-9-]+)+$")
 
 
 # The recorded signature schemes a request can be re-signed with (or sent unsigned, "none").
@@ -96,17 +88,6 @@ class OutgoingRequest:
         return HttpRequest(self.method, self.url, self.headers, body)
 
 
-@lru_cache(maxsize=4096)
-def virtual_host_bucket(host: str) -> str | None:
-    """The bucket named in a virtual-host style S3 host name, if any."""
-    host = host.lower().rstrip(".")
-    for pattern in (_S3_VIRTUAL_HOST, _LOCAL_VIRTUAL_HOST, _S3_DOMAIN_VIRTUAL_HOST):
-        match = pattern.match(host)
-        if match and match.group("bucket") not in ("s3", "www"):
-            return match.group("bucket")
-    return None
-
-
 def recorded_auth(exchange: Exchange) -> Auth:
     if exchange.auth.scheme != "none":
         return exchange.auth
@@ -128,7 +109,8 @@ def rebuild(
         raise NotReplayable(f"the recorded signature scheme {auth.scheme!r} cannot be re-signed")
     scope = credential_scope(request)
     signing_service = scope[1] if scope else "s3"
-    is_s3 = exchange.service == "s3" or (exchange.service is None and signing_service == "s3")
+    # Whether the bucket may travel in the host: the service model's request paths say (/{Bucket}/...).
+    is_s3 = bucket_addressed(exchange.service or signing_service)
 
     try:
         recorded = urlsplit(request.url)
@@ -137,7 +119,7 @@ def rebuild(
     path = _without_recorded_prefix(exchange, target, recorded.path or "/")
     query = recorded.query
     if is_s3:
-        bucket = virtual_host_bucket(recorded.hostname or "")
+        bucket = bucket_from_host(recorded.netloc, exchange.service or signing_service)
         if bucket:
             path = "/" + bucket + (path if path.startswith("/") else "/" + path)
 
