@@ -108,7 +108,8 @@ def _within(
         return False
     tolerance = allowed.get(path)
     if tolerance is None:
-        tolerance = next((rule.action.tolerance for rule in tolerance_rules if matches(rule.steps, keys)), None)
+        found = (rule.action.tolerance for rule in tolerance_rules if matches(rule.steps, keys))
+        tolerance = next(found, None)
     if tolerance is None:
         return False
     return bool(abs(float(reference) - float(candidate)) <= tolerance)

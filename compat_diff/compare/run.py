@@ -26,6 +26,7 @@ from compat_diff import __version__
 from compat_diff.compare.cascade import Cascades
 from compat_diff.compare.exchange import SideTokens, Stages, diff_exchange
 from compat_diff.compare.runfiles import (
+    RUN_VERSION,
     answers_blob_dir,
     decode_answer,
     index_lines,
@@ -57,6 +58,7 @@ class ChunkTask:
     answers: Path
     answer_offsets: dict[int, int]
     part: Path
+    run_version: int = RUN_VERSION
 
 
 _RULES: RuleSet | None = None
@@ -146,6 +148,7 @@ def diff_run(
                     answers=answers,
                     answer_offsets={seq: answer_index[seq] for seq, _ in chunk if seq in answer_index},
                     part=parts_dir / f"{len(tasks):05d}.jsonl",
+                    run_version=info.version,
                 )
             )
     tallies: dict[str, dict[OpKey, OperationTally]] = {str(t["name"]): {} for t in info.targets}
@@ -289,7 +292,9 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
                 answer_obj = read_line_at(answers, answer_offset)
                 if answer_obj is not None:
                     try:
-                        answer = decode_answer(answer_obj, answer_blobs)
+                        answer = decode_answer(
+                            answer_obj, answer_blobs, exchange.response.body, task.run_version
+                        )
                     except (KeyError, ValueError, TypeError):
                         answer = None
             stages = diff_exchange(exchange, answer, rules, task.target, tokens)
