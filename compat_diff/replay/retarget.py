@@ -7,17 +7,15 @@ run directory records). Nothing here does IO beyond reading a recorded body.
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import hashlib
-import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from compat_diff.aws.addressing import bucket_addressed, bucket_from_host
 from compat_diff.aws.auth import credential_scope, is_sigv2_query_api, parse_auth
+from compat_diff.aws.checksums import checksum_header
 from compat_diff.aws.identify import recorded_endpoint_path
 from compat_diff.aws.models import has_service, service_meta
 from compat_diff.aws.signing import (
@@ -340,42 +338,6 @@ def _parse_time(value: str) -> _dt.datetime | None:
 
 # --------------------------------------------------------------------------------------------
 # Checksums: recomputed when a body changed, and sent as headers instead of aws-chunked trailers.
-
-
-def _crc_table(poly: int) -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_CRC32C_TABLE = _crc_table(0x82F63B78)
-_CRC64NVME_TABLE = _crc_table(0x9A6C9329AC4BC9B5)
-
-
-def _crc(data: bytes, table: list[int], mask: int, width: int) -> bytes:
-    crc = mask
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return (crc ^ mask).to_bytes(width, "big")
-
-
-CHECKSUMS: dict[str, Callable[[bytes], bytes]] = {
-    "content-md5": lambda data: hashlib.md5(data).digest(),
-    "x-amz-checksum-crc32": lambda data: zlib.crc32(data).to_bytes(4, "big"),
-    "x-amz-checksum-crc32c": lambda data: _crc(data, _CRC32C_TABLE, 0xFFFFFFFF, 4),
-    "x-amz-checksum-crc64nvme": lambda data: _crc(data, _CRC64NVME_TABLE, 0xFFFFFFFFFFFFFFFF, 8),
-    "x-amz-checksum-sha1": lambda data: hashlib.sha1(data).digest(),
-    "x-amz-checksum-sha256": lambda data: hashlib.sha256(data).digest(),
-}
-
-
-def checksum_header(name: str, data: bytes) -> str | None:
-    compute = CHECKSUMS.get(name.lower())
-    return base64.b64encode(compute(data)).decode("ascii") if compute else None
 
 
 def _recompute_checksums(headers: list[tuple[str, str]], body: bytes | Body) -> list[tuple[str, str]]:
