@@ -109,7 +109,7 @@ def _pairs(recording: Path, against: Path) -> Iterator[tuple[Exchange, Answer]]:
                 continue
             try:
                 # A body the run stored as equal to the recorded one is taken from the recording.
-                found = decode_answer(line, blob_dir, exchange.response.body)
+                found = decode_answer(line, blob_dir, exchange)
             except (ValueError, KeyError, TypeError):
                 continue
             yield exchange, found

@@ -39,10 +39,15 @@ from compat_diff.model import Body, ExitStatus, HttpRequest, HttpResponse
 from compat_diff.normalize import RuleSet, load_rules
 from compat_diff.recording import blob_dir_for, decode_exchange, now_iso, open_recording
 from compat_diff.recording.format import migrate
+from compat_diff.recording.runformat import body_digest
 from compat_diff.report.result import RunResult, Threshold, divergence_to_json, format_score
 
 CHUNK_SIZE = 5000
-DETAIL_BODY_LIMIT = 64 * 1024
+# details.jsonl keeps a bounded excerpt of each body (and the digest of a longer one): it is the
+# HTML exchange view's evidence, not a second copy of the run.
+DETAIL_BODY_LIMIT = 16 * 1024
+# A candidate body this long or longer that is byte for byte the reference's is named, not repeated.
+DETAIL_SAME_BODY_MIN = 256
 # Below this many exchanges a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 4000
 
@@ -293,7 +298,7 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
                 if answer_obj is not None:
                     try:
                         answer = decode_answer(
-                            answer_obj, answer_blobs, exchange.response.body, task.run_version
+                            answer_obj, answer_blobs, exchange, task.run_version
                         )
                     except (KeyError, ValueError, TypeError):
                         answer = None
@@ -319,13 +324,19 @@ def _detail(target: str, exchange: Any, answer: Any, stages: Stages) -> dict[str
     result = stages.result
     candidate: dict[str, Any] = {"request": None, "response": None, "normalized": None, "error": None}
     if answer is not None:
-        candidate["request"] = _request_view(answer.request)
-        candidate["response"] = _response_view(answer.response)
+        candidate["request"] = _request_view(answer.request, exchange.request.body)
+        candidate["response"] = _response_view(answer.response, exchange.response.body)
         candidate["error"] = answer.error
         if answer.skipped:
             candidate["skipped"] = answer.skipped
     if stages.candidate_normalized is not None:
-        candidate["normalized"] = stages.candidate_normalized.tree
+        tree = stages.candidate_normalized.tree
+        reference_tree = stages.reference_normalized.tree if stages.reference_normalized else None
+        if tree is not None and tree == reference_tree:
+            # The exchange view shows the reference's tree for both sides.
+            candidate["normalized_same_as_reference"] = True
+        else:
+            candidate["normalized"] = tree
     return {
         "target": target,
         "seq": exchange.seq,
@@ -344,25 +355,34 @@ def _detail(target: str, exchange: Any, answer: Any, stages: Stages) -> dict[str
     }
 
 
-def _request_view(request: HttpRequest | None) -> dict[str, Any] | None:
+def _request_view(request: HttpRequest | None, reference: Body | None = None) -> dict[str, Any] | None:
     if request is None:
         return None
-    return {
+    view: dict[str, Any] = {
         "method": request.method,
         "url": request.url,
         "headers": request.headers,  # tuples encode as JSON arrays, like lists
-        "body": _body_text(request.body),
     }
+    view.update(_body_view(request.body, reference))
+    return view
 
 
-def _response_view(response: HttpResponse | None) -> dict[str, Any] | None:
+def _response_view(response: HttpResponse | None, reference: Body | None = None) -> dict[str, Any] | None:
     if response is None:
         return None
-    return {
-        "status": response.status,
-        "headers": response.headers,
-        "body": _body_text(response.body),
-    }
+    view: dict[str, Any] = {"status": response.status, "headers": response.headers}
+    view.update(_body_view(response.body, reference))
+    return view
+
+
+def _body_view(body: Body, reference: Body | None) -> dict[str, Any]:
+    """``body`` as the exchange view shows it; one that repeats the reference's bytes is only named."""
+    if reference is not None and body.size >= DETAIL_SAME_BODY_MIN and body.size == reference.size:
+        digest = body_digest(body)
+        if digest is not None and digest == body_digest(reference):
+            named = f"<the reference's {body.size} bytes, sha256 {digest}>"
+            return {"body": named, "body_same_as_reference": True}
+    return {"body": _body_text(body)}
 
 
 def _body_text(body: Body) -> str:
@@ -375,7 +395,7 @@ def _body_text(body: Body) -> str:
     data = body.inline or b""
     text = data[:DETAIL_BODY_LIMIT].decode("utf-8", "replace")
     if len(data) > DETAIL_BODY_LIMIT:
-        text += f"... ({len(data)} bytes)"
+        text += f"... ({len(data)} bytes, sha256 {body.digest()})"
     return text
 
 

@@ -3,9 +3,10 @@ identity and version, the migrations of run.json and of answers.jsonl lines, the
 answers file, and the one ``Answer`` with its one encoder and one decoder. The replay writes it and
 the diff reads it through this module only, so the two never disagree about a name or a version.
 
-A candidate's body that is byte for byte the reference's (same sha256 and size) is not stored a
-second time: the line says ``{"reference": SHA256, "size": N}`` and the decoder takes the recorded
-exchange's body, so a run against a faithful candidate costs little more than its recording.
+A body that is byte for byte the recorded exchange's on the same side (the request sent is the
+recorded request's, the candidate answered the reference's bytes) is not stored a second time: the
+line says ``{"reference": SHA256, "size": N}`` and the decoder takes the recorded exchange's body,
+so a run against a faithful candidate costs little more than its recording.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from compat_diff.errors import InputError
-from compat_diff.model import Body, HttpRequest, HttpResponse
-from compat_diff.recording.codec import BodyPolicy, decode_request, decode_response, encode_request
+from compat_diff.model import Body, Exchange, HttpRequest, HttpResponse
+from compat_diff.recording.codec import BodyPolicy, decode_request, decode_response
 from compat_diff.recording.format import blob_dir_for
 
 RUN_FORMAT = "compat-diff/run"
@@ -71,13 +72,30 @@ class Answer:
     attempts: int = 1
 
 
-def encode_answer(answer: Answer, policy: BodyPolicy, reference: Body | None = None) -> dict[str, Any]:
-    """The JSON line of an answer; a response body equal to ``reference`` (the recorded body) is not
-    stored again, only named by its digest."""
+def encode_answer(answer: Answer, policy: BodyPolicy, recorded: Exchange | None = None) -> dict[str, Any]:
+    """The JSON line of an answer; a body equal to the ``recorded`` exchange's body on the same side
+    (the request sent, the response received) is not stored again, only named by its digest."""
     line: dict[str, Any] = {"seq": answer.seq, "outcome": answer.outcome}
-    line["request"] = encode_request(answer.request, policy)[0] if answer.request is not None else None
-    response = answer.response if answer.outcome == "answered" else None
-    line["response"] = None if response is None else _encode_response(response, policy, reference)
+    request, response = answer.request, answer.response if answer.outcome == "answered" else None
+    line["request"] = (
+        None
+        if request is None
+        else {
+            "method": request.method,
+            "url": request.url,
+            "headers": [list(pair) for pair in request.headers],
+            "body": _encode_body(request.body, policy, recorded.request.body if recorded else None),
+        }
+    )
+    line["response"] = (
+        None
+        if response is None
+        else {
+            "status": response.status,
+            "headers": [list(pair) for pair in response.headers],
+            "body": _encode_body(response.body, policy, recorded.response.body if recorded else None),
+        }
+    )
     if answer.outcome in ("transport", "too-large", "internal-error") and answer.error:
         line["error"] = answer.error
     if answer.outcome in ("skipped", "not-run") and answer.skipped:
@@ -93,11 +111,11 @@ def encode_answer(answer: Answer, policy: BodyPolicy, reference: Body | None = N
 def decode_answer(
     obj: dict[str, Any],
     blob_dir: Path | None,
-    reference: Body | None = None,
+    recorded: Exchange | None = None,
     version: int | None = None,
 ) -> Answer:
-    """An answers.jsonl line of a run of ``version``, migrated, with ``reference`` (the recorded
-    response body) standing in for a body stored as equal to it."""
+    """An answers.jsonl line of a run of ``version`` (default: current), migrated; a body stored as
+    equal to the ``recorded`` exchange's is that exchange's body."""
     if version is not None:
         while version < RUN_VERSION:
             obj = ANSWER_MIGRATIONS[version](obj)
@@ -108,8 +126,16 @@ def decode_answer(
     return Answer(
         seq=int(obj["seq"]),
         outcome=outcome,
-        request=decode_request(request, blob_dir) if isinstance(request, dict) else None,
-        response=_decode_response(response, blob_dir, reference) if isinstance(response, dict) else None,
+        request=(
+            _with_body(decode_request, request, blob_dir, recorded.request.body if recorded else None)
+            if isinstance(request, dict)
+            else None
+        ),
+        response=(
+            _with_body(decode_response, response, blob_dir, recorded.response.body if recorded else None)
+            if isinstance(response, dict)
+            else None
+        ),
         error=obj.get("error") if isinstance(obj.get("error"), dict) else None,
         skipped=obj.get("skipped"),
         duration_ms=float(obj.get("duration_ms") or 0.0),
@@ -127,14 +153,13 @@ def body_digest(body: Body) -> str | None:
     return None
 
 
-def _encode_response(response: HttpResponse, policy: BodyPolicy, reference: Body | None) -> dict[str, Any]:
-    line: dict[str, Any] = {"status": response.status, "headers": [list(pair) for pair in response.headers]}
-    body = response.body
-    if body.size > _SHARED_MIN_SIZE and reference is not None and reference.size == body.size:
+def _encode_body(body: Body, policy: BodyPolicy, recorded: Body | None) -> dict[str, Any]:
+    # A digest-only body (a streamed upload's) is already as small as naming the recorded one.
+    shareable = body.available and body.size > _SHARED_MIN_SIZE
+    if shareable and recorded is not None and recorded.size == body.size:
         digest = body_digest(body)
-        if digest is not None and digest == body_digest(reference):
-            line["body"] = {"reference": digest, "size": body.size}
-            return line
+        if digest is not None and digest == body_digest(recorded):
+            return {"reference": digest, "size": body.size}
     blobs = policy.blobs
     if (
         body.storage == "blob"
@@ -144,21 +169,27 @@ def _encode_response(response: HttpResponse, policy: BodyPolicy, reference: Body
         and body.blob_path.exists()
     ):
         # Spooled straight into this run's blob folder while it was read: not read back into memory.
-        line["body"] = {"blob": body.sha256, "size": body.size}
-    else:
-        line["body"] = policy.encode(body)[0]
-    return line
+        return {"blob": body.sha256, "size": body.size}
+    return policy.encode(body)[0]
 
 
-def _decode_response(obj: dict[str, Any], blob_dir: Path | None, reference: Body | None) -> HttpResponse:
+_Message = TypeVar("_Message", HttpRequest, HttpResponse)
+
+
+def _with_body(
+    decode: Callable[[dict[str, Any], Path | None], _Message],
+    obj: dict[str, Any],
+    blob_dir: Path | None,
+    recorded: Body | None,
+) -> _Message:
     body = obj.get("body")
     if not (isinstance(body, dict) and "reference" in body):
-        return decode_response(obj, blob_dir)
+        return decode(obj, blob_dir)
     digest = str(body["reference"])
     size = int(body.get("size") or 0)
-    if reference is not None and reference.size == size and body_digest(reference) == digest:
-        decoded = reference
+    if recorded is not None and recorded.size == size and body_digest(recorded) == digest:
+        shared = recorded
     else:
         # The recording it came from is not at hand (or changed): the digest is all we know.
-        decoded = Body(inline=None, storage="digest", sha256=digest, size=size)
-    return replace(decode_response({**obj, "body": None}, blob_dir), body=decoded)
+        shared = Body(inline=None, storage="digest", sha256=digest, size=size)
+    return replace(decode({**obj, "body": None}, blob_dir), body=shared)

@@ -191,12 +191,11 @@ def _replay_with_progress(
     # The bar redraws a few times a second at most; updating it per answer cost more than writing it.
     shown: dict[str, float] = {}
     total = len(exchanges)
-    recorded = {exchange.seq: exchange.response for exchange in exchanges}
+    recorded = {exchange.seq: exchange for exchange in exchanges}
 
     def on_answer(target: Target, answer: Answer) -> None:
         output = outputs[target.name]
-        reference = recorded.get(answer.seq)
-        output.write(answer, reference.body if reference is not None else None)
+        output.write(answer, recorded.get(answer.seq))
         if answer.outcome == "transport":
             errors[target.name] = errors.get(target.name, 0) + 1
         if not progress.live.is_started:

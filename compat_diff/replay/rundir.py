@@ -13,7 +13,7 @@ from typing import IO, Any
 import orjson
 
 from compat_diff.errors import CannotRun, InputError
-from compat_diff.model import Body
+from compat_diff.model import Exchange
 from compat_diff.recording import BlobStore, BodyPolicy, now_iso
 from compat_diff.recording.runformat import RUN_FORMAT, RUN_VERSION, Answer, answers_blob_dir, encode_answer
 
@@ -34,9 +34,9 @@ class TargetOutput:
         # recorded one is named by no line, and is removed on close.
         self._kept_blobs: set[str] = set()
 
-    def write(self, answer: Answer, reference: Body | None = None) -> None:
-        """Append one answer; ``reference`` is the recorded response body of the same exchange."""
-        line = encode_answer(answer, self.policy, reference)
+    def write(self, answer: Answer, recorded: Exchange | None = None) -> None:
+        """Append one answer to the ``recorded`` exchange (whose bodies it need not repeat)."""
+        line = encode_answer(answer, self.policy, recorded)
         for part in (line.get("request"), line.get("response")):
             body = part.get("body") if isinstance(part, dict) else None
             if isinstance(body, dict) and "blob" in body:

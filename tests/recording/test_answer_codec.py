@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from compat_diff.model import Body, HttpRequest, HttpResponse
+from compat_diff.model import Body, Exchange, HttpRequest, HttpResponse
 from compat_diff.recording import runformat
 from compat_diff.recording.runformat import Answer, decode_answer
 from compat_diff.replay import rundir
@@ -29,6 +29,14 @@ def _answer(seq: int, body: bytes) -> Answer:
     )
 
 
+def _recorded(body: bytes, request_body: bytes = b"") -> Exchange:
+    return Exchange(
+        seq=1,
+        request=HttpRequest("GET", "http://aws/b", (), Body.of(request_body)),
+        response=HttpResponse(200, (), Body.of(body)),
+    )
+
+
 def _lines(path: Path) -> list[dict]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
 
@@ -42,8 +50,9 @@ def test_a_body_equal_to_the_reference_is_stored_once(tmp_path: Path) -> None:
     run.start({"path": "rec.jsonl"}, [{"name": "x"}], {})
     output = run.target("x")
     reference = Body.of(BIG)
-    output.write(_answer(1, BIG), reference)
-    output.write(_answer(2, BIG + b"!"), reference)
+    recorded = _recorded(BIG)
+    output.write(_answer(1, BIG), recorded)
+    output.write(_answer(2, BIG + b"!"), recorded)
     output.close()
     answers = tmp_path / "run" / "targets" / "x" / "answers.jsonl"
     same, different = _lines(answers)
@@ -53,11 +62,11 @@ def test_a_body_equal_to_the_reference_is_stored_once(tmp_path: Path) -> None:
     assert blobs == {different["response"]["body"]["blob"]}
     assert answers.stat().st_size < len(BIG)
 
-    decoded = decode_answer(same, runformat.answers_blob_dir(answers), reference)
+    decoded = decode_answer(same, runformat.answers_blob_dir(answers), recorded)
     assert decoded.response is not None and decoded.response.body.read() == BIG
     assert (decoded.seq, decoded.attempts) == (1, 2)
     assert decoded.broken_dependencies == ({"seq": 1, "kind": "bucket"},)
-    other = decode_answer(different, runformat.answers_blob_dir(answers), reference)
+    other = decode_answer(different, runformat.answers_blob_dir(answers), recorded)
     assert other.response is not None and other.response.body.read() == BIG + b"!"
     # Without the recording at hand, the digest and size still say what the body was.
     alone = decode_answer(same, None, None)
@@ -76,9 +85,24 @@ def test_a_spooled_blob_equal_to_the_reference_is_removed(tmp_path: Path) -> Non
     output.blob_dir.mkdir(parents=True, exist_ok=True)
     spooled.write_bytes(BIG)
     body = Body(inline=None, storage="blob", sha256=digest, size=len(BIG), blob_path=spooled)
-    output.write(Answer(1, "answered", response=HttpResponse(200, (), body)), reference)
+    output.write(Answer(1, "answered", response=HttpResponse(200, (), body)), _recorded(BIG))
     output.close()
     assert not spooled.exists()
+
+
+def test_a_request_sent_as_recorded_is_not_stored_again(tmp_path: Path) -> None:
+    policy = runformat.BodyPolicy(None)
+    upload = b"u" * 4096
+    recorded = _recorded(b"", request_body=upload)
+    sent = Answer(
+        7,
+        "answered",
+        request=HttpRequest("PUT", "http://target/b/k", (), Body.of(upload)),
+        response=HttpResponse(200, (), Body.of(b"")),
+    )
+    line = orjson.loads(orjson.dumps(runformat.encode_answer(sent, policy, recorded)))
+    assert line["request"]["body"] == {"reference": runformat.body_digest(Body.of(upload)), "size": 4096}
+    assert decode_answer(line, None, recorded) == sent
 
 
 def test_round_trip_of_every_outcome(tmp_path: Path) -> None:

@@ -537,9 +537,13 @@
     const raw = el("div", { class: "view columns", dataset: { view: "raw" }, hidden: true });
     for (const side of ["reference", "candidate"]) {
       const data = record[side];
+      // details.jsonl does not repeat a candidate tree equal to the reference's.
+      const same = side === "candidate" && data && data.normalized_same_as_reference && record.reference;
+      const tree = same ? record.reference.normalized : data && data.normalized;
       normalized.append(el("div", { class: "column", dataset: { side } }, [el("h4", { text: side }),
-        data && data.normalized !== undefined && data.normalized !== null ?
-          el("div", { class: "tree mono" }, [treeNode(data.normalized, [], null, true)]) :
+        same ? el("p", { class: "muted same", text: "Same as the reference after normalization." }) : null,
+        tree !== undefined && tree !== null ?
+          el("div", { class: "tree mono" }, [treeNode(tree, [], null, true)]) :
           el("p", { class: "muted", text: record.omitted ? "Omitted to keep this page small; see details.jsonl." :
             "No normalized view (the report was rendered without details.jsonl)." })]));
       raw.append(el("div", { class: "column", dataset: { side } }, [el("h4", { text: side }), rawView(data, record)]));
