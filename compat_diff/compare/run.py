@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from compat_diff import __version__
+from compat_diff.aws.auth import parse_auth
 from compat_diff.compare.cascade import Cascades
 from compat_diff.compare.exchange import SideTokens, Stages, diff_exchange
 from compat_diff.compare.runfiles import (
@@ -343,6 +344,7 @@ def _detail(target: str, exchange: Any, answer: Any, stages: Stages) -> dict[str
         "service": exchange.service,
         "operation": exchange.operation,
         "verdict": result.verdict,
+        "auth": _auth_schemes(exchange, answer),
         "divergences": [divergence_to_json(d) for d in result.divergences],
         "rules_fired": list(result.rules_fired),
         "notes": list(result.notes),
@@ -353,6 +355,13 @@ def _detail(target: str, exchange: Any, answer: Any, stages: Stages) -> dict[str
         },
         "candidate": candidate,
     }
+
+
+def _auth_schemes(exchange: Any, answer: Any) -> dict[str, str | None]:
+    """How each side's call was signed (sigv4, sigv4-query, sigv2, sigv2-query, none)."""
+    recorded = exchange.auth.scheme if exchange.auth.scheme != "none" else parse_auth(exchange.request).scheme
+    sent = parse_auth(answer.request).scheme if answer is not None and answer.request is not None else None
+    return {"reference": recorded, "candidate": sent}
 
 
 def _request_view(request: HttpRequest | None, reference: Body | None = None) -> dict[str, Any] | None:
