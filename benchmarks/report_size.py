@@ -113,6 +113,7 @@ def main() -> None:
     recordings = list(args.recordings)
     if not args.no_workload:
         recordings.insert(0, record_workload(keep))
+        print(f"(the workload's recording stays in {keep} for a rerun with --no-workload)", file=sys.stderr)
     columns = ["recording", "answers", "details", "report.json", "index.html"]
     print("| recording | exchanges | " + " | ".join(f"{c} B/ex" for c in columns) + " |")
     print("|---|---|" + "---|" * len(columns))
