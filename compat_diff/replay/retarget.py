@@ -30,6 +30,7 @@ from compat_diff.aws.signing import (
     sign_request,
     strip_query_api_v2,
     system_clock,
+    uses_s3_signing_rules,
 )
 from compat_diff.model import Auth, Body, Exchange, HttpRequest
 from compat_diff.replay.idmap import Substituter, substitutable_body
@@ -303,7 +304,8 @@ def _signing_plan(
         payload_hash: str | None = UNSIGNED_PAYLOAD
     elif isinstance(body, Body):
         payload_hash = body.digest()
-    elif recorded_hash or signing_service == "s3":
+    elif recorded_hash or uses_s3_signing_rules(signing_service):
+        # S3's SigV4 variant always sends the payload hash; the model's signatureVersion says who uses it.
         payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
     else:
         payload_hash = None
