@@ -334,3 +334,28 @@ def test_a_presigned_url_keeps_placeholders(page: Any, tmp_path: Path) -> None:
     command = button.get_attribute("data-copied") or ""
     assert "X-Amz-Signature=<x-amz-signature>" in command and "X-Amz-Credential=<x-amz-credential>" in command
     assert SIGNATURE not in command and "AKIAEXAMPLE" not in command
+
+
+def test_a_candidate_equal_to_the_reference_is_shown_from_it(page: Any, tmp_path: Path) -> None:
+    """details.jsonl leaves out what repeats the reference; the view shows the reference's copy."""
+    doc, details = sample_report()
+    details = copy.deepcopy(details)
+    record = next(r for r in details if r["target"] == "swift" and r["operation"] == "ListBuckets")
+    candidate = record["candidate"]
+    del candidate["normalized"]
+    candidate["normalized_same_as_reference"] = True
+    candidate["response"]["body"] = "<the reference's 312 bytes, sha256 " + "ab" * 32 + ">"
+    candidate["response"]["body_same_as_reference"] = True
+    write_reports(doc, tmp_path / "report", write_details(details, tmp_path / "details.jsonl"))
+    open_report(page, tmp_path / "report")
+    page.click(".tab[data-tab=exchanges]")
+    page.fill("#filters input[name=q]", "ListBuckets")
+    page.locator("#table tbody tr").filter(has_text="swift").first.click()
+    exchange = page.locator("#exchange")
+    exchange.wait_for(state="visible")
+    column = exchange.locator(".view[data-view=normalized] .column[data-side=candidate]")
+    assert "Same as the reference after normalization." in column.inner_text()
+    name = column.locator('[data-path="$.Buckets[0].Name"]').inner_text().strip()
+    assert name.startswith('"Name": "reports"')
+    exchange.locator(".tabs.small .tab[data-view=diff]").click()
+    assert "byte for byte the reference's" in exchange.locator(".view[data-view=diff]").inner_text()
