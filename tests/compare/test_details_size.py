@@ -70,3 +70,37 @@ def test_details_name_repeated_bodies_and_cut_long_ones(tmp_path: Path) -> None:
     assert text.endswith(f"... ({len(long_candidate)} bytes, sha256 {digest})")
     assert len(text) < DETAIL_BODY_LIMIT + 200
     assert diverging["normalized"]["StartAfter"] == "x"
+
+
+def test_details_and_the_table_say_how_each_call_was_signed(tmp_path: Path) -> None:
+    from compat_diff.report.html import ExchangeIndex, auth_label
+
+    signed = make_request(
+        "GET",
+        "http://127.0.0.1:5000/b?list-type=2",
+        headers=(
+            ("host", "127.0.0.1:5000"),
+            ("authorization", "AWS AKIAEXAMPLE:c2lnbmF0dXJl"),
+        ),
+    )
+    recorded = make_exchange(
+        1, signed, make_response(200, (("content-type", XML),), listing(1)), service="s3",
+        operation="ListObjectsV2", protocol="rest-xml",
+    )
+    recording = write_recording(tmp_path / "rec.jsonl", [recorded])
+    policy = policy_for(tmp_path / "run" / "targets" / "cand")
+    line = answer_line(recorded, make_response(200, (("content-type", XML),), listing(1)), policy)
+    line["request"]["headers"] = [
+        ["host", "127.0.0.1:9000"],
+        ["authorization", "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/s3/aws4_request, "
+         "SignedHeaders=host, Signature=**REDACTED**"],
+    ]
+    run_dir = write_run(tmp_path / "run", recording, {"cand": [line]})
+    diff_run(run_dir, tmp_path / "report", [], True)
+    record = orjson.loads((tmp_path / "report" / "details.jsonl").read_bytes().splitlines()[0])
+    assert record["auth"] == {"reference": "sigv2", "candidate": "sigv4"}
+    index = ExchangeIndex()
+    index.add(0, record)
+    assert index.strings[index.columns["auth"][0]] == "sigv2 → sigv4"
+    assert auth_label({"reference": "sigv4", "candidate": "sigv4"}) == "sigv4"
+    assert auth_label(None) is None
