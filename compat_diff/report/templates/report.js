@@ -554,9 +554,10 @@
       el("div", { class: "yaml-box" }, [pre, button])]);
   }
   function copy(text, button, label) {
+    // What was copied stays on the button, for whoever cannot read the clipboard (and for tests).
+    button.dataset.copied = text;
     const done = () => {
       button.textContent = "Copied";
-      button.dataset.copied = text;
       setTimeout(() => { button.textContent = label || "Copy"; }, 1500);
     };
     if (navigator.clipboard && window.isSecureContext) {
