@@ -23,11 +23,13 @@ from typing import Any
 import orjson
 
 from compat_diff import __version__
+from compat_diff.aws.auth import parse_auth
 from compat_diff.aws.models import service_names
 from compat_diff.aws.redact import redact_response
 from compat_diff.compare.cascade import Cascades
 from compat_diff.compare.exchange import SideTokens, Stages, diff_exchange
 from compat_diff.compare.runfiles import (
+    RUN_VERSION,
     Answer,
     answers_blob_dir,
     decode_answer,
@@ -41,11 +43,16 @@ from compat_diff.model import Body, Exchange, ExitStatus, HttpRequest, HttpRespo
 from compat_diff.normalize import RuleSet, load_rules
 from compat_diff.recording import blob_dir_for, decode_exchange, now_iso, open_recording
 from compat_diff.recording.format import migrate
+from compat_diff.recording.runformat import body_digest
 from compat_diff.report.files import atomic_output, cannot_write, is_write_failure, report_directory
 from compat_diff.report.result import RunResult, Threshold, divergence_to_json, format_score
 
 CHUNK_SIZE = 5000
-DETAIL_BODY_LIMIT = 64 * 1024
+# details.jsonl keeps a bounded excerpt of each body (and the digest of a longer one): it is the
+# HTML exchange view's evidence, not a second copy of the run.
+DETAIL_BODY_LIMIT = 16 * 1024
+# A candidate body this long or longer that is byte for byte the reference's is named, not repeated.
+DETAIL_SAME_BODY_MIN = 256
 # Below this many exchanges a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 4000
 
@@ -61,6 +68,7 @@ class ChunkTask:
     answers: Path
     answer_offsets: dict[int, int]
     part: Path
+    run_version: int = RUN_VERSION
 
 
 _RULES: RuleSet | None = None
@@ -182,6 +190,7 @@ def _diff_into(
                     answers=answers,
                     answer_offsets={seq: answer_index[seq] for seq, _ in chunk if seq in answer_index},
                     part=parts_dir / f"{len(tasks):05d}.jsonl",
+                    run_version=info.version,
                 )
             )
     tallies: dict[str, dict[OpKey, OperationTally]] = {str(t["name"]): {} for t in info.targets}
@@ -332,7 +341,9 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
                 answer_obj = read_line_at(answers, answer_offset)
                 if answer_obj is not None:
                     try:
-                        answer = decode_answer(answer_obj, answer_blobs)
+                        answer = decode_answer(
+                            answer_obj, answer_blobs, exchange, task.run_version
+                        )
                     except (KeyError, ValueError, TypeError):
                         answer = None
             exchange, answer = _without_secrets(exchange, answer)
@@ -374,19 +385,26 @@ def _detail(target: str, exchange: Any, answer: Any, stages: Stages) -> dict[str
     result = stages.result
     candidate: dict[str, Any] = {"request": None, "response": None, "normalized": None, "error": None}
     if answer is not None:
-        candidate["request"] = _request_view(answer.request)
-        candidate["response"] = _response_view(answer.response)
+        candidate["request"] = _request_view(answer.request, exchange.request.body)
+        candidate["response"] = _response_view(answer.response, exchange.response.body)
         candidate["error"] = answer.error
         if answer.skipped:
             candidate["skipped"] = answer.skipped
     if stages.candidate_normalized is not None:
-        candidate["normalized"] = stages.candidate_normalized.tree
+        tree = stages.candidate_normalized.tree
+        reference_tree = stages.reference_normalized.tree if stages.reference_normalized else None
+        if tree is not None and tree == reference_tree:
+            # The exchange view shows the reference's tree for both sides.
+            candidate["normalized_same_as_reference"] = True
+        else:
+            candidate["normalized"] = tree
     return {
         "target": target,
         "seq": exchange.seq,
         "service": exchange.service,
         "operation": exchange.operation,
         "verdict": result.verdict,
+        "auth": _auth_schemes(exchange, answer),
         "divergences": [divergence_to_json(d) for d in result.divergences],
         "rules_fired": list(result.rules_fired),
         "notes": list(result.notes),
@@ -399,25 +417,41 @@ def _detail(target: str, exchange: Any, answer: Any, stages: Stages) -> dict[str
     }
 
 
-def _request_view(request: HttpRequest | None) -> dict[str, Any] | None:
+def _auth_schemes(exchange: Any, answer: Any) -> dict[str, str | None]:
+    """How each side's call was signed (sigv4, sigv4-query, sigv2, sigv2-query, none)."""
+    recorded = exchange.auth.scheme if exchange.auth.scheme != "none" else parse_auth(exchange.request).scheme
+    sent = parse_auth(answer.request).scheme if answer is not None and answer.request is not None else None
+    return {"reference": recorded, "candidate": sent}
+
+
+def _request_view(request: HttpRequest | None, reference: Body | None = None) -> dict[str, Any] | None:
     if request is None:
         return None
-    return {
+    view: dict[str, Any] = {
         "method": request.method,
         "url": request.url,
         "headers": request.headers,  # tuples encode as JSON arrays, like lists
-        "body": _body_text(request.body),
     }
+    view.update(_body_view(request.body, reference))
+    return view
 
 
-def _response_view(response: HttpResponse | None) -> dict[str, Any] | None:
+def _response_view(response: HttpResponse | None, reference: Body | None = None) -> dict[str, Any] | None:
     if response is None:
         return None
-    return {
-        "status": response.status,
-        "headers": response.headers,
-        "body": _body_text(response.body),
-    }
+    view: dict[str, Any] = {"status": response.status, "headers": response.headers}
+    view.update(_body_view(response.body, reference))
+    return view
+
+
+def _body_view(body: Body, reference: Body | None) -> dict[str, Any]:
+    """``body`` as the exchange view shows it; one that repeats the reference's bytes is only named."""
+    if reference is not None and body.size >= DETAIL_SAME_BODY_MIN and body.size == reference.size:
+        digest = body_digest(body)
+        if digest is not None and digest == body_digest(reference):
+            named = f"<the reference's {body.size} bytes, sha256 {digest}>"
+            return {"body": named, "body_same_as_reference": True}
+    return {"body": _body_text(body)}
 
 
 def _body_text(body: Body) -> str:
@@ -430,7 +464,7 @@ def _body_text(body: Body) -> str:
     data = body.inline or b""
     text = data[:DETAIL_BODY_LIMIT].decode("utf-8", "replace")
     if len(data) > DETAIL_BODY_LIMIT:
-        text += f"... ({len(data)} bytes)"
+        text += f"... ({len(data)} bytes, sha256 {body.digest()})"
     return text
 
 

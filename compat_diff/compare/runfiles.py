@@ -39,6 +39,8 @@ class RunInfo:
     header: dict[str, Any]
     recording: Path
     targets: list[dict[str, Any]] = field(default_factory=list)
+    # The version the run was written in (its answers.jsonl lines migrate from it as they are read).
+    version: int = RUN_VERSION
 
     def answers_path(self, target: str) -> Path:
         return self.path / "targets" / target / "answers.jsonl"
@@ -56,6 +58,7 @@ def read_run(run_dir: Path) -> RunInfo:
         raise InputError(f"{head_path} is not valid JSON ({error}).") from None
     if not isinstance(header, dict):
         raise InputError(f"{head_path} is not a compat-diff run header (format {RUN_FORMAT!r} expected).")
+    written = header.get("version")
     header = migrate_run_header(header, str(head_path))
     recording = (header.get("recording") or {}).get("path")
     if not recording:
@@ -74,7 +77,13 @@ def read_run(run_dir: Path) -> RunInfo:
             check_target_name(target["name"])
         except ValueError as error:
             raise InputError(f"{head_path}: {error}.") from None
-    return RunInfo(path=run_dir, header=header, recording=recording_path, targets=targets)
+    return RunInfo(
+        path=run_dir,
+        header=header,
+        recording=recording_path,
+        targets=targets,
+        version=written if isinstance(written, int) else RUN_VERSION,
+    )
 
 
 def index_lines(path: Path, skip_header: bool = False, *, unique: bool = False) -> dict[int, int]:

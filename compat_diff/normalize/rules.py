@@ -18,27 +18,14 @@ from typing import Any
 import yaml
 
 from compat_diff.errors import RuleError
+from compat_diff.normalize.actions import ACTIONS, Action
 from compat_diff.normalize.paths import ANY, PathSyntaxError, Step, parse_path
 
 RULES_VERSION = 1
-ACTIONS = ("ignore", "type", "timestamp", "id", "sort", "regex", "tolerance")
 SHAPES = ("timestamp",)
-_KNOWN_KEYS = {
-    "id",
-    "reason",
-    "service",
-    "operation",
-    "target",
-    "path",
-    "action",
-    "kind",
-    "key",
-    "pattern",
-    "replacement",
-    "tolerance",
-    "shape",
-    "enabled",
-}
+# The keys every rule may have; each action adds its own options (``Action.options``).
+_COMMON_KEYS = ("id", "reason", "service", "operation", "target", "path", "action", "shape", "enabled")
+_KNOWN_KEYS = frozenset(_COMMON_KEYS).union(*(action.options for action in ACTIONS.values()))
 _ID = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
@@ -47,16 +34,11 @@ class Rule:
     id: str
     reason: str
     path: str
-    action: str
+    action: Action
     steps: tuple[Step, ...]
     services: frozenset[str] | None = None
     operations: frozenset[str] | None = None
     targets: frozenset[str] | None = None
-    kind: str = ""
-    key: str | None = None
-    pattern: re.Pattern[str] | None = None
-    replacement: str = ""
-    tolerance: float = 0.0
     shape: str | None = None
     source: str = ""
 
@@ -217,9 +199,10 @@ def parse_rule(
     reason = raw.get("reason")
     if not isinstance(reason, str) or not reason.strip():
         raise fail("needs a one-line 'reason'")
-    action = raw.get("action")
-    if action not in ACTIONS:
-        raise fail(f"action {action!r} is not one of {', '.join(ACTIONS)}")
+    name = raw.get("action")
+    action = ACTIONS.get(name) if isinstance(name, str) else None
+    if action is None:
+        raise fail(f"action {name!r} is not one of {', '.join(ACTIONS)}")
     path = raw.get("path")
     if not isinstance(path, str):
         raise fail("needs a 'path' such as $.ResponseMetadata.RequestId")
@@ -227,41 +210,14 @@ def parse_rule(
         steps = parse_path(path)
     except PathSyntaxError as error:
         raise fail(f"bad path: {error}") from None
-    if action in ("ignore", "type") and all(step.selector == ANY for step in steps):
+    if action.name in ("ignore", "type") and all(step.selector == ANY for step in steps):
         # `$`, `$.*`, `$..*`, `$[*].*`: every member of every answer, so nothing would be compared.
-        raise fail(f"action {action} on {path!r} would hide the whole answer; name the member it is about")
+        raise fail(f"action {action.name} on {path!r} would hide the whole answer; name the member it is for")
+    if not steps and not action.allowed_at_root:
+        raise fail(f"action {action.name} on the root '$' would hide the whole answer")
     shape = raw.get("shape")
     if shape is not None and shape not in SHAPES:
         raise fail(f"shape {shape!r} is not one of {', '.join(SHAPES)}")
-    pattern = None
-    replacement = ""
-    if action == "regex" and not isinstance(raw.get("pattern"), str):
-        raise fail("action regex needs a 'pattern'")
-    if raw.get("pattern") is not None and action in ("regex", "id"):
-        if not isinstance(raw["pattern"], str):
-            raise fail("'pattern' must be a regular expression")
-        try:
-            pattern = re.compile(raw["pattern"])
-        except re.error as error:
-            raise fail(f"pattern does not compile: {error}") from None
-        replacement = raw.get("replacement", "")
-        if not isinstance(replacement, str):
-            raise fail("'replacement' must be a string")
-        problem = _replacement_problem(pattern, replacement)
-        if problem:
-            raise fail(f"replacement {replacement!r} {problem}")
-    key = raw.get("key")
-    if action == "sort" and key is not None and not isinstance(key, str):
-        raise fail("'key' of a sort must be a member name")
-    tolerance = 0.0
-    if action == "tolerance":
-        value = raw.get("tolerance")
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise fail("action tolerance needs a non-negative number 'tolerance'")
-        tolerance = float(value)
-    kind = raw.get("kind") or rule_id.rsplit(".", 1)[-1]
-    if not isinstance(kind, str) or not _ID.fullmatch(kind):
-        raise fail("'kind' must be a short name such as instance-id")
     services = _names(raw.get("service"), "service", fail)
     if services is not None and known_services is not None:
         for name in sorted(services - set(known_services)):
@@ -272,16 +228,11 @@ def parse_rule(
         id=rule_id,
         reason=reason.strip(),
         path=path,
-        action=action,
+        action=action.from_options(raw, rule_id, fail),
         steps=steps,
         services=services,
         operations=_names(raw.get("operation"), "operation", fail),
         targets=_names(raw.get("target"), "target", fail),
-        kind=kind,
-        key=key,
-        pattern=pattern,
-        replacement=replacement,
-        tolerance=tolerance,
         shape=shape,
         source=source,
     )
@@ -295,22 +246,3 @@ def _names(value: Any, what: str, fail: Any) -> frozenset[str] | None:
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return frozenset(value)
     raise fail(f"'{what}' must be a name or a list of names")
-
-
-def _replacement_problem(pattern: re.Pattern[str], replacement: str) -> str | None:
-    """Why ``replacement`` cannot be expanded for ``pattern`` (a group it lacks), or None.
-
-    Checked on an empty match of the same groups, so a rule fails when it is loaded, not on the
-    first value it happens to match.
-    """
-    try:
-        probe = re.compile(f"(?:{pattern.pattern})?", pattern.flags)
-    except re.error:
-        return None  # inline global flags cannot be wrapped; such a pattern is checked when used
-    found = probe.match("")
-    assert found is not None  # an optional group matches the empty string
-    try:
-        found.expand(replacement)
-    except (re.error, IndexError) as error:
-        return f"refers to a group the pattern does not have ({error})"
-    return None

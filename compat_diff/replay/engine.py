@@ -16,7 +16,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -28,6 +28,7 @@ from compat_diff.aws.redact import redact_request, redact_response
 from compat_diff.aws.signing import Clock, system_clock
 from compat_diff.errors import RecordingError
 from compat_diff.model import Body, Exchange, HttpResponse
+from compat_diff.recording.runformat import Answer
 from compat_diff.replay.answers import (
     DEFAULT_MAX_ANSWER_BYTES,
     AnswerTooLarge,
@@ -37,7 +38,6 @@ from compat_diff.replay.answers import (
 )
 from compat_diff.replay.idmap import DependencyIndex, IdMap, Substituter
 from compat_diff.replay.retarget import NotReplayable, OutgoingRequest, rebuild
-from compat_diff.replay.rundir import Answer
 from compat_diff.replay.targets import Target
 
 # aiohttp adds these unless told not to; a replay sends only what the recorded client sent.
@@ -205,8 +205,7 @@ def _without_secrets(answer: Answer, exchange: Exchange, blob_dir: Path | None) 
     if redacted.body is not response.body:
         # Its unredacted bytes go; the redacted body is stored when the answer is written.
         _drop_spooled(response.body, blob_dir)
-    answer.response = redacted
-    return answer
+    return replace(answer, response=redacted)
 
 
 def _drop_spooled(body: Body, blob_dir: Path | None) -> None:
@@ -239,14 +238,14 @@ async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOp
             exchange.seq,
             "not-run",
             skipped=f"target unresponsive: {state.unresponsive}",
-            broken_dependencies=broken,
+            broken_dependencies=tuple(broken),
         )
     if state.down is not None:
         return Answer(
             exchange.seq,
             "transport",
             error={"kind": state.down["kind"], "message": f"not sent: {state.down['message']}"},
-            broken_dependencies=broken,
+            broken_dependencies=tuple(broken),
         )
     attempts = 0
     while True:
@@ -256,10 +255,12 @@ async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOp
         except NotReplayable as error:
             return Answer(exchange.seq, "skipped", skipped=f"not-replayable: {error}")
         sent = redact_request(outgoing.as_http_request(), exchange.op)
-        answer = await _send(state, exchange.seq, outgoing, options)
-        answer.request = sent
-        answer.broken_dependencies = broken
-        answer.attempts = attempts
+        answer = replace(
+            await _send(state, exchange.seq, outgoing, options),
+            request=sent,
+            broken_dependencies=tuple(broken),
+            attempts=attempts,
+        )
         if answer.outcome == "transport" and answer.error and answer.error["kind"] in _STALL_KINDS:
             await _note_stall(state, options)
         if answer.response is None or attempts > options.retry_throttled or not _throttled(answer.response):

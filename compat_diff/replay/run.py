@@ -199,10 +199,11 @@ def _replay_with_progress(
     # The bar redraws a few times a second at most; updating it per answer cost more than writing it.
     shown: dict[str, float] = {}
     total = len(exchanges)
+    recorded = {exchange.seq: exchange for exchange in exchanges}
 
     def on_answer(target: Target, answer: Answer) -> None:
         output = outputs[target.name]
-        output.write(answer)
+        output.write(answer, recorded.get(answer.seq))
         if answer.outcome == "transport":
             errors[target.name] = errors.get(target.name, 0) + 1
         if not progress.live.is_started:

@@ -54,7 +54,9 @@ class ExchangeIndex:
     strings: list[str] = field(default_factory=list)
     _string_ids: dict[str, int] = field(default_factory=dict)
     columns: dict[str, list[int]] = field(
-        default_factory=lambda: {name: [] for name in ("t", "seq", "svc", "op", "v", "sev", "n", "paths")}
+        default_factory=lambda: {
+            name: [] for name in ("t", "seq", "svc", "op", "v", "sev", "n", "paths", "auth")
+        }
     )
 
     def string(self, text: str | None) -> int:
@@ -83,9 +85,19 @@ class ExchangeIndex:
         columns["sev"].append(severity_mask)
         columns["n"].append(len(divergences))
         columns["paths"].append(self.string(" ".join(paths)) if paths else -1)
+        columns["auth"].append(self.string(auth_label(record.get("auth"))))
 
     def as_json(self) -> dict[str, Any]:
         return {"strings": self.strings, "chunk": CHUNK_SIZE, **self.columns}
+
+
+def auth_label(auth: Any) -> str | None:
+    """How the calls were signed, as the table shows it: ``sigv4``, or ``sigv2 → sigv4`` when the
+    replay signed the candidate's call differently from the recorded one."""
+    if not isinstance(auth, dict) or not auth.get("reference"):
+        return None
+    reference, candidate = str(auth["reference"]), auth.get("candidate")
+    return reference if not candidate or candidate == reference else f"{reference} → {candidate}"
 
 
 def build_summary(result: RunResult, has_details: bool) -> dict[str, Any]:
