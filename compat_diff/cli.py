@@ -534,3 +534,45 @@ def candidates(
     from compat_diff.candidates.cli import run_candidates
 
     _run(ctx, lambda: run_candidates(action, list(names), state_dir, targets_out, ctx.out))
+
+
+@main.command(
+    epilog="Example:\n\n\b\n  compat-diff generate s3 sqs dynamodb --out suite/\n"
+    "  compat-diff record --out generated.jsonl -- python suite/run_suite.py suite/\n\n"
+    "Exit codes: 0 written, 2 unknown service or unwritable folder."
+)
+@click.argument("services", nargs=-1, required=True)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The folder to write the suite into.")
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Picks the generated names and values; the same seed gives the same suite, byte for byte.",
+)
+@pass_ctx
+def generate(ctx: Context, services: tuple[str, ...], out: Path, seed: int) -> None:
+    """Write a request suite built from the API models of SERVICES: for every operation a minimal valid
+    request and invalid variants (each required member missing, wrong types, values outside an enum,
+    a range, a length or a pattern, an unknown member, an empty required list), with the calls that
+    create what the operation needs before and delete it after. Record it by running the
+    run_suite.py written beside it (boto3, client-side validation off) under `compat-diff record`.
+    """
+    from compat_diff.generate.run import RUNNER_NAME, run_generate
+
+    def action() -> ExitStatus:
+        written = run_generate(services, out, seed)
+        for item in written:
+            ctx.out.print(
+                f"{item.service}: {item.operations} operations, {item.cases} cases, {item.calls} calls -> {item.path}",
+                markup=False,
+            )
+        total = sum(item.calls for item in written)
+        ctx.out.print(
+            f"{total} calls in {len(written)} services; record them with: "
+            f"compat-diff record --out generated.jsonl -- python {out / RUNNER_NAME} {out}",
+            markup=False,
+        )
+        return ExitStatus.OK
+
+    _run(ctx, action)

@@ -54,6 +54,11 @@ def unframe_request(request: HttpRequest) -> tuple[HttpRequest, dict[str, Any]]:
     return replace(request, body=Body.of(decoded.body)), {"aws-chunked": decoded.note}
 
 
+# A reserved name (RFC 2606 ".invalid" never resolves): requests to it through the proxy are the
+# recorder's control requests, answered by the recorder and never recorded.
+CONTROL_HOST = "compat-diff.invalid"
+
+
 class Recorder:
     """Turns completed request/response pairs into numbered, redacted exchanges in a recording.
 
@@ -73,6 +78,17 @@ class Recorder:
         self.host_hints: dict[str, str] = {}
         self.failure: RecorderFailure | None = None
         self._seq = 0
+        self.default_session = session
+        # The step of the current test (setup, call, teardown ...), noted on each exchange.
+        self.step: str | None = None
+        self.sessions_named = 0
+
+    def begin(self, session: str | None, step: str | None) -> None:
+        """A control request: later calls belong to ``session`` (the default one when None)."""
+        self.session = session or self.default_session
+        self.step = step
+        if session:
+            self.sessions_named += 1
 
     def record(
         self, request: HttpRequest, response: HttpResponse, started: float, duration_ms: float
@@ -110,6 +126,8 @@ class Recorder:
             self.host_hints.setdefault(_netloc(request.url), op.service)
         chunked = notes.get("aws-chunked", {})
         damaged = "damaged" in chunked
+        if self.step:
+            notes = {**notes, "step": self.step}
         self._seq += 1
         exchange = Exchange(
             seq=self._seq,
