@@ -542,7 +542,9 @@ def candidates(
     "Exit codes: 0 written, 2 unknown service or unwritable folder."
 )
 @click.argument("services", nargs=-1, required=True)
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="The folder to write the suite into.")
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="The folder to write the suite into."
+)
 @click.option(
     "--seed",
     default=0,
@@ -564,7 +566,8 @@ def generate(ctx: Context, services: tuple[str, ...], out: Path, seed: int) -> N
         written = run_generate(services, out, seed)
         for item in written:
             ctx.out.print(
-                f"{item.service}: {item.operations} operations, {item.cases} cases, {item.calls} calls -> {item.path}",
+                f"{item.service}: {item.operations} operations, {item.cases} cases, "
+                f"{item.calls} calls -> {item.path}",
                 markup=False,
             )
         total = sum(item.calls for item in written)

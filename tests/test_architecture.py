@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "coverage": {"model", "errors", "recording", "aws"},
     "testing": {"model"},
     "generate": {"model", "errors", "aws", "recording"},
+    "pytest_plugin": set(),
     "cli": {"*"},
     "__main__": {"cli"},
     "__init__": set(),

@@ -45,7 +45,8 @@ class CaptureAddon:
             flow.response = refusal(str(failure))
 
     def response(self, flow: http.HTTPFlow) -> None:
-        if flow.response is not None and flow.response.headers.get("X-Compat-Diff") in ("recorder-stopped", "control"):
+        ours = flow.response.headers.get("X-Compat-Diff") if flow.response is not None else None
+        if ours in ("recorder-stopped", "control"):
             return
         request = request_of(flow)
         response = response_of(flow)
@@ -61,16 +62,14 @@ class CaptureAddon:
         """``GET http://compat-diff.invalid/session?name=TEST&step=STEP``: later calls belong to TEST."""
         parts = urlsplit(url)
         if parts.path.rstrip("/") != "/session":
-            return http.Response.make(
-                404, b"compat-diff: the control host answers /session?name=...&step=...\n", {"X-Compat-Diff": "control"}
-            )
+            usage = b"compat-diff: the control host answers /session?name=...&step=...\n"
+            return http.Response.make(404, usage, {"X-Compat-Diff": "control"})
         query = parse_qs(parts.query)
         name = (query.get("name") or [""])[0]
         step = (query.get("step") or [""])[0]
         self.recorder.begin(name or None, step or None)
-        return http.Response.make(
-            200, f"session {self.recorder.session}\n".encode(), {"Content-Type": "text/plain", "X-Compat-Diff": "control"}
-        )
+        answer = f"session {self.recorder.session}\n".encode()
+        return http.Response.make(200, answer, {"Content-Type": "text/plain", "X-Compat-Diff": "control"})
 
     def error(self, flow: http.HTTPFlow) -> None:
         # The call never completed (server unreachable, TLS refused, client gone): nothing to record.

@@ -44,6 +44,7 @@ class SuiteFindings:
     became_other: list[Finding] = field(default_factory=list)
     by_kind: Counter[str] = field(default_factory=Counter)  # "missing" -> refused count, ...
     kind_totals: Counter[str] = field(default_factory=Counter)
+    refused_by_service: Counter[str] = field(default_factory=Counter)
 
 
 def test_of(exchange: Exchange) -> tuple[str, str] | None:
@@ -81,6 +82,7 @@ def analyse(exchanges: list[Exchange]) -> SuiteFindings:
             if 400 <= status < 500:
                 result.refused += 1
                 result.by_kind[kind] += 1
+                result.refused_by_service[service] += 1
             elif status >= 500:
                 result.server_errors.append(finding)
             else:
@@ -112,5 +114,7 @@ def findings_markdown(findings: SuiteFindings, reference: str) -> str:
         lines += ["", f"### {title}: {len(items)}", ""]
         for item in items:
             seen = "" if item.sent_as in (None, item.operation) else f" (sent as {item.sent_as})"
-            lines.append(f"- {item.service} {item.operation} `{item.step}`: {item.status}{seen} (seq {item.seq})")
+            lines.append(
+                f"- {item.service} {item.operation} `{item.step}`: {item.status}{seen} (seq {item.seq})"
+            )
     return "\n".join(lines) + "\n"

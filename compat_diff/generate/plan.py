@@ -97,7 +97,9 @@ class ServicePlanner:
         self.seed = seed
         self.names = sorted(model.operation_names)
         self._creators = [name for name in self.names if _noun(name, CREATE_PREFIXES)]
-        self._outputs = {name: _output_paths(model.operation_model(name).output_shape) for name in self._creators}
+        self._outputs = {
+            name: _output_paths(model.operation_model(name).output_shape) for name in self._creators
+        }
 
     def provider_of(self, member: str, exclude: set[str]) -> Provider | None:
         """The operation that creates what ``member`` names, or None when nothing in the model does."""
@@ -106,7 +108,9 @@ class ServicePlanner:
         wanted = _singular(stem)
         exact = [c for c in self._creators if _noun(c, CREATE_PREFIXES) == wanted]
         # "UploadId" is made by CreateMultipartUpload: a longer noun ending in the stem comes second.
-        longer = [c for c in self._creators if c not in exact and (_noun(c, CREATE_PREFIXES) or "").endswith(wanted)]
+        longer = [
+            c for c in self._creators if c not in exact and (_noun(c, CREATE_PREFIXES) or "").endswith(wanted)
+        ]
         for creator in exact + longer:
             if creator in exclude:
                 continue
@@ -215,16 +219,22 @@ class ServicePlanner:
 
         for name in shape.members:
             if name in shape.required_members:
-                cases.append({"step": f"missing:{name}", "params": {k: v for k, v in valid.items() if k != name}})
+                cases.append(
+                    {"step": f"missing:{name}", "params": {k: v for k, v in valid.items() if k != name}}
+                )
         for name, member in shape.members.items():
-            if member.metadata.get("hostLabel") or member.serialization.get("location") == "uri":
-                # A value that breaks the URL or the host cannot reach the server as this operation.
-                if name not in valid:
-                    continue
+            in_url = member.metadata.get("hostLabel") or member.serialization.get("location") == "uri"
+            if in_url and name not in valid:
+                # An optional URL or host member stays out: a broken one is not this operation.
+                continue
             present = name in valid
             if present:
                 wrong = gen.wrong_type_value(member, self.protocol)
-                if wrong is not None and member.serialization.get("location") not in ("uri", "header", "headers"):
+                if wrong is not None and member.serialization.get("location") not in (
+                    "uri",
+                    "header",
+                    "headers",
+                ):
                     variant(f"type:{name}", name, wrong)
             if member.type_name == "string" and member.enum:
                 variant(f"enum:{name}", name, gen.NOT_IN_ENUM)
@@ -238,7 +248,9 @@ class ServicePlanner:
                     (f"too-short:{name}", gen.too_short_value(member)),
                     (f"pattern:{name}", gen.pattern_breaking_value(member)),
                 ):
-                    if broken is not None and not (broken == "" and member.serialization.get("location") == "uri"):
+                    if broken is not None and not (
+                        broken == "" and member.serialization.get("location") == "uri"
+                    ):
                         variant(step, name, broken)
             if present and member.type_name == "list":
                 variant(f"empty-list:{name}", name, [])

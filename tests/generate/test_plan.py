@@ -36,7 +36,9 @@ def test_every_operation_of_the_model_gets_a_valid_request_last(tmp_path: Path) 
     run_generate(("kms",), tmp_path, seed=0)
     suite = read_suite(tmp_path / "kms.suite.json")
     assert suite["format"] == "compat-diff/generated-suite" and suite["service"] == "kms"
-    assert sorted(op["operation"] for op in suite["operations"]) == sorted(service_model("kms").operation_names)
+    assert sorted(op["operation"] for op in suite["operations"]) == sorted(
+        service_model("kms").operation_names
+    )
     for op in suite["operations"]:
         assert op["session"] == f"generated/kms/{op['operation']}"
         assert op["cases"][-1]["step"] == "valid"
@@ -63,7 +65,11 @@ def test_ids_the_server_generates_are_read_from_the_creating_answer() -> None:
     op = _operation("ec2", "CreateNetworkInterface")
     assert [call["operation"] for call in op["setup"]] == ["CreateVpc", "CreateSubnet"]
     subnet_call = op["setup"][1]
-    assert subnet_call["params"]["VpcId"] == {"$ref": 0, "path": "Vpc.VpcId", "fallback": subnet_call["params"]["VpcId"]["fallback"]}
+    assert subnet_call["params"]["VpcId"] == {
+        "$ref": 0,
+        "path": "Vpc.VpcId",
+        "fallback": subnet_call["params"]["VpcId"]["fallback"],
+    }
     assert op["cases"][-1]["params"]["SubnetId"]["path"] == "Subnet.SubnetId"
     assert [call["operation"] for call in op["teardown"]] == ["DeleteSubnet", "DeleteVpc"]
     queue = _operation("sqs", "SendMessage")
