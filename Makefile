@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test test-fast lint bench candidates recordings matrix browser clean
+.PHONY: help venv demo test test-fast lint bench candidates recordings generated matrix browser clean
 
 help:
 	@echo "make demo        record a bundled scenario against moto (the stand-in for AWS) and compare real candidates"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench       the benchmarks in benchmarks/ (results go to BENCHMARKS.md by hand)"
 	@echo "make candidates  install the real candidate clouds (apt, npm, pip)"
 	@echo "make recordings  re-record every scenario in scenarios/ against moto"
+	@echo "make generated   generate the suite from the API models and record it against moto (.work/generated/)"
 	@echo "make matrix      every recording against every candidate; writes COMPATIBILITY.md"
 
 $(STAMP): pyproject.toml
@@ -51,6 +52,9 @@ bench: $(STAMP)
 
 recordings: $(STAMP)
 	$(PY) scripts/make_recordings.py
+
+generated: $(STAMP)
+	$(PY) scripts/make_generated.py
 
 matrix: $(STAMP) candidates
 	$(PY) scripts/matrix.py

@@ -579,3 +579,18 @@ def generate(ctx: Context, services: tuple[str, ...], out: Path, seed: int) -> N
         return ExitStatus.OK
 
     _run(ctx, action)
+
+
+@main.command("import", epilog="Exit codes: 0 imported, 2 unreadable input, 3 no AWS call in the file.")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The recording to write (JSONL).")
+@click.option("--session", default="imported", show_default=True, help="The session the calls belong to.")
+@pass_ctx
+def import_capture(ctx: Context, source: Path, out: Path, session: str) -> None:
+    """Turn a HAR file (browsers, mitmproxy, most proxies and devtools write them) or a mitmproxy
+    flow file into a recording: AWS calls are identified and their secrets redacted like `record`
+    does; it says what could not be used (non-AWS calls, calls without a response, bodies the HAR
+    left out)."""
+    from compat_diff.capture.importer import run_import
+
+    _run(ctx, lambda: run_import(source, out, session, ctx.out))

@@ -91,7 +91,12 @@ class Recorder:
             self.sessions_named += 1
 
     def record(
-        self, request: HttpRequest, response: HttpResponse, started: float, duration_ms: float
+        self,
+        request: HttpRequest,
+        response: HttpResponse,
+        started: float,
+        duration_ms: float,
+        replayable: bool = True,
     ) -> Exchange | None:
         """Write one exchange; returns it, or None when the call was not an AWS call.
 
@@ -101,7 +106,7 @@ class Recorder:
         if self.failure is not None:
             raise self.failure
         try:
-            return self._record(request, response, started, duration_ms)
+            return self._record(request, response, started, duration_ms, replayable)
         except RecorderFailure as failure:
             self.failure = failure
             raise
@@ -114,7 +119,12 @@ class Recorder:
             raise self.failure from error
 
     def _record(
-        self, request: HttpRequest, response: HttpResponse, started: float, duration_ms: float
+        self,
+        request: HttpRequest,
+        response: HttpResponse,
+        started: float,
+        duration_ms: float,
+        replayable: bool = True,
     ) -> Exchange | None:
         request, notes = unframe_request(request)
         op = identify(request, self.host_hints)
@@ -142,7 +152,7 @@ class Recorder:
             protocol=op.protocol,
             auth=auth,
             # A broken streamed upload cannot be re-framed, and its chunk signatures are gone.
-            replayable=not damaged,
+            replayable=replayable and not damaged,
             notes=notes,
         )
         self.writer.write(exchange)

@@ -82,9 +82,7 @@ def test_the_pytest_plugin_makes_each_test_a_session_reported_per_test(tmp_path:
                 "-m",
                 "pytest",
                 "-q",
-                "-p",
-                "compat_diff.pytest_plugin",
-                "--compat-diff-sessions",
+                "--compat-diff-sessions",  # the plugin is registered by compat-diff's entry point
                 "-p",
                 "no:cacheprovider",
                 str(suite),
