@@ -56,7 +56,11 @@ recordings: $(STAMP)
 generated: $(STAMP)
 	$(PY) scripts/make_generated.py
 
-matrix: $(STAMP) candidates
+# The generated suite is part of the matrix; recorded once, again only when its script changes.
+.work/generated/generated.jsonl: scripts/make_generated.py | $(STAMP)
+	$(PY) scripts/make_generated.py
+
+matrix: $(STAMP) candidates .work/generated/generated.jsonl
 	$(PY) scripts/matrix.py
 
 clean:
