@@ -9,7 +9,7 @@ from pathlib import Path
 from compat_diff.compare.tests_view import build, conformance_class, to_json, to_markdown
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from matrix import error_conformance_markdown  # noqa: E402
+from matrix import error_conformance_markdown
 
 
 def _detail(seq: int, status: int, verdict: str = "match", kinds: tuple[str, ...] = ()) -> dict:
