@@ -14,7 +14,6 @@ The plan is plain JSON. A value read from an earlier answer is ``{"$ref": i, "pa
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -267,6 +266,3 @@ class ServicePlanner:
 
 def plan_service(model: Any, seed: int) -> dict[str, Any]:
     return ServicePlanner(model, seed).plan()
-
-
-_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
