@@ -25,6 +25,7 @@ from compat_diff.recording import RecordingWriter, open_recording
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / ".work" / "generated" / "generated.jsonl"
+SDK_MATRIX = ROOT / ".work" / "sdk" / "sdk-matrix.md"  # written by `make sdk-axis`
 DEFAULT_CANDIDATES = (
     "swift",
     "ceph",
@@ -126,6 +127,8 @@ def compatibility_markdown(
             f"| {name} | {versions.get(name, '?')} | did not start: {reason} |" + " |" * len(services)
         )
     lines += error_conformance_markdown(tests_doc or {})
+    if SDK_MATRIX.is_file():
+        lines += ["", "## Scores per SDK version (`make sdk-axis`)", "", SDK_MATRIX.read_text().strip()]
     lines += ["", "## Top divergences per candidate", ""]
     for target in doc["targets"]:
         lines.append(f"### {target['name']}")

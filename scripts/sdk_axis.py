@@ -87,6 +87,15 @@ def record(python: Path, version: str, out: Path, work: Path) -> int:
         )
 
 
+def _shown(name: str, value: str) -> str:
+    """A framing header's value, or "..." where it is a digest that differs with every body."""
+    if name.startswith("x-amz-checksum-") and name != "x-amz-checksum-mode":
+        return "..."
+    if name == "x-amz-content-sha256" and len(value) == 64:
+        return "<sha256 of the body>"
+    return value
+
+
 def wire_profile(path: Path) -> dict[str, dict[str, set[str]]]:
     """Per operation: the request header names sent, and framing facts (header=value, notes)."""
     profile: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"headers": set(), "framing": set()})
@@ -96,7 +105,7 @@ def wire_profile(path: Path) -> dict[str, dict[str, set[str]]]:
             lowered = name.lower()
             entry["headers"].add(lowered)
             if lowered in FRAMING or lowered.startswith(("x-amz-checksum-", "x-amz-sdk-checksum")):
-                entry["framing"].add(f"{lowered}: {value if lowered != 'x-amz-checksum-crc32' else '...'}")
+                entry["framing"].add(f"{lowered}: {_shown(lowered, value)}")
         if "aws-chunked" in exchange.notes:
             entry["framing"].add("aws-chunked upload")
     return profile
@@ -179,6 +188,10 @@ def main() -> int:
     (args.out / "changes.md").write_text(changes, encoding="utf-8")
     scores = rate(recordings, args.out, console)
     lines = ["| candidate | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+    lines.insert(
+        0, "Scores of the S3 candidates on scenarios/s3.py recorded with each SDK (reference: moto)."
+    )
+    lines.insert(1, "")
     for candidate, by_sdk in sorted(scores.items()):
         cells = [("n/a" if by_sdk.get(label) is None else f"{by_sdk[label]:.0%}") for label in labels]
         lines.append(f"| {candidate} | " + " | ".join(cells) + " |")
