@@ -9,7 +9,7 @@ from compat_diff.recording import RecordingWriter
 from compat_diff.testing import make_exchange, make_request
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from sdk_axis import changes_markdown, wire_profile  # noqa: E402
+from sdk_axis import changes_markdown, wire_profile
 
 
 def _recording(path: Path, headers: dict[str, str], notes: dict | None = None) -> Path:
