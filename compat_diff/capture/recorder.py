@@ -33,6 +33,8 @@ class Tally:
     transport_errors: int = 0
     damaged_uploads: int = 0
     not_replayable: int = 0
+    # Control requests that named a test session (compat-diff.invalid/session?name=...).
+    sessions_named: int = 0
 
     @property
     def exchanges(self) -> int:
@@ -81,14 +83,13 @@ class Recorder:
         self.default_session = session
         # The step of the current test (setup, call, teardown ...), noted on each exchange.
         self.step: str | None = None
-        self.sessions_named = 0
 
     def begin(self, session: str | None, step: str | None) -> None:
         """A control request: later calls belong to ``session`` (the default one when None)."""
         self.session = session or self.default_session
         self.step = step
         if session:
-            self.sessions_named += 1
+            self.tally.sessions_named += 1
 
     def record(
         self,

@@ -46,6 +46,7 @@ def test_a_control_request_names_the_session_and_step_and_is_not_recorded(
         ("main", None),
     ]
     assert all(e.operation == "ListQueues" for e in exchanges)
+    assert "2 control requests named the test session" in result.stderr
 
 
 SUITE = """
