@@ -18,6 +18,8 @@ from compat_diff.recording import read_recording
 from tests.capture.conftest import client_environment, compat_diff
 
 SERVICES = ("sqs", "kms", "sts")
+# Some 600 calls through the proxy, one after the other: minutes on a busy shared machine.
+pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")
