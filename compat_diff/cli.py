@@ -545,3 +545,63 @@ def candidates(
     from compat_diff.candidates.cli import run_candidates
 
     _run(ctx, lambda: run_candidates(action, list(names), state_dir, targets_out, ctx.out))
+
+
+@main.command(
+    epilog="Example:\n\n\b\n  compat-diff generate s3 sqs dynamodb --out suite/\n"
+    "  compat-diff record --out generated.jsonl -- python suite/run_suite.py suite/\n\n"
+    "Exit codes: 0 written, 2 unknown service or unwritable folder."
+)
+@click.argument("services", nargs=-1, required=True)
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="The folder to write the suite into."
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Picks the generated names and values; the same seed gives the same suite, byte for byte.",
+)
+@pass_ctx
+def generate(ctx: Context, services: tuple[str, ...], out: Path, seed: int) -> None:
+    """Write a request suite built from the API models of SERVICES: for every operation a minimal valid
+    request and invalid variants (each required member missing, wrong types, values outside an enum,
+    a range, a length or a pattern, an unknown member, an empty required list), with the calls that
+    create what the operation needs before and delete it after. Record it by running the
+    run_suite.py written beside it (boto3, client-side validation off) under `compat-diff record`.
+    """
+    from compat_diff.generate.run import RUNNER_NAME, run_generate
+
+    def action() -> ExitStatus:
+        written = run_generate(services, out, seed)
+        for item in written:
+            ctx.out.print(
+                f"{item.service}: {item.operations} operations, {item.cases} cases, "
+                f"{item.calls} calls -> {item.path}",
+                markup=False,
+            )
+        total = sum(item.calls for item in written)
+        ctx.out.print(
+            f"{total} calls in {len(written)} services; record them with: "
+            f"compat-diff record --out generated.jsonl -- python {out / RUNNER_NAME} {out}",
+            markup=False,
+        )
+        return ExitStatus.OK
+
+    _run(ctx, action)
+
+
+@main.command("import", epilog="Exit codes: 0 imported, 2 unreadable input, 3 no AWS call in the file.")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The recording to write (JSONL).")
+@click.option("--session", default="imported", show_default=True, help="The session the calls belong to.")
+@pass_ctx
+def import_capture(ctx: Context, source: Path, out: Path, session: str) -> None:
+    """Turn a HAR file (browsers, mitmproxy, most proxies and devtools write them) or a mitmproxy
+    flow file into a recording: AWS calls are identified and their secrets redacted like `record`
+    does; it says what could not be used (non-AWS calls, calls without a response, bodies the HAR
+    left out)."""
+    from compat_diff.capture.importer import run_import
+
+    _run(ctx, lambda: run_import(source, out, session, ctx.out))

@@ -227,6 +227,7 @@ def identify(request: HttpRequest, host_hints: Mapping[str, str] | None = None) 
         candidates = ["s3"]
     if not candidates:
         candidates = _from_request_shape(view)
+    hinted: str | None = None
     if not candidates and host_hints:
         hinted = _hinted_service(view, host_hints)
         if hinted is not None:
@@ -247,6 +248,13 @@ def identify(request: HttpRequest, host_hints: Mapping[str, str] | None = None) 
         if operation is not None:
             return OperationRef(service, operation, region, protocol)
         first_protocol = first_protocol or protocol
+    if hinted is not None:
+        # One endpoint often serves every service (moto, LocalStack): an unsigned Query call there
+        # (STS AssumeRoleWithWebIdentity) is named by its Action and Version, not by the host.
+        for service in _from_query_action(view):
+            operation, protocol = _resolve(service, view, host_hints)
+            if operation is not None:
+                return OperationRef(service, operation, region, protocol)
     return OperationRef(candidates[0], None, region, first_protocol)
 
 

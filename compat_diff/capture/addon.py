@@ -1,16 +1,17 @@
-"""The mitmproxy addon: hands each completed flow to the :class:`Recorder` and enforces that no
-traffic passes once the recording cannot be written.
+"""The mitmproxy addon: hands each completed flow to the :class:`Recorder`, answers the session
+control requests itself, and enforces that no traffic passes once the recording cannot be written.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
 
 from mitmproxy import http
 
 from compat_diff.capture.flows import keep_sent_headers, request_of, response_of, timing_of
-from compat_diff.capture.recorder import Recorder
+from compat_diff.capture.recorder import CONTROL_HOST, Recorder
 from compat_diff.capture.spool import BodySpool
 from compat_diff.errors import RecorderFailure
 from compat_diff.model import Body
@@ -66,13 +67,17 @@ class CaptureAddon:
         return spool
 
     def request(self, flow: http.HTTPFlow) -> None:
+        if flow.request.pretty_host.lower() == CONTROL_HOST:
+            flow.response = self._control(flow.request.pretty_url)
+            return
         failure = self.recorder.failure
         if failure is not None:
             # Answering here keeps the request from ever reaching the server unrecorded.
             flow.response = refusal(str(failure))
 
     def response(self, flow: http.HTTPFlow) -> None:
-        if flow.response is not None and flow.response.headers.get("X-Compat-Diff") == "recorder-stopped":
+        ours = flow.response.headers.get("X-Compat-Diff") if flow.response is not None else None
+        if ours in ("recorder-stopped", "control"):
             return
         try:
             request = request_of(flow, _spooled(flow, REQUEST_SPOOL))
@@ -86,6 +91,19 @@ class CaptureAddon:
         finally:
             # A spool the recording did not take (redacted, not an AWS call) must not stay on disk.
             _discard_spools(flow)
+
+    def _control(self, url: str) -> http.Response:
+        """``GET http://compat-diff.invalid/session?name=TEST&step=STEP``: later calls belong to TEST."""
+        parts = urlsplit(url)
+        if parts.path.rstrip("/") != "/session":
+            usage = b"compat-diff: the control host answers /session?name=...&step=...\n"
+            return http.Response.make(404, usage, {"X-Compat-Diff": "control"})
+        query = parse_qs(parts.query)
+        name = (query.get("name") or [""])[0]
+        step = (query.get("step") or [""])[0]
+        self.recorder.begin(name or None, step or None)
+        answer = f"session {self.recorder.session}\n".encode()
+        return http.Response.make(200, answer, {"Content-Type": "text/plain", "X-Compat-Diff": "control"})
 
     def error(self, flow: http.HTTPFlow) -> None:
         # The call never completed (server unreachable, TLS refused, client gone): nothing to record.

@@ -34,6 +34,8 @@ class Tally:
     transport_errors: int = 0
     damaged_uploads: int = 0
     not_replayable: int = 0
+    # Control requests that named a test session (compat-diff.invalid/session?name=...).
+    sessions_named: int = 0
 
     @property
     def exchanges(self) -> int:
@@ -66,6 +68,11 @@ def unframe_request(request: HttpRequest) -> tuple[HttpRequest, dict[str, Any]]:
     return replace(request, body=Body.of(decoded.body)), {"aws-chunked": decoded.note}
 
 
+# A reserved name (RFC 2606 ".invalid" never resolves): requests to it through the proxy are the
+# recorder's control requests, answered by the recorder and never recorded.
+CONTROL_HOST = "compat-diff.invalid"
+
+
 class Recorder:
     """Turns completed request/response pairs into numbered, redacted exchanges in a recording.
 
@@ -85,9 +92,24 @@ class Recorder:
         self.host_hints: dict[str, str] = {}
         self.failure: RecorderFailure | None = None
         self._seq = 0
+        self.default_session = session
+        # The step of the current test (setup, call, teardown ...), noted on each exchange.
+        self.step: str | None = None
+
+    def begin(self, session: str | None, step: str | None) -> None:
+        """A control request: later calls belong to ``session`` (the default one when None)."""
+        self.session = session or self.default_session
+        self.step = step
+        if session:
+            self.tally.sessions_named += 1
 
     def record(
-        self, request: HttpRequest, response: HttpResponse, started: float, duration_ms: float
+        self,
+        request: HttpRequest,
+        response: HttpResponse,
+        started: float,
+        duration_ms: float,
+        replayable: bool = True,
     ) -> Exchange | None:
         """Write one exchange; returns it, or None when the call was not an AWS call.
 
@@ -97,7 +119,7 @@ class Recorder:
         if self.failure is not None:
             raise self.failure
         try:
-            return self._record(request, response, started, duration_ms)
+            return self._record(request, response, started, duration_ms, replayable)
         except RecorderFailure as failure:
             self.failure = failure
             raise
@@ -110,7 +132,12 @@ class Recorder:
             raise self.failure from error
 
     def _record(
-        self, request: HttpRequest, response: HttpResponse, started: float, duration_ms: float
+        self,
+        request: HttpRequest,
+        response: HttpResponse,
+        started: float,
+        duration_ms: float,
+        replayable: bool = True,
     ) -> Exchange | None:
         request, notes = unframe_request(request)
         op = identify(request, self.host_hints)
@@ -122,6 +149,8 @@ class Recorder:
             self.host_hints.setdefault(_netloc(request.url), op.service)
         chunked = notes.get("aws-chunked", {})
         damaged = "damaged" in chunked
+        if self.step:
+            notes = {**notes, "step": self.step}
         self._seq += 1
         exchange = Exchange(
             seq=self._seq,
@@ -136,7 +165,7 @@ class Recorder:
             protocol=op.protocol,
             auth=auth,
             # A broken streamed upload cannot be re-framed, and its chunk signatures are gone.
-            replayable=not damaged,
+            replayable=replayable and not damaged,
             notes=notes,
         )
         self.writer.write(exchange)

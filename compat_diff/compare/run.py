@@ -116,6 +116,9 @@ def run_diff(
     from compat_diff.report import write_reports
 
     write_reports(result, report_dir, details, environ=environ)
+    from compat_diff.compare.tests_view import write_tests_view
+
+    write_tests_view(Path(str(result.recording.get("path") or "")), report_dir / "details.jsonl", report_dir)
     print_summary(result, report_dir, console)
     return int(exit_status(result))
 
