@@ -32,6 +32,8 @@ DEFAULT_CANDIDATES = (
     "kinesalite",
     "fauxqs",
     "localstack",
+    "ministack",
+    "openstack-ec2",
 )
 
 
