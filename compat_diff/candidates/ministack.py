@@ -39,7 +39,9 @@ def ministack_python() -> Path | None:
     options = [Path(override)] if override else []
     options += [Path.cwd() / ".work/ministack/bin/python", project_root() / ".work/ministack/bin/python"]
     for python in options:
-        if python.is_file() and (override or list(python.parent.parent.glob("lib/python3*/site-packages/ministack"))):
+        if python.is_file() and (
+            override or list(python.parent.parent.glob("lib/python3*/site-packages/ministack"))
+        ):
             return python
     return None
 

@@ -78,7 +78,17 @@ _WRAPPERS = {
     "cinder-scheduler": "cinder.cmd.scheduler",
     "cinder-volume": "cinder.cmd.volume",
 }
-DATABASES = ("keystone", "glance", "placement", "nova_api", "nova", "nova_cell0", "neutron", "cinder", "ec2api")
+DATABASES = (
+    "keystone",
+    "glance",
+    "placement",
+    "nova_api",
+    "nova",
+    "nova_cell0",
+    "neutron",
+    "cinder",
+    "ec2api",
+)
 
 
 # ---- where things live ------------------------------------------------------------------------
@@ -123,9 +133,7 @@ def _installed() -> Installed:
         if "X-Auth-Token" in path.read_text(errors="replace")
     ]
     if not patched:
-        return Installed(
-            False, f"ec2-api in {venv()} lacks the Keystone service-token patch; {INSTALL_HINT}"
-        )
+        return Installed(False, f"ec2-api in {venv()} lacks the Keystone service-token patch; {INSTALL_HINT}")
     return Installed(True)
 
 
@@ -213,7 +221,8 @@ class Stack:
         self.path("etc/rabbitmq-env.conf").write_text("")
         self.path("etc/rabbitmq-enabled-plugins").write_text("[].\n")
         self.path("etc/rabbitmq.conf").write_text(
-            f"listeners.tcp.default = {LOOPBACK}:{ports['mq']}\nlog.console = false\nlog.file.level = warning\n"
+            f"listeners.tcp.default = {LOOPBACK}:{ports['mq']}\n"
+            "log.console = false\nlog.file.level = warning\n"
         )
         self.path("etc/keystone/keystone.conf").write_text(f"""\
 [DEFAULT]
@@ -441,7 +450,9 @@ def _sql(ctx: LaunchContext, stack: Stack, label: str, statements: str) -> str:
 
 def _start_base(ctx: LaunchContext, stack: Stack) -> None:
     """epmd, MariaDB and RabbitMQ; returns once the database answers."""
-    ctx.spawn("epmd", [shutil.which("epmd") or "epmd", "-address", LOOPBACK, "-port", str(stack.ports["epmd"])])
+    ctx.spawn(
+        "epmd", [shutil.which("epmd") or "epmd", "-address", LOOPBACK, "-port", str(stack.ports["epmd"])]
+    )
     ctx.spawn(
         "mariadb",
         [
@@ -457,7 +468,9 @@ def _start_base(ctx: LaunchContext, stack: Stack) -> None:
     ctx.server_logs.append(stack.path("log", "mysqld.log"))
     ctx.wait_until("epmd to listen", lambda: process.tcp_answers(stack.ports["epmd"]))
     ctx.spawn("rabbitmq", [str(RABBITMQ_BIN / "rabbitmq-server")], env=stack.rabbit_env)
-    ctx.wait_until("MariaDB to answer", lambda: stack.socket.exists() and process.tcp_answers(stack.ports["db"]))
+    ctx.wait_until(
+        "MariaDB to answer", lambda: stack.socket.exists() and process.tcp_answers(stack.ports["db"])
+    )
 
 
 def _await_rabbit(ctx: LaunchContext, stack: Stack) -> None:
@@ -482,20 +495,33 @@ def _start_services(ctx: LaunchContext, stack: Stack) -> None:
     etc = stack.path("etc")
     env = {"OS_PLACEMENT_CONFIG_DIR": str(etc / "placement")}
     ctx.spawn("placement", _uwsgi(stack, "placement", ports["placement"]), env=env)
-    ctx.spawn("glance-api", [str(stack.path("bin/glance-api")), "--config-file", str(etc / "glance/glance-api.conf")])
-    ctx.spawn("neutron-server", [str(stack.path("bin/neutron-server")), "--config-file", str(etc / "neutron/neutron.conf")])
+    ctx.spawn(
+        "glance-api",
+        [str(stack.path("bin/glance-api")), "--config-file", str(etc / "glance/glance-api.conf")],
+    )
+    ctx.spawn(
+        "neutron-server",
+        [str(stack.path("bin/neutron-server")), "--config-file", str(etc / "neutron/neutron.conf")],
+    )
     for name in ("nova-api", "nova-conductor", "nova-scheduler"):
         ctx.spawn(name, [str(stack.path("bin", name)), "--config-file", str(etc / "nova/nova.conf")])
     for name in ("cinder-api", "cinder-scheduler", "cinder-volume"):
         ctx.spawn(name, [str(stack.path("bin", name)), "--config-file", str(etc / "cinder/cinder.conf")])
     ctx.wait_http(f"http://{LOOPBACK}:{ports['placement']}/")
     ctx.spawn(
-        "nova-compute", [str(stack.path("bin/nova-compute")), "--config-file", str(etc / "nova/nova-cpu.conf")]
+        "nova-compute",
+        [str(stack.path("bin/nova-compute")), "--config-file", str(etc / "nova/nova-cpu.conf")],
     )
     ctx.wait_http(f"http://{LOOPBACK}:{ports['neutron']}/")
     ctx.run(
         "ovs-agent-report",
-        [DEBIAN_PYTHON, str(_RECIPE / "ovs_agent_report.py"), "--config-file", str(etc / "neutron/neutron.conf"), _HOST],
+        [
+            DEBIAN_PYTHON,
+            str(_RECIPE / "ovs_agent_report.py"),
+            "--config-file",
+            str(etc / "neutron/neutron.conf"),
+            _HOST,
+        ],
         timeout=90,
     )
     for service in ("glance", "nova", "cinder"):
@@ -503,7 +529,9 @@ def _start_services(ctx: LaunchContext, stack: Stack) -> None:
 
 
 def _start_ec2api(ctx: LaunchContext, stack: Stack) -> None:
-    ctx.spawn("ec2-api", [str(venv() / "bin/ec2-api"), "--config-file", str(stack.path("etc/ec2api/ec2api.conf"))])
+    ctx.spawn(
+        "ec2-api", [str(venv() / "bin/ec2-api"), "--config-file", str(stack.path("etc/ec2api/ec2api.conf"))]
+    )
     ctx.server_logs.append(stack.path("log", "ec2-api.log"))
     ctx.wait_http(f"http://{LOOPBACK}:{stack.ec2_port}/")
 
@@ -515,7 +543,9 @@ def _wait_compute(ctx: LaunchContext, stack: Stack, since: float) -> None:
         f"AND deleted=0 AND updated_at >= FROM_UNIXTIME({int(since)}) - INTERVAL 2 SECOND"
     )
     ctx.wait_until(
-        "nova-compute to report in", lambda: _count(_sql(ctx, stack, "nova-compute-wait", query)) >= 1, interval=0.5
+        "nova-compute to report in",
+        lambda: _count(_sql(ctx, stack, "nova-compute-wait", query)) >= 1,
+        interval=0.5,
     )
 
 
@@ -540,14 +570,22 @@ def _provision(ctx: LaunchContext, stack: Stack) -> dict[str, str]:
     )  # fmt: skip
     _start_base(ctx, stack)
     grants = "".join(
-        f"CREATE USER 'stack'@'{host}' IDENTIFIED BY 'stackdb'; GRANT ALL PRIVILEGES ON *.* TO 'stack'@'{host}';"
+        f"CREATE USER 'stack'@'{host}' IDENTIFIED BY 'stackdb'; "
+        f"GRANT ALL PRIVILEGES ON *.* TO 'stack'@'{host}';"
         for host in ("127.0.0.1", "localhost")
     )
     _sql(ctx, stack, "databases", grants + "".join(f"CREATE DATABASE {db};" for db in DATABASES))
 
-    keystone = [str(stack.path("bin/keystone-manage")), "--config-file", str(stack.path("etc/keystone/keystone.conf"))]
+    keystone = [
+        str(stack.path("bin/keystone-manage")),
+        "--config-file",
+        str(stack.path("etc/keystone/keystone.conf")),
+    ]
     ctx.run("keystone-db-sync", [*keystone, "db_sync"])
-    ctx.run("keystone-fernet-setup", [*keystone, "fernet_setup", "--keystone-user", "root", "--keystone-group", "root"])
+    ctx.run(
+        "keystone-fernet-setup",
+        [*keystone, "fernet_setup", "--keystone-user", "root", "--keystone-group", "root"],
+    )
     ctx.run(
         "keystone-credential-setup",
         [*keystone, "credential_setup", "--keystone-user", "root", "--keystone-group", "root"],
@@ -555,7 +593,8 @@ def _provision(ctx: LaunchContext, stack: Stack) -> dict[str, str]:
     ctx.run(
         "keystone-bootstrap",
         [
-            *keystone, "bootstrap", "--bootstrap-password", "adminpass", "--bootstrap-admin-url", f"{stack.keystone}/",
+            *keystone, "bootstrap", "--bootstrap-password", "adminpass",
+            "--bootstrap-admin-url", f"{stack.keystone}/",
             "--bootstrap-internal-url", f"{stack.keystone}/", "--bootstrap-public-url", f"{stack.keystone}/",
             "--bootstrap-region-id", REGION,
         ],
@@ -569,7 +608,8 @@ def _provision(ctx: LaunchContext, stack: Stack) -> dict[str, str]:
     ctx.wait_http(stack.keystone)
     catalogue = dict(stack.ports, ec2=stack.ec2_port)
     raw = ctx.run(
-        "keystone-users", [DEBIAN_PYTHON, str(_RECIPE / "keystone_setup.py"), stack.keystone, json.dumps(catalogue)]
+        "keystone-users",
+        [DEBIAN_PYTHON, str(_RECIPE / "keystone_setup.py"), stack.keystone, json.dumps(catalogue)],
     )
     credentials = json.loads(raw.strip().splitlines()[-1])
     _await_rabbit(ctx, stack)
@@ -582,10 +622,14 @@ def _provision(ctx: LaunchContext, stack: Stack) -> dict[str, str]:
     ctx.run("cloud-resources", [DEBIAN_PYTHON, str(_RECIPE / "cloud_resources.py"), stack.keystone])
     ctx.wait_until(
         "the compute node record",
-        lambda: _count(
-            _sql(ctx, stack, "compute-node-wait", "SELECT COUNT(*) FROM nova.compute_nodes WHERE deleted=0")
-        )
-        >= 1,
+        lambda: (
+            _count(
+                _sql(
+                    ctx, stack, "compute-node-wait", "SELECT COUNT(*) FROM nova.compute_nodes WHERE deleted=0"
+                )
+            )
+            >= 1
+        ),
         interval=0.5,
     )
     nova_manage = [str(stack.path("bin/nova-manage")), "--config-file", str(stack.path("etc/nova/nova.conf"))]
@@ -598,20 +642,44 @@ def _schemas(ctx: LaunchContext, stack: Stack) -> None:
     """Every service's schema; one step at a time (2 cores are the norm where this runs)."""
     etc = stack.path("etc")
     bin_ = stack.path("bin")
-    ctx.run("placement-db-sync", [str(bin_ / "placement-manage"), "--config-file", str(etc / "placement/placement.conf"), "db", "sync"])
-    ctx.run("glance-db-sync", [str(bin_ / "glance-manage"), "--config-file", str(etc / "glance/glance-api.conf"), "db_sync"])
+    ctx.run(
+        "placement-db-sync",
+        [
+            str(bin_ / "placement-manage"),
+            "--config-file",
+            str(etc / "placement/placement.conf"),
+            "db",
+            "sync",
+        ],
+    )
+    ctx.run(
+        "glance-db-sync",
+        [str(bin_ / "glance-manage"), "--config-file", str(etc / "glance/glance-api.conf"), "db_sync"],
+    )
     ctx.run(
         "neutron-db-upgrade",
-        [str(bin_ / "neutron-db-manage"), "--config-file", str(etc / "neutron/neutron.conf"), "upgrade", "head"],
+        [
+            str(bin_ / "neutron-db-manage"),
+            "--config-file",
+            str(etc / "neutron/neutron.conf"),
+            "upgrade",
+            "head",
+        ],
     )
-    ctx.run("cinder-db-sync", [str(bin_ / "cinder-manage"), "--config-file", str(etc / "cinder/cinder.conf"), "db", "sync"])
+    ctx.run(
+        "cinder-db-sync",
+        [str(bin_ / "cinder-manage"), "--config-file", str(etc / "cinder/cinder.conf"), "db", "sync"],
+    )
     ctx.run(
         "ec2api-db-sync",
         [str(venv() / "bin/ec2-api-manage"), "--config-file", str(etc / "ec2api/ec2api.conf"), "db_sync"],
     )
     nova = [str(bin_ / "nova-manage"), "--config-file", str(etc / "nova/nova.conf")]
     ctx.run("nova-api-db-sync", [*nova, "api_db", "sync"])
-    ctx.run("nova-map-cell0", [*nova, "cell_v2", "map_cell0", "--database_connection", f"{stack.db_url}/nova_cell0"])
+    ctx.run(
+        "nova-map-cell0",
+        [*nova, "cell_v2", "map_cell0", "--database_connection", f"{stack.db_url}/nova_cell0"],
+    )
     ctx.run("nova-create-cell", [*nova, "cell_v2", "create_cell", "--name=cell1"])
     ctx.run("nova-db-sync", [*nova, "db", "sync"])
 
@@ -670,7 +738,12 @@ def _restore(ctx: LaunchContext, stack: Stack, old_base: str) -> None:
     # Glance remembers where it stored the image file: the pristine copy's directory.
     old = f"file://{old_base}/"
     new = f"file://{stack.base}/"
-    _sql(ctx, stack, "glance-image-paths", f"UPDATE glance.image_locations SET value=REPLACE(value, '{old}', '{new}');")
+    _sql(
+        ctx,
+        stack,
+        "glance-image-paths",
+        f"UPDATE glance.image_locations SET value=REPLACE(value, '{old}', '{new}');",
+    )
     ctx.spawn(
         "keystone",
         _uwsgi(stack, "keystone", stack.ports["keystone"]),
@@ -686,7 +759,9 @@ def _restore(ctx: LaunchContext, stack: Stack, old_base: str) -> None:
 def _stop_all(ctx: LaunchContext) -> None:
     survivors = process.stop_sessions([proc.pid for _, proc in ctx.processes], grace=60.0)
     if survivors:
-        raise CannotRun(f"{NAME} could not be stopped after provisioning: processes {survivors} survive SIGKILL.")
+        raise CannotRun(
+            f"{NAME} could not be stopped after provisioning: processes {survivors} survive SIGKILL."
+        )
     ctx.processes.clear()
     ctx.server_logs.clear()
 

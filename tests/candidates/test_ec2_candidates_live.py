@@ -56,7 +56,9 @@ def _divergences(target: dict) -> list[tuple[str, dict]]:
 
 def _error_codes(target: dict) -> set[str]:
     return {
-        str(d["candidate"]) for _, d in _divergences(target) if d["kind"] == "error-code" and d.get("candidate")
+        str(d["candidate"])
+        for _, d in _divergences(target)
+        if d["kind"] == "error-code" and d.get("candidate")
     }
 
 

@@ -34,7 +34,9 @@ def test_configs_use_the_stack_directory_and_its_ports_only(tmp_path: Path) -> N
     ec2api = _ini(stack.path("etc/ec2api/ec2api.conf"))
     assert ec2api["DEFAULT"]["ec2api_listen"] == "127.0.0.1"
     assert ec2api["DEFAULT"]["ec2api_listen_port"] == "41000"
-    assert ec2api["DEFAULT"]["keystone_ec2_tokens_url"] == f"http://127.0.0.1:{PORTS['keystone']}/v3/ec2tokens"
+    assert (
+        ec2api["DEFAULT"]["keystone_ec2_tokens_url"] == f"http://127.0.0.1:{PORTS['keystone']}/v3/ec2tokens"
+    )
     nova = _ini(stack.path("etc/nova/nova.conf"))
     assert nova["DEFAULT"]["transport_url"] == f"rabbit://stack:stackmq@127.0.0.1:{PORTS['mq']}/"
     assert nova["database"]["connection"].endswith(f"@127.0.0.1:{PORTS['db']}/nova")

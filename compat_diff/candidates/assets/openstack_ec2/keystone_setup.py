@@ -13,8 +13,12 @@ from keystoneclient.v3 import client
 
 keystone_url, ports = sys.argv[1], json.loads(sys.argv[2])
 auth = v3.Password(
-    auth_url=keystone_url, username="admin", password="adminpass", project_name="admin",
-    user_domain_id="default", project_domain_id="default",
+    auth_url=keystone_url,
+    username="admin",
+    password="adminpass",
+    project_name="admin",
+    user_domain_id="default",
+    project_domain_id="default",
 )
 ks = client.Client(session=session.Session(auth=auth))
 
@@ -62,4 +66,6 @@ if "ec2user" not in users:
     )
 ks.roles.grant(roles["member"], user=users["ec2user"], project=project)
 credentials = ks.ec2.list(users["ec2user"].id) or [ks.ec2.create(users["ec2user"].id, project.id)]
-print(json.dumps({"access": credentials[0].access, "secret": credentials[0].secret, "project_id": project.id}))
+print(
+    json.dumps({"access": credentials[0].access, "secret": credentials[0].secret, "project_id": project.id})
+)

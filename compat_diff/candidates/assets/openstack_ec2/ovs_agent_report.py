@@ -16,8 +16,7 @@ from neutron.agent import rpc as agent_rpc  # noqa: E402
 from neutron.api.rpc.callbacks import resources  # noqa: E402
 from neutron.common import config as common_config  # noqa: E402
 from neutron.conf.agent import common as agent_conf  # noqa: E402
-from neutron_lib import constants  # noqa: E402
-from neutron_lib import context  # noqa: E402
+from neutron_lib import constants, context  # noqa: E402
 from neutron_lib.agent import topics  # noqa: E402
 from oslo_config import cfg  # noqa: E402
 
@@ -44,7 +43,10 @@ state = {
         "log_agent_heartbeats": False,
         "extensions": [],
         "datapath_type": "system",
-        "ovs_capabilities": {"datapath_types": ["system"], "iface_types": ["internal", "vxlan", "patch", "system"]},
+        "ovs_capabilities": {
+            "datapath_types": ["system"],
+            "iface_types": ["internal", "vxlan", "patch", "system"],
+        },
         "vhostuser_socket_dir": "/var/run/openvswitch",
         "ovs_hybrid_plug": False,
         "baremetal_smartnic": False,

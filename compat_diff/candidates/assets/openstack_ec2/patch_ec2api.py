@@ -7,11 +7,12 @@ ec2-api's own service user. Idempotent; exits non-zero when the code to patch is
 """
 
 import sys
+from pathlib import Path
 
 import ec2api.api as module
 
-path = module.__file__
-source = open(path).read()
+path = Path(module.__file__)
+source = path.read_text()
 old = "        headers = {'Content-Type': 'application/json'}\n"
 new = (
     "        headers = {'Content-Type': 'application/json',\n"
@@ -21,7 +22,7 @@ new = (
 if new in source:
     print("already patched", path)
 elif source.count(old) == 1:
-    open(path, "w").write(source.replace(old, new))
+    path.write_text(source.replace(old, new))
     print("patched", path)
 else:
-    sys.exit("ec2-api's ec2tokens call was not found in %s; is this ec2-api 17.0.0?" % path)
+    sys.exit(f"ec2-api's ec2tokens call was not found in {path}; is this ec2-api 17.0.0?")
