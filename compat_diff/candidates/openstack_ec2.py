@@ -24,6 +24,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -711,6 +712,11 @@ def _read_manifest() -> dict[str, object] | None:
     return manifest
 
 
+def pristine_ready() -> bool:
+    """Whether a pristine copy of this recipe exists, so a start takes seconds instead of minutes."""
+    return _read_manifest() is not None
+
+
 def _save_pristine(stack: Stack, credentials: dict[str, str]) -> None:
     """Copy the stopped stack's state (database files, queue, keys, images) as the pristine copy."""
     target = pristine_dir()
@@ -792,7 +798,22 @@ def _choose_ports() -> dict[str, int]:
 
 
 def _ports_free(ports: dict[str, int]) -> bool:
-    return all(process.port_is_free(port) for port in ports.values())
+    return all(_nobody_listens(port) for port in ports.values())
+
+
+def _nobody_listens(port: int) -> bool:
+    """Whether ``port`` can be bound by a server (which sets SO_REUSEADDR, as all of the stack's do).
+
+    A plain bind fails for a minute after the previous run stopped, while its closed connections are
+    in TIME_WAIT; that must not count as taken, or every quick restart would provision anew.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
 
 
 def _launch(ctx: LaunchContext) -> RunningCandidate:

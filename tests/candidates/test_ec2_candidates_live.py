@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RECORDING = ROOT / "recordings" / "ec2.jsonl"
 EC2_CANDIDATES = ("openstack-ec2", "ministack")
 
-pytestmark = pytest.mark.live
+# ec2-api's first start provisions its stack when `make candidates` has not (minutes).
+pytestmark = [pytest.mark.live, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")
