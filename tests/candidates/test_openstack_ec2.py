@@ -93,3 +93,29 @@ def test_a_missing_ec2_api_says_how_to_install_it(tmp_path: Path, monkeypatch: p
     assert "install-candidates.sh" in reason
     assert CANDIDATES["openstack-ec2"].auth == "signature"
     assert CANDIDATES["openstack-ec2"].services == ("ec2",)
+
+
+def test_a_failing_provisioning_step_is_named_with_its_exit_status_and_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    import time
+
+    from compat_diff.candidates.base import LaunchContext
+    from compat_diff.errors import CannotRun
+
+    which = shutil.which
+    monkeypatch.setattr(
+        openstack_ec2.shutil,
+        "which",
+        lambda name: "/bin/false" if name == "mariadb-install-db" else which(name),
+    )
+    ctx = LaunchContext(spec=CANDIDATES["openstack-ec2"], data_dir=tmp_path, deadline=time.monotonic() + 60)
+    stack = Stack(tmp_path / "provision", dict(PORTS), 41000, tmp_path)
+    stack.base.mkdir()
+    with pytest.raises(CannotRun) as caught:
+        openstack_ec2._provision(ctx, stack)
+    message = str(caught.value)
+    assert "openstack-ec2 did not start: set-up step 'mariadb-install-db' exited with status 1" in message
+    assert str(tmp_path / "log" / "mariadb-install-db.log") in message
+    assert ctx.processes == [], "nothing was started before the failing step"
