@@ -22,14 +22,16 @@ fi
 PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 "$PY" -m moto.server -H 127.0.0.1 -p "$PORT" >"$WS/moto.log" 2>&1 &
 MOTO=$!
-trap 'kill "$MOTO" 2>/dev/null || true; rm -rf "$WS"' EXIT
+# tempest keeps a registry of workspaces by name: a unique one per run, removed again at the end
+NAME="compat-diff-$(basename "$WS")"
+trap 'kill "$MOTO" 2>/dev/null || true; "$TV/bin/tempest" workspace remove --name "$NAME" >/dev/null 2>&1 || true; rm -rf "$WS"' EXIT
 URL="http://127.0.0.1:$PORT"
 for _ in $(seq 100); do curl -s -o /dev/null "$URL/moto-api/" && break; sleep 0.2; done
 IMAGE="$(AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "$TV/bin/python" -c "
 import botocore.session
 ec2 = botocore.session.get_session().create_client('ec2', endpoint_url='$URL', region_name='us-east-1')
 print(sorted(i['ImageId'] for i in ec2.describe_images(Owners=['amazon'])['Images'])[0])")"
-"$TV/bin/tempest" init "$WS/ws" >/dev/null
+"$TV/bin/tempest" init --name "$NAME" "$WS/ws" >/dev/null
 cat >"$WS/ws/etc/tempest.conf" <<EOC
 [DEFAULT]
 log_dir = $WS/ws/logs
