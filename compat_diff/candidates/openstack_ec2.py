@@ -819,6 +819,16 @@ def _nobody_listens(port: int) -> bool:
 def _launch(ctx: LaunchContext) -> RunningCandidate:
     ec2_port = ctx.main_port()
     socket_dir = _socket_dir(ctx.data_dir)
+    try:
+        return _launch_in(ctx, ec2_port, socket_dir)
+    except BaseException:
+        # A failed start gets no cleanup call: remove the short socket directory here.
+        if socket_dir != ctx.data_dir / "run":
+            shutil.rmtree(socket_dir, ignore_errors=True)
+        raise
+
+
+def _launch_in(ctx: LaunchContext, ec2_port: int, socket_dir: Path) -> RunningCandidate:
     with _pristine_lock():
         manifest = _read_manifest()
         ports = manifest.get("ports") if manifest else None
