@@ -14,7 +14,7 @@ help:
 	@echo "make test-fast   the suite without live candidate and browser tests"
 	@echo "make lint        ruff and mypy"
 	@echo "make bench       the benchmarks in benchmarks/ (results go to BENCHMARKS.md by hand)"
-	@echo "make candidates  install the real candidate clouds (apt, npm, pip)"
+	@echo "make candidates  install the real candidate clouds (apt, npm, pip) and provision openstack-ec2 once"
 	@echo "make recordings  re-record every scenario in scenarios/ against moto"
 	@echo "make generated   generate the suite from the API models and record it against moto (.work/generated/)"
 	@echo "make sdk-axis    record the S3 scenario with boto3 <1.36 and the newest boto3; what changed; scores per SDK"

@@ -36,6 +36,8 @@ DEFAULT_CANDIDATES = (
     "kinesalite",
     "fauxqs",
     "localstack",
+    "ministack",
+    "openstack-ec2",
 )
 
 
@@ -147,7 +149,12 @@ def compatibility_markdown(
             )
         shown = 0
         operations = [op for op in target.get("operations", []) if op.get("score") is not None]
-        for op in sorted(operations, key=lambda o: (o["score"], o["service"], o["operation"])):
+        # Root causes first: a divergence that only follows from an earlier one (a resource the
+        # candidate failed to create, then "not found" on every later call) is listed after them.
+        ranked = sorted(
+            operations, key=lambda o: (_only_cascaded(o), o["score"], o["service"], o["operation"])
+        )
+        for op in ranked:
             if op["verdict"] == "match":
                 continue
             first = next(iter(op.get("divergences", [])), None)
@@ -157,6 +164,8 @@ def compatibility_markdown(
                 if first
                 else ""
             )
+            if first and first.get("caused_by") is not None:
+                detail += f" (follows from seq {first['caused_by']})"
             lines.append(
                 f"- **{op['service']} {op['operation']}** ({op['verdict']}, "
                 f"{op['matching']}/{op['exchanges']} matching) {detail}"
@@ -168,6 +177,12 @@ def compatibility_markdown(
             lines.append("- no divergence")
         lines.append("")
     return "\n".join(lines)
+
+
+def _only_cascaded(operation: dict) -> bool:
+    """Whether every divergence of an operation follows from an earlier divergence of the run."""
+    divergences = operation.get("divergences", [])
+    return bool(divergences) and all(d.get("caused_by") is not None for d in divergences)
 
 
 def _cell(service: dict | None) -> str:
