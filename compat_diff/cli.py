@@ -127,6 +127,18 @@ replay_options: list[Callable[[Any], Any]] = [
         help="Timeouts or refused connections in a row after which a target that answered before is "
         "probed once and, if still silent, its remaining calls are not run [default: 5].",
     ),
+    click.option(
+        "--no-timeshift",
+        is_flag=True,
+        help="Send absolute times (If-Modified-Since, object-lock dates, Expires ...) as recorded instead "
+        "of moved by the time elapsed since the recording.",
+    ),
+    click.option(
+        "--keep-resources",
+        is_flag=True,
+        help="Do not delete what the run created on the targets afterwards "
+        "(delete it later with: compat-diff cleanup RUN_DIR).",
+    ),
 ]
 
 diff_options: list[Callable[[Any], Any]] = [
@@ -301,11 +313,15 @@ def replay(
     retry_throttled: int,
     max_answer_bytes: int | None,
     unresponsive_after: int | None,
+    no_timeshift: bool,
+    keep_resources: bool,
 ) -> None:
     """Replay a recording against one or more candidate clouds and keep what each answered.
 
     Every request is re-targeted, re-signed for the candidate's credentials, and ids the
-    candidate generates are mapped onto the recorded ones.
+    candidate generates are mapped onto the recorded ones. Names the recording created get a
+    run id of their own per target (targets file: names = "as-recorded" to keep them), absolute
+    times move with the replay, and what the run created is deleted afterwards.
     """
     from compat_diff.replay.run import run_replay
 
@@ -326,6 +342,8 @@ def replay(
             console=ctx.err,
             max_answer_bytes=max_answer_bytes,
             unresponsive_after=unresponsive_after,
+            timeshift=not no_timeshift,
+            keep_resources=keep_resources,
         ),
     )
 
@@ -395,6 +413,8 @@ def compare(
     retry_throttled: int,
     max_answer_bytes: int | None,
     unresponsive_after: int | None,
+    no_timeshift: bool,
+    keep_resources: bool,
 ) -> None:
     """Replay and diff in one go: the report for a recording against candidates."""
     from compat_diff.compare.run import run_diff
@@ -421,6 +441,8 @@ def compare(
             console=ctx.err,
             max_answer_bytes=max_answer_bytes,
             unresponsive_after=unresponsive_after,
+            timeshift=not no_timeshift,
+            keep_resources=keep_resources,
         )
         if status == ExitStatus.CANNOT_RUN:
             return status
@@ -437,6 +459,51 @@ def compare(
         )
 
     _run(ctx, both)
+
+
+@main.command(epilog="Exit codes: 0 everything deleted, 1 something could not be deleted, 2 input error.")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@_apply(targets_options)
+@click.option(
+    "--cleanup-timeout",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(1, 3600),
+    help="Seconds the cleanup may take per target.",
+)
+@pass_ctx
+def cleanup(
+    ctx: Context,
+    run_dir: Path,
+    targets: tuple[str, ...],
+    profile: str | None,
+    region: str | None,
+    targets_file: Path | None,
+    allow_aws: bool,
+    cleanup_timeout: float,
+) -> None:
+    """Delete what a replay created on its targets (what it did not delete itself).
+
+    Reads RUN_DIR/targets/NAME/names.json and deletes, newest first, every resource listed
+    there; every call is appended to RUN_DIR/targets/NAME/cleanup.jsonl. The targets are
+    given as for replay (their credentials are never stored in the run directory); without
+    --target/--targets the run's own endpoints are used with the standard AWS credential chain.
+    """
+    from compat_diff.replay.cleanup_run import run_cleanup
+
+    _run(
+        ctx,
+        lambda: run_cleanup(
+            run_dir,
+            list(targets),
+            targets_file,
+            allow_aws=allow_aws,
+            profile=profile,
+            region=region,
+            seconds=cleanup_timeout,
+            console=ctx.err,
+        ),
+    )
 
 
 @main.command()

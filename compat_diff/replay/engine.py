@@ -10,6 +10,7 @@ errors are recorded on the answer and the replay carries on.
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
 import errno
 import ssl
 import time
@@ -35,9 +36,11 @@ from compat_diff.replay.answers import (
     small_enough,
 )
 from compat_diff.replay.idmap import DependencyIndex, IdMap, Substituter
+from compat_diff.replay.names import NameScope
 from compat_diff.replay.retarget import NotReplayable, OutgoingRequest, rebuild
 from compat_diff.replay.rundir import Answer
 from compat_diff.replay.targets import Target
+from compat_diff.replay.timeshift import shift_exchange
 
 # aiohttp adds these unless told not to; a replay sends only what the recorded client sent.
 _AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
@@ -67,6 +70,8 @@ class ReplayOptions:
     clock: Clock = system_clock
     max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
     unresponsive_after: int = DEFAULT_UNRESPONSIVE_AFTER
+    # Replay start minus recording start: absolute times in requests move by it (None: as recorded).
+    time_shift: _dt.timedelta | None = None
 
 
 @dataclass
@@ -96,6 +101,8 @@ class TargetState:
     too_large: int = 0
     internal_errors: int = 0
     first_internal_error: str | None = None
+    # The target's run-scoped names (None: names as recorded, nothing remembered for the cleanup).
+    names: NameScope | None = None
 
 
 async def replay(
@@ -105,6 +112,7 @@ async def replay(
     options: ReplayOptions,
     on_answer: Callable[[Target, Answer], None],
     blob_dirs: dict[str, Path] | None = None,
+    names: dict[str, NameScope] | None = None,
 ) -> list[TargetState]:
     """Replay ``exchanges`` against every target at once; ``on_answer`` receives each outcome.
 
@@ -123,12 +131,31 @@ async def replay(
             limit=asyncio.Semaphore(options.concurrency),
             on_answer=on_answer,
             blob_dir=(blob_dirs or {}).get(target.name),
+            names=(names or {}).get(target.name),
         )
         for target in targets
     ]
     timeout = aiohttp.ClientTimeout(total=options.timeout)
     # Loading the system's CA store costs milliseconds; only a verified HTTPS target needs it.
     verified: ssl.SSLContext | None = None
+    try:
+        await _replay_all(states, sessions, index, options, timeout, verified)
+    finally:
+        # Closed even when the replay is interrupted, so no session is left unclosed.
+        for state in states:
+            if state.http is not None:
+                await state.http.close()
+    return states
+
+
+async def _replay_all(
+    states: list[TargetState],
+    sessions: dict[str, list[Exchange]],
+    index: DependencyIndex,
+    options: ReplayOptions,
+    timeout: aiohttp.ClientTimeout,
+    verified: ssl.SSLContext | None,
+) -> None:
     async with asyncio.TaskGroup() as group:
         for state in states:
             tls: ssl.SSLContext | bool = False
@@ -144,10 +171,6 @@ async def replay(
             )
             for calls in sessions.values():
                 group.create_task(_replay_session(state, calls, index, options))
-    for state in states:
-        if state.http is not None:
-            await state.http.close()
-    return states
 
 
 async def _replay_session(
@@ -172,6 +195,10 @@ async def _replay_session(
             state.idmap.learn(
                 exchange.seq, exchange.response, answer.response if answer.outcome == "answered" else None
             )
+            if state.names is not None and answer.outcome == "answered" and answer.response is not None:
+                # The candidate's own values are learnt above; the comparison sees the recorded names.
+                state.names.note_created(exchange, answer.response)
+                answer.response = state.names.map_back(exchange, answer.response)
         except Exception as error:
             answer = _internal_error(exchange.seq, error)
         if answer.outcome == "answered":
@@ -205,8 +232,15 @@ async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOp
     skipped = _skip_reason(exchange, options, state.target)
     if skipped:
         return Answer(exchange.seq, "skipped", skipped=skipped)
+    if options.time_shift is not None and state.target.timeshift:
+        exchange = shift_exchange(exchange, options.time_shift)
     replacements, broken = state.idmap.resolve(exchange.seq)
-    substituter = Substituter(replacements) if replacements else None
+    substituter: Substituter | None
+    if replacements:
+        merged = state.names.replacements(replacements) if state.names is not None else replacements
+        substituter = Substituter(merged)
+    else:
+        substituter = state.names.request_substituter if state.names is not None else None
     if state.unresponsive is not None:
         return Answer(
             exchange.seq,

@@ -22,11 +22,14 @@ from compat_diff.errors import CannotRun
 from compat_diff.model import ExitStatus
 from compat_diff.recording import open_recording
 from compat_diff.replay.answers import DEFAULT_MAX_ANSWER_BYTES
+from compat_diff.replay.cleanup import DEFAULT_CLEANUP_SECONDS, clean_target
 from compat_diff.replay.engine import DEFAULT_UNRESPONSIVE_AFTER, ReplayOptions, TargetState, replay
 from compat_diff.replay.idmap import DependencyIndex
+from compat_diff.replay.names import NameScope, created_names, new_run_id
 from compat_diff.replay.rundir import Answer, RunDirectory, TargetOutput
 from compat_diff.replay.settings import ReplaySettings, load_replay_settings
 from compat_diff.replay.targets import Target, load_targets
+from compat_diff.replay.timeshift import recording_start
 
 
 def run_replay(
@@ -47,6 +50,9 @@ def run_replay(
     region: str | None = None,
     max_answer_bytes: int | None = None,
     unresponsive_after: int | None = None,
+    timeshift: bool = True,
+    keep_resources: bool = False,
+    cleanup_seconds: float = DEFAULT_CLEANUP_SECONDS,
 ) -> int:
     console = console or Console(stderr=True)
     resolved = load_targets(
@@ -71,6 +77,13 @@ def run_replay(
                 "(fine for emulators that do not check signatures)",
                 markup=False,
             )
+    started_at = recording_start(exchanges) if timeshift else None
+    time_shift = clock() - started_at if started_at is not None else None
+    created = created_names(exchanges)
+    scopes = {
+        target.name: NameScope(new_run_id(), created, scoped=target.names == "run-scoped")
+        for target in resolved
+    }
     options = ReplayOptions(
         concurrency=concurrency,
         timeout=timeout,
@@ -79,6 +92,7 @@ def run_replay(
         clock=clock,
         max_answer_bytes=max_answer_bytes,
         unresponsive_after=unresponsive_after,
+        time_shift=time_shift,
     )
     with _collector_paused():
         index = DependencyIndex.build(exchanges)
@@ -90,7 +104,7 @@ def run_replay(
             "exchanges": len(exchanges),
             "header": opened.header,
         },
-        targets=[target.describe() for target in resolved],
+        targets=[{**target.describe(), "run_id": scopes[target.name].run_id} for target in resolved],
         options={
             "concurrency": concurrency,
             "timeout": timeout,
@@ -98,21 +112,26 @@ def run_replay(
             "retry_throttled": retry_throttled,
             "max_answer_bytes": max_answer_bytes,
             "unresponsive_after": unresponsive_after,
+            "time_shift_s": round(time_shift.total_seconds(), 3) if time_shift is not None else None,
+            "keep_resources": keep_resources,
         },
     )
     outputs = {target.name: run_dir.target(target.name) for target in resolved}
     started = time.perf_counter()
     try:
-        states = _replay_with_progress(exchanges, resolved, index, options, outputs, console)
+        states = _replay_with_progress(exchanges, resolved, index, options, outputs, console, scopes)
     finally:
         for output in outputs.values():
             output.close()
+        # Also on Ctrl-C: what was created is known and deleted unless the user keeps it.
+        cleanup = _after_run(resolved, scopes, outputs, keep_resources, cleanup_seconds, console)
     elapsed = time.perf_counter() - started
 
     for state in states:
         outputs[state.target.name].write_idmap(state.idmap.evidence(state.target.name))
     summary = {state.target.name: _target_summary(state) for state in states}
     run_dir.finish(
+        cleanup=cleanup,
         problems=[{"line": problem.line, "reason": problem.reason} for problem in opened.problems],
         summary=summary,
         elapsed_s=round(elapsed, 3),
@@ -173,6 +192,7 @@ def _replay_with_progress(
     options: ReplayOptions,
     outputs: dict[str, TargetOutput],
     console: Console,
+    scopes: dict[str, NameScope] | None = None,
 ) -> list[TargetState]:
     progress = Progress(
         TextColumn("{task.description}"),
@@ -236,7 +256,7 @@ def _replay_with_progress(
         gc.freeze()
         try:
             blob_dirs = {name: output.blob_dir for name, output in outputs.items()}
-            return asyncio.run(replay(exchanges, targets, index, options, on_answer, blob_dirs))
+            return asyncio.run(replay(exchanges, targets, index, options, on_answer, blob_dirs, scopes))
         finally:
             gc.unfreeze()
 
@@ -269,3 +289,36 @@ def _target_summary(state: TargetState) -> dict[str, Any]:
         "unresponsive": state.unresponsive,
         "internal_errors": state.internal_errors,
     }
+
+
+def _after_run(
+    targets: list[Target],
+    scopes: dict[str, NameScope],
+    outputs: dict[str, TargetOutput],
+    keep_resources: bool,
+    seconds: float,
+    console: Console,
+) -> dict[str, Any]:
+    """Write each target's names.json, then delete what the run created (unless kept)."""
+    done: dict[str, Any] = {}
+    for target in targets:
+        scope = scopes[target.name]
+        evidence = scope.evidence(target.name)
+        outputs[target.name].write_json("names.json", evidence)
+        if keep_resources:
+            done[target.name] = {"kept": len(evidence["created"])}
+            continue
+        if not evidence["created"]:
+            continue
+        outcome = clean_target(
+            target, evidence["created"], outputs[target.name].directory / "cleanup.jsonl", seconds
+        )
+        done[target.name] = outcome.to_json()
+        console.print(outcome.sentence(), markup=False)
+    if keep_resources and any(entry["kept"] for entry in done.values()):
+        console.print(
+            "resources the run created were kept (--keep-resources); "
+            "delete them later with: compat-diff cleanup RUN_DIR",
+            markup=False,
+        )
+    return done

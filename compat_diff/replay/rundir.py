@@ -94,6 +94,9 @@ class TargetOutput:
     def write_idmap(self, evidence: dict[str, Any]) -> None:
         _write_json(self.directory / "idmap.json", evidence)
 
+    def write_json(self, name: str, document: dict[str, Any]) -> None:
+        _write_json(self.directory / name, document)
+
     def close(self) -> None:
         if not self._handle.closed:
             self._handle.close()

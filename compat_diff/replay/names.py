@@ -1,0 +1,225 @@
+"""Run-scoped names: what the recording created gets a name of its own on every run and target.
+
+Before the replay, one pass over the recording finds the names the recorded client chose for
+resources it created: the name members of every successful ``Create<X>`` call that has a matching
+``Delete<X>`` in the service model (``Bucket``, ``QueueName``, ``UserName``, ``TableName`` ...),
+when no earlier request already used that name (then the resource existed before the recording).
+
+For each target, every such name gets the target's run id as a suffix (``jobs`` becomes
+``jobs-3f9a1c``), within the longest name the model allows (63 characters when it sets no limit,
+a DNS label's length, which S3 bucket names share). A name that would not fit is cut and
+completed with four characters of its hash, so two long names never meet. A trailing ``.fifo``
+stays last. The same substitution the replay uses for the candidate's ids rewrites requests
+(paths, virtual hosts, query, headers, form/JSON/XML bodies, and ARNs or URLs that embed a name);
+answers are mapped back before they are stored, so the comparison sees the recorded names.
+
+Along the way every successful create is remembered with what deleting it needs, for the cleanup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from compat_diff.aws.parse import parse_answer
+from compat_diff.aws.shapes import (
+    create_pair,
+    input_members,
+    opaque_answer,
+    output_strings,
+    request_parameters,
+)
+from compat_diff.model import Body, Exchange, HttpResponse
+from compat_diff.replay.idmap import Substituter
+from compat_diff.replay.retarget import virtual_host_bucket
+
+_FIFO = ".fifo"
+
+
+def new_run_id() -> str:
+    """Six lower-case hex characters: short, DNS-safe and allowed in every AWS name."""
+    return secrets.token_hex(3)
+
+
+@dataclass(frozen=True)
+class CreatedName:
+    """A name the recorded client chose for a resource it created."""
+
+    seq: int
+    service: str
+    operation: str
+    member: str
+    value: str
+    limit: int
+
+
+def created_names(exchanges: list[Exchange]) -> list[CreatedName]:
+    """Every name the recording created, in order of creation (see the module docstring)."""
+    found: list[CreatedName] = []
+    known: set[str] = set()
+    ordered = sorted(exchanges, key=lambda exchange: exchange.seq)
+    for position, exchange in enumerate(ordered):
+        pair = create_pair(exchange.service, exchange.operation)
+        if pair is None or exchange.response.status >= 300 or exchange.service is None:
+            continue
+        params = _parameters(exchange)
+        for member, limit in zip(pair.name_members, pair.limits, strict=True):
+            value = params.get(member)
+            if not value or value in known or _used_before(value, ordered[:position]):
+                continue
+            known.add(value)
+            assert exchange.operation is not None
+            found.append(
+                CreatedName(exchange.seq, exchange.service, exchange.operation, member, value, limit)
+            )
+    return found
+
+
+def _parameters(exchange: Exchange) -> dict[str, str]:
+    request = exchange.request
+    host = request.url.split("/")[2] if request.url.count("/") >= 2 else ""
+    body = request.body.read() if request.body.storage == "inline" else b""
+    return request_parameters(
+        exchange.service,
+        exchange.operation,
+        request.method,
+        request.url,
+        request.headers,
+        body,
+        bucket_from_host=virtual_host_bucket(host.split(":")[0]),
+    )
+
+
+def _used_before(value: str, earlier: list[Exchange]) -> bool:
+    encoded = value.encode("utf-8")
+    for exchange in earlier:
+        if value in exchange.request.url:
+            return True
+        body = exchange.request.body
+        if body.storage == "inline" and body.inline and encoded in body.inline:
+            return True
+    return False
+
+
+def scoped_name(value: str, run_id: str, limit: int) -> str:
+    """``value`` carrying ``run_id``, no longer than ``limit`` (see the module docstring)."""
+    stem, ending = (value[: -len(_FIFO)], _FIFO) if value.endswith(_FIFO) else (value, "")
+    suffix = "-" + run_id
+    if len(stem) + len(suffix) + len(ending) <= limit:
+        return stem + suffix + ending
+    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:4]
+    room = max(1, limit - len(suffix) - len(ending) - len(digest) - 1)
+    return stem[:room].rstrip("-.") + "-" + digest + suffix + ending
+
+
+@dataclass
+class Resource:
+    """Something the run created on one target, and the call that deletes it."""
+
+    seq: int
+    service: str
+    create: str
+    delete: str
+    params: dict[str, str]
+    missing: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        line: dict[str, Any] = {
+            "seq": self.seq,
+            "service": self.service,
+            "create": self.create,
+            "delete": self.delete,
+            "params": self.params,
+        }
+        if self.missing:
+            line["missing"] = self.missing
+        return line
+
+
+class NameScope:
+    """One target's run-scoped names: recorded -> scoped for requests, scoped -> recorded for answers."""
+
+    def __init__(self, run_id: str, names: list[CreatedName], scoped: bool = True) -> None:
+        self.run_id = run_id
+        self.names = names
+        self.scoped = scoped
+        self.forward: dict[str, str] = (
+            {name.value: scoped_name(name.value, run_id, name.limit) for name in names} if scoped else {}
+        )
+        self._requests = Substituter(self.forward)
+        self._answers = Substituter({new: old for old, new in self.forward.items()})
+        self.resources: list[Resource] = []
+
+    def replacements(self, ids: dict[str, str]) -> dict[str, str]:
+        """The names to rewrite plus the candidate's ids: one substitution, longest match first,
+        so a recorded URL that embeds a name is replaced whole by the candidate's URL."""
+        if not self.forward:
+            return ids
+        return {**self.forward, **ids}
+
+    @property
+    def request_substituter(self) -> Substituter | None:
+        return self._requests if self._requests else None
+
+    def map_back(self, exchange: Exchange, response: HttpResponse) -> HttpResponse:
+        """The candidate's answer with the run-scoped names put back to the recorded ones."""
+        if not self._answers:
+            return response
+        headers = tuple((name, self._answers.text(value)) for name, value in response.headers)
+        body = response.body
+        if (
+            body.storage == "inline"
+            and body.inline
+            and not opaque_answer(exchange.service, exchange.operation)
+        ):
+            mapped = self._answers.data(body.inline)
+            if mapped != body.inline:
+                body = Body.of(mapped)
+        if headers == response.headers and body is response.body:
+            return response
+        return HttpResponse(response.status, headers, body)
+
+    def note_created(self, exchange: Exchange, response: HttpResponse) -> None:
+        """Remember what a successful create made on the target and how to delete it."""
+        pair = create_pair(exchange.service, exchange.operation)
+        if pair is None or response.status >= 300 or exchange.service is None:
+            return
+        recorded = _parameters(exchange)
+        params = {member: self.forward.get(value, value) for member, value in recorded.items()}
+        wanted = tuple(dict.fromkeys((*pair.delete_required, *pair.name_members)))
+        answered = parse_answer(response, exchange.op).tree
+        from_answer = output_strings(answered, wanted)
+        delete: dict[str, str] = {}
+        missing: list[str] = []
+        for member in wanted:
+            if member in pair.delete_required or member in input_members(exchange.service, pair.delete):
+                value = params.get(member) or from_answer.get(member)
+                if value:
+                    delete[member] = value
+                elif member in pair.delete_required:
+                    missing.append(member)
+        self.resources.append(
+            Resource(exchange.seq, exchange.service, pair.create, pair.delete, delete, missing)
+        )
+
+    def evidence(self, target: str) -> dict[str, Any]:
+        return {
+            "target": target,
+            "run_id": self.run_id,
+            "mode": "run-scoped" if self.scoped else "as-recorded",
+            "names": [
+                {
+                    "seq": name.seq,
+                    "service": name.service,
+                    "operation": name.operation,
+                    "member": name.member,
+                    "recorded": name.value,
+                    "sent": self.forward.get(name.value, name.value),
+                }
+                for name in self.names
+            ],
+            "created": [resource.to_json() for resource in self.resources],
+        }
+
