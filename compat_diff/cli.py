@@ -390,6 +390,12 @@ def diff(
     type=click.Path(path_type=Path),
     help="Keep the replay's run directory here (default: inside the report directory).",
 )
+@click.option(
+    "--no-preflight",
+    is_flag=True,
+    help="Do not check the targets (reachable, credentials accepted, the service behind the path) "
+    "before replaying.",
+)
 @_apply(replay_options)
 @pass_ctx
 def compare(
@@ -407,6 +413,7 @@ def compare(
     baseline: Path | None,
     known: Path | None,
     run_dir: Path | None,
+    no_preflight: bool,
     concurrency: int,
     timeout: float,
     read_only: bool,
@@ -443,6 +450,7 @@ def compare(
             unresponsive_after=unresponsive_after,
             timeshift=not no_timeshift,
             keep_resources=keep_resources,
+            preflight=not no_preflight,
         )
         if status == ExitStatus.CANNOT_RUN:
             return status
@@ -459,6 +467,51 @@ def compare(
         )
 
     _run(ctx, both)
+
+
+@main.command("check-targets", epilog="Exit codes: 0 every check passed, 2 something is wrong or bad input.")
+@_apply(targets_options)
+@click.option(
+    "--recording",
+    type=click.Path(path_type=Path),
+    help="Check the services this recording uses (default: the target's services, else s3).",
+)
+@click.option(
+    "--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600), help="Seconds per check."
+)
+@pass_ctx
+def check_targets(
+    ctx: Context,
+    targets: tuple[str, ...],
+    profile: str | None,
+    region: str | None,
+    targets_file: Path | None,
+    allow_aws: bool,
+    recording: Path | None,
+    timeout: float,
+) -> None:
+    """Check that each target is set up for a replay, one line per target and service.
+
+    For each service: the endpoint answers (TLS as configured), one harmless signed call
+    (ListBuckets, GetCallerIdentity, DescribeRegions ...) is accepted, and the answer comes
+    from the service rather than a web server's 404 page. compare runs the same checks first
+    (--no-preflight skips them).
+    """
+    from compat_diff.replay.preflight_run import run_check_targets
+
+    _run(
+        ctx,
+        lambda: run_check_targets(
+            list(targets),
+            targets_file,
+            recording=recording,
+            allow_aws=allow_aws,
+            profile=profile,
+            region=region,
+            timeout=timeout,
+            console=ctx.out,
+        ),
+    )
 
 
 @main.command(epilog="Exit codes: 0 everything deleted, 1 something could not be deleted, 2 input error.")

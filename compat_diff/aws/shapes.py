@@ -323,3 +323,38 @@ def output_strings(parsed: Any, wanted: tuple[str, ...]) -> dict[str, str]:
 def input_members(service: str | None, operation: str | None) -> frozenset[str]:
     shape = _input_shape(service, operation)
     return frozenset(shape.members) if shape is not None else frozenset()
+
+
+# Read-only calls that need no input, by preference: listing the caller's own things first.
+_HARMLESS_PREFIXES = ("List", "Describe", "Get")
+
+
+@cache
+def harmless_operation(service: str) -> str | None:
+    """A read-only operation of ``service`` that needs no parameters, to check credentials with.
+
+    ``GetCallerIdentity``, ``ListBuckets``, ``DescribeRegions``, ``ListQueues`` ... are what the
+    model yields; among the candidates, the shortest name of the most general verb wins.
+    """
+    if not has_service(service):
+        return None
+    model = service_model(service)
+    found: list[tuple[int, int, int, str]] = []
+    for name in model.operation_names:
+        for rank, prefix in enumerate(_HARMLESS_PREFIXES):
+            if not name.startswith(prefix):
+                continue
+            operation = model.operation_model(name)
+            shape = operation.input_shape
+            if shape is not None and shape.required_members:
+                break
+            if operation.deprecated or operation.http.get("method", "POST").upper() not in ("GET", "POST"):
+                break
+            found.append((rank, len(name), len(shape.members) if shape is not None else 0, name))
+            break
+    preferred = [
+        entry for entry in found if entry[3] in ("GetCallerIdentity", "ListBuckets", "DescribeRegions")
+    ]
+    if preferred:
+        return preferred[0][3]
+    return min(found)[3] if found else None

@@ -222,4 +222,3 @@ class NameScope:
             ],
             "created": [resource.to_json() for resource in self.resources],
         }
-

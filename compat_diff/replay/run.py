@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from compat_diff.aws.signing import Clock, system_clock
-from compat_diff.errors import CannotRun
+from compat_diff.errors import CannotRun, TargetError
 from compat_diff.model import ExitStatus
 from compat_diff.recording import open_recording
 from compat_diff.replay.answers import DEFAULT_MAX_ANSWER_BYTES
@@ -26,6 +26,8 @@ from compat_diff.replay.cleanup import DEFAULT_CLEANUP_SECONDS, clean_target
 from compat_diff.replay.engine import DEFAULT_UNRESPONSIVE_AFTER, ReplayOptions, TargetState, replay
 from compat_diff.replay.idmap import DependencyIndex
 from compat_diff.replay.names import NameScope, created_names, new_run_id
+from compat_diff.replay.preflight import SetupWatch
+from compat_diff.replay.preflight_run import preflight as check_targets
 from compat_diff.replay.rundir import Answer, RunDirectory, TargetOutput
 from compat_diff.replay.settings import ReplaySettings, load_replay_settings
 from compat_diff.replay.targets import Target, load_targets
@@ -53,6 +55,7 @@ def run_replay(
     timeshift: bool = True,
     keep_resources: bool = False,
     cleanup_seconds: float = DEFAULT_CLEANUP_SECONDS,
+    preflight: bool = False,
 ) -> int:
     console = console or Console(stderr=True)
     resolved = load_targets(
@@ -77,6 +80,8 @@ def run_replay(
                 "(fine for emulators that do not check signatures)",
                 markup=False,
             )
+    if preflight:
+        _preflight(resolved, exchanges, console)
     started_at = recording_start(exchanges) if timeshift else None
     time_shift = clock() - started_at if started_at is not None else None
     created = created_names(exchanges)
@@ -118,8 +123,9 @@ def run_replay(
     )
     outputs = {target.name: run_dir.target(target.name) for target in resolved}
     started = time.perf_counter()
+    watch = SetupWatch()
     try:
-        states = _replay_with_progress(exchanges, resolved, index, options, outputs, console, scopes)
+        states = _replay_with_progress(exchanges, resolved, index, options, outputs, console, scopes, watch)
     finally:
         for output in outputs.values():
             output.close()
@@ -130,6 +136,9 @@ def run_replay(
     for state in states:
         outputs[state.target.name].write_idmap(state.idmap.evidence(state.target.name))
     summary = {state.target.name: _target_summary(state) for state in states}
+    for name, warning in watch.warnings().items():
+        summary[name]["setup_warning"] = warning
+        console.print(f"WARNING: {warning}", markup=False, style="bold red")
     run_dir.finish(
         cleanup=cleanup,
         problems=[{"line": problem.line, "reason": problem.reason} for problem in opened.problems],
@@ -193,6 +202,7 @@ def _replay_with_progress(
     outputs: dict[str, TargetOutput],
     console: Console,
     scopes: dict[str, NameScope] | None = None,
+    watch: SetupWatch | None = None,
 ) -> list[TargetState]:
     progress = Progress(
         TextColumn("{task.description}"),
@@ -215,6 +225,8 @@ def _replay_with_progress(
     def on_answer(target: Target, answer: Answer) -> None:
         output = outputs[target.name]
         output.write(answer)
+        if watch is not None and answer.outcome == "answered" and answer.response is not None:
+            watch.note(target.name, answer.response)
         if answer.outcome == "transport":
             errors[target.name] = errors.get(target.name, 0) + 1
         if not progress.live.is_started:
@@ -322,3 +334,19 @@ def _after_run(
             markup=False,
         )
     return done
+
+
+def _preflight(targets: list[Target], exchanges: list[Any], console: Console) -> None:
+    """Check each target before replaying; stop when one is unusable by its set-up alone."""
+    recorded = list(dict.fromkeys(exchange.service for exchange in exchanges if exchange.service))
+    checks = check_targets(targets, recorded, timeout=10.0)
+    for check in checks:
+        if not check.ok or check.problem:
+            console.print(f"preflight: {check.line}", markup=False)
+    for target in targets:
+        own = [check for check in checks if check.target == target.name]
+        if own and all(check.fatal for check in own):
+            raise TargetError(
+                f"target {target.name} is not set up for a replay: {own[0].line[5:]} "
+                "(compat-diff check-targets shows every check; --no-preflight replays anyway)"
+            )
