@@ -295,7 +295,15 @@ def inspect(ctx: Context, recording: Path) -> None:
 @main.command(epilog=EPILOG_EXIT)
 @click.argument("recording", type=click.Path(path_type=Path))
 @_apply(targets_options)
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="The run directory to write.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="The run directory to write (required unless --resume)."
+)
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path),
+    help="Continue an interrupted run in this run directory: its answers are kept, the calls it did not "
+    "send are replayed (same recording and targets).",
+)
 @_apply(replay_options)
 @pass_ctx
 def replay(
@@ -306,7 +314,8 @@ def replay(
     region: str | None,
     targets_file: Path | None,
     allow_aws: bool,
-    out: Path,
+    out: Path | None,
+    resume: Path | None,
     concurrency: int,
     timeout: float,
     read_only: bool,
@@ -325,6 +334,11 @@ def replay(
     """
     from compat_diff.replay.run import run_replay
 
+    if out is None and resume is None:
+        raise click.UsageError("--out RUN_DIR is required (or --resume RUN_DIR to continue a run)")
+    if out is not None and resume is not None and out != resume:
+        raise click.UsageError("--resume continues the run in its own directory: leave out --out")
+    run_directory: Path = resume or out  # type: ignore[assignment]  # one of them is set (checked above)
     _run(
         ctx,
         lambda: run_replay(
@@ -334,7 +348,8 @@ def replay(
             allow_aws=allow_aws,
             profile=profile,
             region=region,
-            out=out,
+            out=run_directory,
+            resume=resume is not None,
             concurrency=concurrency,
             timeout=timeout,
             read_only=read_only,
@@ -391,6 +406,11 @@ def diff(
     help="Keep the replay's run directory here (default: inside the report directory).",
 )
 @click.option(
+    "--resume",
+    type=click.Path(path_type=Path),
+    help="Continue an interrupted run in this run directory, then report on the whole run.",
+)
+@click.option(
     "--no-preflight",
     is_flag=True,
     help="Do not check the targets (reachable, credentials accepted, the service behind the path) "
@@ -413,6 +433,7 @@ def compare(
     baseline: Path | None,
     known: Path | None,
     run_dir: Path | None,
+    resume: Path | None,
     no_preflight: bool,
     concurrency: int,
     timeout: float,
@@ -427,10 +448,11 @@ def compare(
     from compat_diff.compare.run import run_diff
     from compat_diff.replay.run import run_replay
 
-    run_directory = run_dir or report_dir / "run"
+    run_directory = resume or run_dir or report_dir / "run"
 
     def both() -> int:
         from compat_diff.compare.gating import check_gate_options
+        from compat_diff.replay.run import INTERRUPTED
 
         check_gate_options(fail_under, baseline, known)
         status = run_replay(
@@ -450,11 +472,12 @@ def compare(
             unresponsive_after=unresponsive_after,
             timeshift=not no_timeshift,
             keep_resources=keep_resources,
-            preflight=not no_preflight,
+            preflight=not no_preflight and resume is None,
+            resume=resume is not None,
         )
         if status == ExitStatus.CANNOT_RUN:
             return status
-        return run_diff(
+        reported = run_diff(
             run_dir=run_directory,
             report_dir=report_dir,
             normalizer_paths=list(normalizer_paths),
@@ -465,6 +488,8 @@ def compare(
             known=known,
             environ=dict(os.environ),
         )
+        # An interrupted replay still gets the report of the part that ran, and exits as interrupted.
+        return status if status == INTERRUPTED else reported
 
     _run(ctx, both)
 

@@ -103,6 +103,8 @@ class TargetState:
     first_internal_error: str | None = None
     # The target's run-scoped names (None: names as recorded, nothing remembered for the cleanup).
     names: NameScope | None = None
+    # A resumed run: what the target answered before the interruption (seq -> answer, or None).
+    previous: dict[int, HttpResponse | None] = field(default_factory=dict, repr=False)
 
 
 async def replay(
@@ -113,6 +115,7 @@ async def replay(
     on_answer: Callable[[Target, Answer], None],
     blob_dirs: dict[str, Path] | None = None,
     names: dict[str, NameScope] | None = None,
+    previous: dict[str, dict[int, HttpResponse | None]] | None = None,
 ) -> list[TargetState]:
     """Replay ``exchanges`` against every target at once; ``on_answer`` receives each outcome.
 
@@ -132,6 +135,7 @@ async def replay(
             on_answer=on_answer,
             blob_dir=(blob_dirs or {}).get(target.name),
             names=(names or {}).get(target.name),
+            previous=(previous or {}).get(target.name, {}),
         )
         for target in targets
     ]
@@ -177,6 +181,9 @@ async def _replay_session(
     state: TargetState, calls: list[Exchange], index: DependencyIndex, options: ReplayOptions
 ) -> None:
     for exchange in calls:
+        if exchange.seq in state.previous:
+            _restore(state, exchange)
+            continue
         try:
             for origin in index.origins_of(exchange.seq):
                 event = state.done.get(origin)
@@ -215,6 +222,23 @@ async def _replay_session(
             if state.first_internal_error is None and answer.error:
                 state.first_internal_error = f"seq {exchange.seq}: {answer.error['message']}"
         state.on_answer(state.target, answer)
+
+
+def _restore(state: TargetState, exchange: Exchange) -> None:
+    """A call answered before the interruption of a resumed run: learn from it, do not send it."""
+    response = state.previous[exchange.seq]
+    if response is not None:
+        if state.names is not None:
+            # Stored with the recorded names; the candidate's ids carry the run-scoped ones.
+            response = state.names.map_forward(exchange, response)
+            state.names.note_created(exchange, response)
+        state.idmap.learn(exchange.seq, exchange.response, response)
+        state.answered += 1
+    else:
+        state.idmap.learn(exchange.seq, exchange.response, None)
+    waited_on = state.done.get(exchange.seq)
+    if waited_on is not None:
+        waited_on.set()
 
 
 def _internal_error(seq: int, error: Exception) -> Answer:

@@ -165,21 +165,12 @@ class NameScope:
 
     def map_back(self, exchange: Exchange, response: HttpResponse) -> HttpResponse:
         """The candidate's answer with the run-scoped names put back to the recorded ones."""
-        if not self._answers:
-            return response
-        headers = tuple((name, self._answers.text(value)) for name, value in response.headers)
-        body = response.body
-        if (
-            body.storage == "inline"
-            and body.inline
-            and not opaque_answer(exchange.service, exchange.operation)
-        ):
-            mapped = self._answers.data(body.inline)
-            if mapped != body.inline:
-                body = Body.of(mapped)
-        if headers == response.headers and body is response.body:
-            return response
-        return HttpResponse(response.status, headers, body)
+        return _rewrite(exchange, response, self._answers)
+
+    def map_forward(self, exchange: Exchange, response: HttpResponse) -> HttpResponse:
+        """A stored (mapped back) answer as the candidate sent it, for a resumed run."""
+        return _rewrite(exchange, response, self._requests)
+
 
     def note_created(self, exchange: Exchange, response: HttpResponse) -> None:
         """Remember what a successful create made on the target and how to delete it."""
@@ -222,3 +213,17 @@ class NameScope:
             ],
             "created": [resource.to_json() for resource in self.resources],
         }
+
+
+def _rewrite(exchange: Exchange, response: HttpResponse, substituter: Substituter) -> HttpResponse:
+    if not substituter:
+        return response
+    headers = tuple((name, substituter.text(value)) for name, value in response.headers)
+    body = response.body
+    if body.storage == "inline" and body.inline and not opaque_answer(exchange.service, exchange.operation):
+        mapped = substituter.data(body.inline)
+        if mapped != body.inline:
+            body = Body.of(mapped)
+    if headers == response.headers and body is response.body:
+        return response
+    return HttpResponse(response.status, headers, body)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import signal
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -18,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from compat_diff.aws.signing import Clock, system_clock
-from compat_diff.errors import CannotRun, TargetError
+from compat_diff.errors import CannotRun, InputError, TargetError
 from compat_diff.model import ExitStatus
 from compat_diff.recording import open_recording
 from compat_diff.replay.answers import DEFAULT_MAX_ANSWER_BYTES
@@ -28,6 +30,8 @@ from compat_diff.replay.idmap import DependencyIndex
 from compat_diff.replay.names import NameScope, created_names, new_run_id
 from compat_diff.replay.preflight import SetupWatch
 from compat_diff.replay.preflight_run import preflight as check_targets
+from compat_diff.replay.resume import INTERRUPTED as INTERRUPTED_CALL
+from compat_diff.replay.resume import Previous, read_previous, read_run_header
 from compat_diff.replay.rundir import Answer, RunDirectory, TargetOutput
 from compat_diff.replay.settings import ReplaySettings, load_replay_settings
 from compat_diff.replay.targets import Target, load_targets
@@ -56,7 +60,14 @@ def run_replay(
     keep_resources: bool = False,
     cleanup_seconds: float = DEFAULT_CLEANUP_SECONDS,
     preflight: bool = False,
+    resume: bool = False,
 ) -> int:
+    """Replay ``recording`` against the targets into the run directory ``out``.
+
+    With ``resume``, ``out`` is an interrupted run: its answers are kept and the calls it did not
+    send are replayed. Returns 0, or :data:`INTERRUPTED` after Ctrl-C or SIGTERM (the run
+    directory then holds what ran, the rest marked not-run).
+    """
     console = console or Console(stderr=True)
     resolved = load_targets(
         list(targets), targets_file, allow_aws=allow_aws, env=env, profile=profile, region=region
@@ -85,8 +96,11 @@ def run_replay(
     started_at = recording_start(exchanges) if timeshift else None
     time_shift = clock() - started_at if started_at is not None else None
     created = created_names(exchanges)
+    previous = _previous_run(out, resolved) if resume else {}
     scopes = {
-        target.name: NameScope(new_run_id(), created, scoped=target.names == "run-scoped")
+        target.name: NameScope(
+            previous[target.name][0] if resume else new_run_id(), created, scoped=target.names == "run-scoped"
+        )
         for target in resolved
     }
     options = ReplayOptions(
@@ -119,13 +133,29 @@ def run_replay(
             "unresponsive_after": unresponsive_after,
             "time_shift_s": round(time_shift.total_seconds(), 3) if time_shift is not None else None,
             "keep_resources": keep_resources,
+            "resumed": resume,
         },
     )
-    outputs = {target.name: run_dir.target(target.name) for target in resolved}
+    outputs = {
+        target.name: run_dir.target(target.name, previous[target.name][1].lines if resume else None)
+        for target in resolved
+    }
+    answered_before = {name: entry[1].responses for name, entry in previous.items()}
     started = time.perf_counter()
     watch = SetupWatch()
+    states: list[TargetState] = []
+    interrupted = False
     try:
-        states = _replay_with_progress(exchanges, resolved, index, options, outputs, console, scopes, watch)
+        states = _replay_with_progress(
+            exchanges, resolved, index, options, outputs, console, scopes, watch, answered_before
+        )
+    except KeyboardInterrupt:
+        interrupted = True
+        # Every call not answered yet is written as not-run, so the report covers the part that ran.
+        for output in outputs.values():
+            for exchange in exchanges:
+                if exchange.seq not in output.seqs:
+                    output.write(Answer(exchange.seq, "not-run", skipped=INTERRUPTED_CALL))
     finally:
         for output in outputs.values():
             output.close()
@@ -136,6 +166,29 @@ def run_replay(
     for state in states:
         outputs[state.target.name].write_idmap(state.idmap.evidence(state.target.name))
     summary = {state.target.name: _target_summary(state) for state in states}
+    if interrupted:
+        run_dir.finish(
+            cleanup=cleanup,
+            interrupted=True,
+            problems=[{"line": problem.line, "reason": problem.reason} for problem in opened.problems],
+            summary={name: {"answered": len(output.seqs)} for name, output in outputs.items()},
+            elapsed_s=round(elapsed, 3),
+        )
+        sent = ", ".join(
+            f"{name} {len(output.seqs)}/{len(exchanges)}" for name, output in outputs.items()
+        )
+        console.print(
+            f"interrupted: calls done per target: {sent}; the others are recorded as not-run in {out}. "
+            f"To continue where it stopped: compat-diff replay {recording} <the same targets> --resume {out}"
+            + (
+                ""
+                if keep_resources
+                else " (what the run created was deleted: resume a run started with "
+                "--keep-resources to continue on the same resources)"
+            ),
+            markup=False,
+        )
+        return INTERRUPTED
     for name, warning in watch.warnings().items():
         summary[name]["setup_warning"] = warning
         console.print(f"WARNING: {warning}", markup=False, style="bold red")
@@ -190,6 +243,27 @@ def run_replay(
     return int(ExitStatus.OK)
 
 
+# The exit status of an interrupted replay (as for SIGINT), and what its unsent calls say.
+INTERRUPTED = 130
+
+
+def _previous_run(out: Path, targets: list[Target]) -> dict[str, tuple[str, Previous]]:
+    """Each target's run id and answers from the interrupted run in ``out``."""
+    header = read_run_header(out)
+    run_ids = {
+        str(entry.get("name")): str(entry.get("run_id") or new_run_id())
+        for entry in header.get("targets", [])
+        if isinstance(entry, dict)
+    }
+    for target in targets:
+        if target.name not in run_ids:
+            raise InputError(
+                f"--resume {out}: target {target.name!r} is not one of the run's targets "
+                f"({', '.join(sorted(run_ids))})"
+            )
+    return {target.name: (run_ids[target.name], read_previous(out, target.name)) for target in targets}
+
+
 # Seconds between progress lines when there is no terminal to draw a bar on.
 PROGRESS_LINE_SECONDS = 5.0
 
@@ -203,6 +277,7 @@ def _replay_with_progress(
     console: Console,
     scopes: dict[str, NameScope] | None = None,
     watch: SetupWatch | None = None,
+    previous: dict[str, dict[int, Any]] | None = None,
 ) -> list[TargetState]:
     progress = Progress(
         TextColumn("{task.description}"),
@@ -268,9 +343,29 @@ def _replay_with_progress(
         gc.freeze()
         try:
             blob_dirs = {name: output.blob_dir for name, output in outputs.items()}
-            return asyncio.run(replay(exchanges, targets, index, options, on_answer, blob_dirs, scopes))
+            with _sigterm_interrupts():
+                return asyncio.run(
+                    replay(exchanges, targets, index, options, on_answer, blob_dirs, scopes, previous)
+                )
         finally:
             gc.unfreeze()
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops the replay like Ctrl-C does: answers kept, the rest not-run, cleanup done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 @contextmanager

@@ -76,17 +76,25 @@ def _encode_answer(response: HttpResponse, policy: BodyPolicy) -> dict[str, Any]
 class TargetOutput:
     """answers.jsonl (appended as answers complete) and idmap.json of one target."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, keep: list[bytes] | None = None) -> None:
         self.directory = directory
         answers = directory / "answers.jsonl"
         self.blob_dir = answers_blob_dir(answers)
         self.policy = BodyPolicy(BlobStore(self.blob_dir))
         self._handle: IO[bytes] = _open(answers)
         self.lines = 0
+        # The seqs written so far: an interrupted run marks the others not-run.
+        self.seqs: set[int] = set()
+        for line in keep or ():
+            # A resumed run keeps the answers of the calls that ran before, byte for byte.
+            self._handle.write(line.rstrip(b"\n") + b"\n")
+            self.seqs.add(int(orjson.loads(line)["seq"]))
+            self.lines += 1
 
     def write(self, answer: Answer) -> None:
         self._handle.write(orjson.dumps(answer.to_json(self.policy)) + b"\n")
         self.lines += 1
+        self.seqs.add(answer.seq)
         # Flushing now and then keeps a crashed run's file readable without paying a syscall per answer.
         if self.lines % 256 == 0:
             self._handle.flush()
@@ -130,7 +138,7 @@ class RunDirectory:
         }
         _write_json(self.path / "run.json", self.header)
 
-    def target(self, name: str) -> TargetOutput:
+    def target(self, name: str, keep: list[bytes] | None = None) -> TargetOutput:
         directory = self.path / "targets" / name
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -138,7 +146,7 @@ class RunDirectory:
             raise CannotRun(
                 f"cannot write the run directory {directory}: {error.strerror or error}"
             ) from None
-        return TargetOutput(directory)
+        return TargetOutput(directory, keep)
 
     def finish(self, **extra: Any) -> None:
         self.header.update(extra)
