@@ -259,12 +259,9 @@ async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOp
     if options.time_shift is not None and state.target.timeshift:
         exchange = shift_exchange(exchange, options.time_shift)
     replacements, broken = state.idmap.resolve(exchange.seq)
-    substituter: Substituter | None
-    if replacements:
-        merged = state.names.replacements(replacements) if state.names is not None else replacements
-        substituter = Substituter(merged)
-    else:
-        substituter = state.names.request_substituter if state.names is not None else None
+    substituter = Substituter(replacements) if replacements else None
+    if state.names is not None:
+        substituter = state.names.substituter(substituter)
     if state.unresponsive is not None:
         return Answer(
             exchange.seq,

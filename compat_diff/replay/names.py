@@ -152,16 +152,15 @@ class NameScope:
         self._answers = Substituter({new: old for old, new in self.forward.items()})
         self.resources: list[Resource] = []
 
-    def replacements(self, ids: dict[str, str]) -> dict[str, str]:
-        """The names to rewrite plus the candidate's ids: one substitution, longest match first,
-        so a recorded URL that embeds a name is replaced whole by the candidate's URL."""
-        if not self.forward:
+    def substituter(self, ids: Substituter | None) -> Substituter | None:
+        """The candidate's ids first, then the names: a recorded URL that embeds a name is replaced
+        whole by the candidate's URL, whose run-scoped name the second pass leaves alone (a name
+        only matches as a whole token, and the run id follows it after a hyphen)."""
+        if not self._requests:
             return ids
-        return {**self.forward, **ids}
-
-    @property
-    def request_substituter(self) -> Substituter | None:
-        return self._requests if self._requests else None
+        if ids is None:
+            return self._requests
+        return _Chain(ids, self._requests)
 
     def map_back(self, exchange: Exchange, response: HttpResponse) -> HttpResponse:
         """The candidate's answer with the run-scoped names put back to the recorded ones."""
@@ -227,3 +226,21 @@ def _rewrite(exchange: Exchange, response: HttpResponse, substituter: Substitute
     if headers == response.headers and body is response.body:
         return response
     return HttpResponse(response.status, headers, body)
+
+
+class _Chain(Substituter):
+    """Two substitutions, one after the other (the ids change per call, the names are fixed)."""
+
+    def __init__(self, first: Substituter, second: Substituter) -> None:
+        super().__init__({})
+        self._first = first
+        self._second = second
+
+    def __bool__(self) -> bool:
+        return True
+
+    def text(self, value: str) -> str:
+        return self._second.text(self._first.text(value))
+
+    def data(self, value: bytes) -> bytes:
+        return self._second.data(self._first.data(value))
