@@ -123,7 +123,8 @@ def opaque_answer(service: str | None, operation: str | None) -> bool:
     payload = shape.serialization.get("payload")
     if not payload or payload not in shape.members:
         return False
-    return shape.members[payload].type_name in ("blob", "string")
+    # A string payload (a bucket policy) is API text; only blobs are user data.
+    return shape.members[payload].type_name == "blob"
 
 
 def opaque_request(service: str | None, operation: str | None) -> bool:
@@ -134,7 +135,8 @@ def opaque_request(service: str | None, operation: str | None) -> bool:
     payload = shape.serialization.get("payload")
     if not payload or payload not in shape.members:
         return False
-    return shape.members[payload].type_name in ("blob", "string")
+    # A string payload (a bucket policy) is API text; only blobs are user data.
+    return shape.members[payload].type_name == "blob"
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,7 +177,11 @@ def create_pair(service: str | None, operation: str | None) -> CreatePair | None
         member = shape.members[member_name]
         if member.type_name != "string" or member.enum:
             continue
-        if member_name in delete_members or member_name.endswith("Name") or member_name in ("Name", "Bucket"):
+        # A name the client chooses: not an ARN, URL or id of something that already exists.
+        refers = member_name.endswith(("Arn", "ARN", "Url", "URL", "Id", "ID"))
+        if not refers and (
+            member_name in delete_members or member_name.endswith("Name") or member_name == "Bucket"
+        ):
             names.append(member_name)
             maximum = member.metadata.get("max")
             limits.append(int(maximum) if isinstance(maximum, int) else DEFAULT_NAME_LIMIT)

@@ -19,9 +19,12 @@ Along the way every successful create is remembered with what deleting it needs,
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from compat_diff.aws.parse import parse_answer
 from compat_diff.aws.shapes import (
@@ -33,7 +36,7 @@ from compat_diff.aws.shapes import (
 )
 from compat_diff.model import Body, Exchange, HttpResponse
 from compat_diff.replay.idmap import Substituter
-from compat_diff.replay.retarget import virtual_host_bucket
+from compat_diff.replay.retarget import checksum_header, virtual_host_bucket
 
 _FIFO = ".fifo"
 
@@ -93,13 +96,19 @@ def _parameters(exchange: Exchange) -> dict[str, str]:
 
 
 def _used_before(value: str, earlier: list[Exchange]) -> bool:
-    encoded = value.encode("utf-8")
+    """Whether an earlier successful call sent or received ``value`` as a whole token: then the
+    resource existed before (a failed call, such as a 404 to "does it exist?", proves nothing)."""
+    pattern = re.compile(rb"(?<![A-Za-z0-9_.-])" + re.escape(value.encode("utf-8")) + rb"(?![A-Za-z0-9_-])")
+    quoted = re.compile(r"(?<![A-Za-z0-9_.-])" + re.escape(quote(value, safe="")) + r"(?![A-Za-z0-9_-])")
     for exchange in earlier:
-        if value in exchange.request.url:
+        if exchange.response.status >= 400:
+            continue
+        url = exchange.request.url
+        if pattern.search(url.encode("utf-8", "replace")) or quoted.search(url):
             return True
-        body = exchange.request.body
-        if body.storage == "inline" and body.inline and encoded in body.inline:
-            return True
+        for body in (exchange.request.body, exchange.response.body):
+            if body.storage == "inline" and body.inline and pattern.search(body.inline):
+                return True
     return False
 
 
@@ -170,7 +179,6 @@ class NameScope:
         """A stored (mapped back) answer as the candidate sent it, for a resumed run."""
         return _rewrite(exchange, response, self._requests)
 
-
     def note_created(self, exchange: Exchange, response: HttpResponse) -> None:
         """Remember what a successful create made on the target and how to delete it."""
         pair = create_pair(exchange.service, exchange.operation)
@@ -222,10 +230,29 @@ def _rewrite(exchange: Exchange, response: HttpResponse, substituter: Substitute
     if body.storage == "inline" and body.inline and not opaque_answer(exchange.service, exchange.operation):
         mapped = substituter.data(body.inline)
         if mapped != body.inline:
+            headers = _body_headers(headers, body.inline, mapped)
             body = Body.of(mapped)
     if headers == response.headers and body is response.body:
         return response
     return HttpResponse(response.status, headers, body)
+
+
+def _body_headers(
+    headers: tuple[tuple[str, str], ...], before: bytes, after: bytes
+) -> tuple[tuple[str, str], ...]:
+    """Headers that describe the body (length, CRC32, MD5, checksums) follow its rewriting, but
+    only where they were right for the body the candidate sent: a wrong one stays wrong."""
+    out = []
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "content-length" and value.strip() == str(len(before)):
+            value = str(len(after))
+        elif lower == "x-amz-crc32" and value.strip() == str(zlib.crc32(before)):
+            value = str(zlib.crc32(after))
+        elif checksum_header(name, before) == value.strip():
+            value = checksum_header(name, after) or value
+        out.append((name, value))
+    return tuple(out)
 
 
 class _Chain(Substituter):

@@ -9,6 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import orjson
 import pytest
 
 from compat_diff.model import Body, HttpResponse
@@ -122,6 +123,9 @@ def test_rejected_keys_stop_compare_before_replaying(tmp_path, moto_factory, bot
         )
         assert result.returncode == 1, result.stderr
         assert "WARNING:" in result.stderr and "authentication failures" in result.stderr
+        document = orjson.loads((report / "report.json").read_bytes())
+        assert "authentication failures" in document["run"]["setup_warnings"]["seaweedfs"]
+        assert "**Warning:**" in (report / "summary.md").read_text()
     finally:
         candidates.stop(seaweed)
 
