@@ -261,3 +261,49 @@ def test_seaweedfs_twice_in_a_row_same_score_and_emptied(tmp_path, moto_factory,
         assert s3.list_buckets()["Buckets"] == []
     finally:
         candidates.stop(seaweed)
+
+
+def test_which_names_the_recording_created():
+    from compat_diff.replay.names import created_names
+    from compat_diff.testing import make_exchange, make_request, make_response
+
+    def s3(seq, method, path, status, operation):
+        return make_exchange(
+            seq,
+            make_request(method, f"http://127.0.0.1:5000{path}"),
+            make_response(status),
+            service="s3",
+            operation=operation,
+        )
+
+    def iam(seq, body, status, operation):
+        return make_exchange(
+            seq,
+            make_request(
+                "POST",
+                "http://127.0.0.1:5000/",
+                body=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            ),
+            make_response(status),
+            service="iam",
+            operation=operation,
+        )
+
+    exchanges = [
+        s3(1, "HEAD", "/fresh", 404, "HeadBucket"),  # "does it exist?" - no: still the recording's
+        s3(2, "PUT", "/fresh", 200, "CreateBucket"),
+        s3(3, "GET", "/existing", 200, "ListObjects"),  # used before: existed before the recording
+        s3(4, "PUT", "/existing", 200, "CreateBucket"),
+        s3(5, "PUT", "/refused", 409, "CreateBucket"),  # not created
+        iam(6, "Action=CreatePolicy&PolicyName=reader-bad&PolicyDocument=x", 400, "CreatePolicy"),
+        iam(7, "Action=CreatePolicy&PolicyName=reader&PolicyDocument=%7B%7D", 200, "CreatePolicy"),
+        iam(
+            8,
+            "Action=CreatePolicyVersion&PolicyArn=arn%3Aaws%3Aiam%3A%3A1%3Apolicy%2Freader&PolicyDocument=x",
+            200,
+            "CreatePolicyVersion",
+        ),
+    ]
+    found = [(name.seq, name.member, name.value, name.limit) for name in created_names(exchanges)]
+    assert found == [(2, "Bucket", "fresh", 63), (7, "PolicyName", "reader", 128)]

@@ -22,7 +22,8 @@ from rich.console import Console
 from compat_diff.compare.run import run_diff
 from compat_diff.replay.retarget import checksum_header
 from compat_diff.replay.run import run_replay
-from compat_diff.replay.timeshift import shift_text
+from compat_diff.replay.timeshift import shift_exchange, shift_text
+from compat_diff.testing import make_exchange, make_request
 
 AGE = dt.timedelta(hours=1)
 
@@ -161,3 +162,44 @@ def test_a_time_keeps_its_format_when_shifted():
     assert shift_text("1796597926.250", hour) == "1796601526.250"
     assert shift_text("not a time", hour) is None
     assert shift_text("12345", hour) is None
+
+
+def test_timestamp_members_are_shifted_in_form_json_and_xml_bodies_and_nothing_else():
+    hour = dt.timedelta(hours=1)
+    form = shift_exchange(
+        make_exchange(
+            request=make_request(
+                "POST",
+                body="Action=GetMetricStatistics&Namespace=App&MetricName=Latency"
+                "&StartTime=2026-12-06T22%3A00%3A00Z&EndTime=2026-12-06T23%3A00%3A00Z&Period=60",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            ),
+            service="cloudwatch",
+            operation="GetMetricStatistics",
+        ),
+        hour,
+    )
+    assert form.request.body.read().decode() == (
+        "Action=GetMetricStatistics&Namespace=App&MetricName=Latency"
+        "&StartTime=2026-12-06T23%3A00%3A00Z&EndTime=2026-12-07T00%3A00%3A00Z&Period=60"
+    )
+    as_json = shift_exchange(
+        make_exchange(
+            request=make_request(
+                "POST",
+                body='{"StreamName": "s", "ShardId": "shardId-0", "ShardIteratorType": "AT_TIMESTAMP", '
+                '"Timestamp": 1796597926.5}',
+            ),
+            service="kinesis",
+            operation="GetShardIterator",
+        ),
+        hour,
+    )
+    assert json.loads(as_json.request.body.read())["Timestamp"] == 1796601526.5
+    # An object's content is never touched, even when it looks like a time.
+    content = make_exchange(
+        request=make_request("PUT", "http://h/b/k", body="2026-12-06T22:00:00Z"),
+        service="s3",
+        operation="PutObject",
+    )
+    assert shift_exchange(content, hour) is content
