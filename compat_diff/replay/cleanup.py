@@ -58,11 +58,15 @@ class CleanupOutcome:
         return f"cleanup of {self.target}: " + ", ".join(parts)
 
 
-def caller_for(target: Target, timeout: float = 10.0) -> ApiCaller:
+def caller_for(
+    target: Target, timeout: float = 10.0, region: str | None = None, recorded_key: str | None = None
+) -> ApiCaller:
+    """Calls to ``target`` as the principal ``recorded_key`` maps to, in the target's region (else
+    ``region``, the one the call was recorded in)."""
     return ApiCaller(
         endpoints=target.endpoint_for,
-        region=target.region or "us-east-1",
-        credentials=lambda service: target.credentials_for(None, service),
+        region=target.region or region or "us-east-1",
+        credentials=lambda service: target.credentials_for(recorded_key, service),
         s3_addressing=target.s3_addressing,
         verify=target.tls_verify,
         timeout=timeout,
@@ -78,11 +82,15 @@ def clean_target(
     """Delete ``created`` (the names.json "created" list) on ``target``, newest first."""
     outcome = CleanupOutcome(target.name)
     deadline = time.monotonic() + seconds
-    caller = caller_for(target, timeout=min(10.0, seconds))
+    callers: dict[tuple[str | None, str | None], ApiCaller] = {}
+    current: list[tuple[str | None, str | None]] = [(None, None)]
     with log.open("a", encoding="utf-8") as handle:
 
         def call(service: str, operation: str, params: dict[str, Any]) -> CallResult:
-            result = caller.call(service, operation, params)
+            key = current[0]
+            if key not in callers:
+                callers[key] = caller_for(target, min(10.0, seconds), region=key[0], recorded_key=key[1])
+            result = callers[key].call(service, operation, params)
             outcome.calls += 1
             handle.write(json.dumps(result.to_json(), sort_keys=True) + "\n")
             handle.flush()
@@ -99,6 +107,7 @@ def clean_target(
                     outcome.skipped.append(f"{label}: no value for {', '.join(resource['missing'])}")
                     continue
                 service, params = resource["service"], dict(resource["params"])
+                current[0] = (resource.get("region"), resource.get("recorded_key"))
                 if resource["delete"] == "DeleteBucket" and "Bucket" in params:
                     _empty_bucket(call, service, params["Bucket"], deadline)
                 result = call(service, resource["delete"], params)
@@ -109,7 +118,8 @@ def clean_target(
                 else:
                     outcome.failed.append(f"{label}: {result.error_code or result.status}")
         finally:
-            caller.close()
+            for caller in callers.values():
+                caller.close()
     return outcome
 
 

@@ -36,7 +36,7 @@ from compat_diff.aws.shapes import (
 )
 from compat_diff.model import Body, Exchange, HttpResponse
 from compat_diff.replay.idmap import Substituter
-from compat_diff.replay.retarget import checksum_header, virtual_host_bucket
+from compat_diff.replay.retarget import checksum_header, recorded_auth, virtual_host_bucket
 
 _FIFO = ".fifo"
 
@@ -60,24 +60,26 @@ class CreatedName:
 
 def created_names(exchanges: list[Exchange]) -> list[CreatedName]:
     """Every name the recording created, in order of creation (see the module docstring)."""
-    found: list[CreatedName] = []
-    known: set[str] = set()
     ordered = sorted(exchanges, key=lambda exchange: exchange.seq)
-    for position, exchange in enumerate(ordered):
+    proposed: list[CreatedName] = []
+    seen: set[str] = set()
+    for exchange in ordered:
         pair = create_pair(exchange.service, exchange.operation)
         if pair is None or exchange.response.status >= 300 or exchange.service is None:
             continue
+        assert exchange.operation is not None
         params = _parameters(exchange)
         for member, limit in zip(pair.name_members, pair.limits, strict=True):
             value = params.get(member)
-            if not value or value in known or _used_before(value, ordered[:position]):
-                continue
-            known.add(value)
-            assert exchange.operation is not None
-            found.append(
-                CreatedName(exchange.seq, exchange.service, exchange.operation, member, value, limit)
-            )
-    return found
+            if value and value not in seen:
+                seen.add(value)
+                proposed.append(
+                    CreatedName(exchange.seq, exchange.service, exchange.operation, member, value, limit)
+                )
+    if not proposed:
+        return []
+    first = _first_successful_use(ordered, [name.value for name in proposed])
+    return [name for name in proposed if first.get(name.value, name.seq) >= name.seq]
 
 
 def _parameters(exchange: Exchange) -> dict[str, str]:
@@ -95,21 +97,31 @@ def _parameters(exchange: Exchange) -> dict[str, str]:
     )
 
 
-def _used_before(value: str, earlier: list[Exchange]) -> bool:
-    """Whether an earlier successful call sent or received ``value`` as a whole token: then the
-    resource existed before (a failed call, such as a 404 to "does it exist?", proves nothing)."""
-    pattern = re.compile(rb"(?<![A-Za-z0-9_.-])" + re.escape(value.encode("utf-8")) + rb"(?![A-Za-z0-9_-])")
-    quoted = re.compile(r"(?<![A-Za-z0-9_.-])" + re.escape(quote(value, safe="")) + r"(?![A-Za-z0-9_-])")
-    for exchange in earlier:
+def _first_successful_use(ordered: list[Exchange], values: list[str]) -> dict[str, int]:
+    """The first seq at which a successful call sent or received each value as a whole token.
+
+    A name used before its create, by a call that succeeded, belonged to a resource that existed
+    before the recording; a failed call (a 404 to "does it exist?") proves nothing. One pass with
+    one pattern for every value, so the cost does not grow with names times calls.
+    """
+    by_form: dict[bytes, str] = {}
+    for value in values:
+        by_form.setdefault(value.encode("utf-8"), value)
+        by_form.setdefault(quote(value, safe="").encode("ascii"), value)
+    alternatives = b"|".join(re.escape(form) for form in sorted(by_form, key=len, reverse=True))
+    pattern = re.compile(rb"(?<![A-Za-z0-9_.-])(?:" + alternatives + rb")(?![A-Za-z0-9_-])")
+    first: dict[str, int] = {}
+    for exchange in ordered:
         if exchange.response.status >= 400:
             continue
-        url = exchange.request.url
-        if pattern.search(url.encode("utf-8", "replace")) or quoted.search(url):
-            return True
+        texts = [exchange.request.url.encode("utf-8", "replace")]
         for body in (exchange.request.body, exchange.response.body):
-            if body.storage == "inline" and body.inline and pattern.search(body.inline):
-                return True
-    return False
+            if body.storage == "inline" and body.inline:
+                texts.append(body.inline)
+        for text in texts:
+            for match in pattern.finditer(text):
+                first.setdefault(by_form[match.group(0)], exchange.seq)
+    return first
 
 
 def scoped_name(value: str, run_id: str, limit: int) -> str:
@@ -133,6 +145,9 @@ class Resource:
     delete: str
     params: dict[str, str]
     missing: list[str] = field(default_factory=list)
+    # Where and as whom it was created: the delete goes the same way.
+    region: str | None = None
+    recorded_key: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         line: dict[str, Any] = {
@@ -141,6 +156,8 @@ class Resource:
             "create": self.create,
             "delete": self.delete,
             "params": self.params,
+            "region": self.region,
+            "recorded_key": self.recorded_key,
         }
         if self.missing:
             line["missing"] = self.missing
@@ -199,7 +216,16 @@ class NameScope:
                 elif member in pair.delete_required:
                     missing.append(member)
         self.resources.append(
-            Resource(exchange.seq, exchange.service, pair.create, pair.delete, delete, missing)
+            Resource(
+                exchange.seq,
+                exchange.service,
+                pair.create,
+                pair.delete,
+                delete,
+                missing,
+                region=exchange.region,
+                recorded_key=recorded_auth(exchange).access_key,
+            )
         )
 
     def evidence(self, target: str) -> dict[str, Any]:
