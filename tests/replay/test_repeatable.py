@@ -259,6 +259,17 @@ def test_seaweedfs_twice_in_a_row_same_score_and_emptied(tmp_path, moto_factory,
         result = run_cli("cleanup", str(tmp_path / "first" / "run"), "--targets", str(path), env=ENV)
         assert result.returncode == 0, result.stderr
         assert s3.list_buckets()["Buckets"] == []
+
+        # Two targets on the one SeaweedFS, at once: each its own bucket, the same verdicts.
+        keys = (
+            f'endpoint = "{seaweed.endpoint}"\naccess_key = "{seaweed.access_key}"\n'
+            f'secret_key = "{seaweed.secret_key}"\nregion = "{seaweed.region}"\n'
+        )
+        pair = tmp_path / "pair.toml"
+        pair.write_text(f"[target.left]\n{keys}\n[target.right]\n{keys}")
+        both = _run(recording, tmp_path / "both", targets_file=pair, keep=False)
+        assert _verdicts(both, "left") == _verdicts(both, "right") == first
+        assert s3.list_buckets()["Buckets"] == []
     finally:
         candidates.stop(seaweed)
 
