@@ -134,6 +134,14 @@ replay_options: list[Callable[[Any], Any]] = [
         "of moved by the time elapsed since the recording.",
     ),
     click.option(
+        "--poll-timeout",
+        default=30.0,
+        show_default=True,
+        type=click.FloatRange(0, 3600),
+        help="Seconds a read-only call whose recorded answer reports a state (ACTIVE, SUCCEEDED ...) "
+        "is asked again until the candidate reports it too; 0 sends it once.",
+    ),
+    click.option(
         "--keep-resources",
         is_flag=True,
         help="Do not delete what the run created on the targets afterwards "
@@ -323,6 +331,7 @@ def replay(
     max_answer_bytes: int | None,
     unresponsive_after: int | None,
     no_timeshift: bool,
+    poll_timeout: float,
     keep_resources: bool,
 ) -> None:
     """Replay a recording against one or more candidate clouds and keep what each answered.
@@ -358,6 +367,7 @@ def replay(
             max_answer_bytes=max_answer_bytes,
             unresponsive_after=unresponsive_after,
             timeshift=not no_timeshift,
+            poll_timeout=poll_timeout,
             keep_resources=keep_resources,
         ),
     )
@@ -442,6 +452,7 @@ def compare(
     max_answer_bytes: int | None,
     unresponsive_after: int | None,
     no_timeshift: bool,
+    poll_timeout: float,
     keep_resources: bool,
 ) -> None:
     """Replay and diff in one go: the report for a recording against candidates."""
@@ -471,6 +482,7 @@ def compare(
             max_answer_bytes=max_answer_bytes,
             unresponsive_after=unresponsive_after,
             timeshift=not no_timeshift,
+            poll_timeout=poll_timeout,
             keep_resources=keep_resources,
             preflight=not no_preflight and resume is None,
             resume=resume is not None,

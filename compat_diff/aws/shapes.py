@@ -364,3 +364,17 @@ def harmless_operation(service: str) -> str | None:
     if preferred:
         return preferred[0][3]
     return min(found)[3] if found else None
+
+
+@cache
+def state_members(service: str | None, operation: str | None) -> frozenset[str]:
+    """Names of the string members of an operation's output that report a state (``State``,
+    ``Status``, ``TableStatus``, ``InstanceState`` ...), at any depth."""
+    shape = _output_shape(service, operation)
+    if shape is None:
+        return frozenset()
+    return frozenset(
+        name
+        for name, member in _walk_members(shape)
+        if member.type_name == "string" and name.endswith(("State", "Status"))
+    )

@@ -37,6 +37,7 @@ from compat_diff.replay.answers import (
 )
 from compat_diff.replay.idmap import DependencyIndex, IdMap, Substituter
 from compat_diff.replay.names import NameScope
+from compat_diff.replay.polls import DEFAULT_POLL_TIMEOUT, pollable, reached, recorded_states, states
 from compat_diff.replay.retarget import NotReplayable, OutgoingRequest, rebuild
 from compat_diff.replay.rundir import Answer
 from compat_diff.replay.targets import Target
@@ -72,6 +73,8 @@ class ReplayOptions:
     unresponsive_after: int = DEFAULT_UNRESPONSIVE_AFTER
     # Replay start minus recording start: absolute times in requests move by it (None: as recorded).
     time_shift: _dt.timedelta | None = None
+    # Seconds a poll may be repeated until the candidate reports the recorded state (0: never).
+    poll_timeout: float = DEFAULT_POLL_TIMEOUT
 
 
 @dataclass
@@ -253,6 +256,38 @@ def _internal_error(seq: int, error: Exception) -> Answer:
 
 
 async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOptions) -> Answer:
+    answer = await _replay_once(state, exchange, options)
+    if options.poll_timeout > 0 and answer.outcome == "answered" and pollable(exchange):
+        answer = await _poll(state, exchange, options, answer)
+    return answer
+
+
+async def _poll(state: TargetState, exchange: Exchange, options: ReplayOptions, answer: Answer) -> Answer:
+    """Ask again until the candidate reports the recorded state, or the bound expires."""
+    recorded = recorded_states(exchange)
+    if not recorded or answer.response is None:
+        return answer
+    started = time.monotonic()
+    attempts, delay, done = 1, 0.2, reached(recorded, states(exchange, answer.response))
+    while not done and time.monotonic() - started + delay <= options.poll_timeout:
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 2.0)
+        again = await _replay_once(state, exchange, options)
+        attempts += 1
+        if again.outcome != "answered" or again.response is None:
+            break
+        answer = again
+        done = reached(recorded, states(exchange, again.response))
+    if attempts > 1:
+        answer.polled = {
+            "attempts": attempts,
+            "waited_ms": round((time.monotonic() - started) * 1000, 1),
+            "reached": done,
+        }
+    return answer
+
+
+async def _replay_once(state: TargetState, exchange: Exchange, options: ReplayOptions) -> Answer:
     skipped = _skip_reason(exchange, options, state.target)
     if skipped:
         return Answer(exchange.seq, "skipped", skipped=skipped)

@@ -28,6 +28,7 @@ from compat_diff.replay.cleanup import DEFAULT_CLEANUP_SECONDS, clean_target
 from compat_diff.replay.engine import DEFAULT_UNRESPONSIVE_AFTER, ReplayOptions, TargetState, replay
 from compat_diff.replay.idmap import DependencyIndex
 from compat_diff.replay.names import NameScope, created_names, new_run_id
+from compat_diff.replay.polls import DEFAULT_POLL_TIMEOUT
 from compat_diff.replay.preflight import SetupWatch
 from compat_diff.replay.preflight_run import preflight as check_targets
 from compat_diff.replay.resume import INTERRUPTED as INTERRUPTED_CALL
@@ -61,6 +62,7 @@ def run_replay(
     cleanup_seconds: float = DEFAULT_CLEANUP_SECONDS,
     preflight: bool = False,
     resume: bool = False,
+    poll_timeout: float = DEFAULT_POLL_TIMEOUT,
 ) -> int:
     """Replay ``recording`` against the targets into the run directory ``out``.
 
@@ -112,6 +114,7 @@ def run_replay(
         max_answer_bytes=max_answer_bytes,
         unresponsive_after=unresponsive_after,
         time_shift=time_shift,
+        poll_timeout=poll_timeout,
     )
     with _collector_paused():
         index = DependencyIndex.build(exchanges)
@@ -134,6 +137,7 @@ def run_replay(
             "time_shift_s": round(time_shift.total_seconds(), 3) if time_shift is not None else None,
             "keep_resources": keep_resources,
             "resumed": resume,
+            "poll_timeout": poll_timeout,
         },
     )
     outputs = {

@@ -33,6 +33,8 @@ class Answer:
     duration_ms: float = 0.0
     broken_dependencies: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 1
+    # A poll asked again until the recorded state: {"attempts", "waited_ms", "reached"}.
+    polled: dict[str, Any] | None = None
 
     def to_json(self, policy: BodyPolicy) -> dict[str, Any]:
         line: dict[str, Any] = {"seq": self.seq, "outcome": self.outcome}
@@ -51,6 +53,8 @@ class Answer:
             line["broken_dependencies"] = self.broken_dependencies
         if self.attempts > 1:
             line["attempts"] = self.attempts
+        if self.polled:
+            line["polled"] = self.polled
         return line
 
 
