@@ -237,6 +237,7 @@ def _diff_into(
             "path": str(run_dir.resolve()),
             "created": info.header.get("created"),
             "problems": info.header.get("problems") or [],
+            **_setup_warnings(info.header),
         },
         recording={
             "path": str(info.recording),
@@ -500,3 +501,14 @@ def delta_lines(result: RunResult, limit: int = 10) -> list[str]:
         lines.append(f"known divergences that no longer happen ({result.known.path}):")
         lines += [f"  {entry.describe()}" for entry in result.known.stale[:limit]]
     return lines
+
+
+def _setup_warnings(header: dict[str, Any]) -> dict[str, Any]:
+    """The replay's sentences about targets whose answers mostly point at their set-up."""
+    summary = header.get("summary") or {}
+    warnings = {
+        str(name): str(entry["setup_warning"])
+        for name, entry in summary.items()
+        if isinstance(entry, dict) and entry.get("setup_warning")
+    }
+    return {"setup_warnings": warnings} if warnings else {}

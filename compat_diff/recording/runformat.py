@@ -87,6 +87,8 @@ class Answer:
     duration_ms: float = 0.0
     broken_dependencies: tuple[dict[str, Any], ...] = ()
     attempts: int = 1
+    # A poll asked again until the recorded state: {"attempts", "waited_ms", "reached"}.
+    polled: dict[str, Any] | None = None
 
 
 def encode_answer(answer: Answer, policy: BodyPolicy, recorded: Exchange | None = None) -> dict[str, Any]:
@@ -122,6 +124,8 @@ def encode_answer(answer: Answer, policy: BodyPolicy, recorded: Exchange | None 
         line["broken_dependencies"] = list(answer.broken_dependencies)
     if answer.attempts > 1:
         line["attempts"] = answer.attempts
+    if answer.polled:
+        line["polled"] = answer.polled
     return line
 
 
@@ -158,6 +162,7 @@ def decode_answer(
         duration_ms=float(obj.get("duration_ms") or 0.0),
         broken_dependencies=tuple(d for d in obj.get("broken_dependencies") or () if isinstance(d, dict)),
         attempts=int(obj.get("attempts") or 1),
+        polled=obj.get("polled") if isinstance(obj.get("polled"), dict) else None,
     )
 
 

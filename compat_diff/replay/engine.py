@@ -10,6 +10,7 @@ errors are recorded on the answer and the replay carries on.
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
 import errno
 import ssl
 import time
@@ -37,8 +38,11 @@ from compat_diff.replay.answers import (
     small_enough,
 )
 from compat_diff.replay.idmap import DependencyIndex, IdMap, Substituter
+from compat_diff.replay.names import NameScope
+from compat_diff.replay.polls import DEFAULT_POLL_TIMEOUT, pollable, reached, recorded_states, states
 from compat_diff.replay.retarget import NotReplayable, OutgoingRequest, rebuild
 from compat_diff.replay.targets import Target
+from compat_diff.replay.timeshift import shift_exchange
 
 # aiohttp adds these unless told not to; a replay sends only what the recorded client sent.
 _AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
@@ -68,6 +72,10 @@ class ReplayOptions:
     clock: Clock = system_clock
     max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
     unresponsive_after: int = DEFAULT_UNRESPONSIVE_AFTER
+    # Replay start minus recording start: absolute times in requests move by it (None: as recorded).
+    time_shift: _dt.timedelta | None = None
+    # Seconds a poll may be repeated until the candidate reports the recorded state (0: never).
+    poll_timeout: float = DEFAULT_POLL_TIMEOUT
 
 
 @dataclass
@@ -97,6 +105,10 @@ class TargetState:
     too_large: int = 0
     internal_errors: int = 0
     first_internal_error: str | None = None
+    # The target's run-scoped names (None: names as recorded, nothing remembered for the cleanup).
+    names: NameScope | None = None
+    # A resumed run: what the target answered before the interruption (seq -> answer, or None).
+    previous: dict[int, HttpResponse | None] = field(default_factory=dict, repr=False)
 
 
 async def replay(
@@ -106,6 +118,8 @@ async def replay(
     options: ReplayOptions,
     on_answer: Callable[[Target, Answer], None],
     blob_dirs: dict[str, Path] | None = None,
+    names: dict[str, NameScope] | None = None,
+    previous: dict[str, dict[int, HttpResponse | None]] | None = None,
 ) -> list[TargetState]:
     """Replay ``exchanges`` against every target at once; ``on_answer`` receives each outcome.
 
@@ -124,12 +138,32 @@ async def replay(
             limit=asyncio.Semaphore(options.concurrency),
             on_answer=on_answer,
             blob_dir=(blob_dirs or {}).get(target.name),
+            names=(names or {}).get(target.name),
+            previous=(previous or {}).get(target.name, {}),
         )
         for target in targets
     ]
     timeout = aiohttp.ClientTimeout(total=options.timeout)
     # Loading the system's CA store costs milliseconds; only a verified HTTPS target needs it.
     verified: ssl.SSLContext | None = None
+    try:
+        await _replay_all(states, sessions, index, options, timeout, verified)
+    finally:
+        # Closed even when the replay is interrupted, so no session is left unclosed.
+        for state in states:
+            if state.http is not None:
+                await state.http.close()
+    return states
+
+
+async def _replay_all(
+    states: list[TargetState],
+    sessions: dict[str, list[Exchange]],
+    index: DependencyIndex,
+    options: ReplayOptions,
+    timeout: aiohttp.ClientTimeout,
+    verified: ssl.SSLContext | None,
+) -> None:
     async with asyncio.TaskGroup() as group:
         for state in states:
             tls: ssl.SSLContext | bool = False
@@ -145,16 +179,15 @@ async def replay(
             )
             for calls in sessions.values():
                 group.create_task(_replay_session(state, calls, index, options))
-    for state in states:
-        if state.http is not None:
-            await state.http.close()
-    return states
 
 
 async def _replay_session(
     state: TargetState, calls: list[Exchange], index: DependencyIndex, options: ReplayOptions
 ) -> None:
     for exchange in calls:
+        if exchange.seq in state.previous:
+            _restore(state, exchange)
+            continue
         try:
             for origin in index.origins_of(exchange.seq):
                 event = state.done.get(origin)
@@ -175,6 +208,10 @@ async def _replay_session(
             state.idmap.learn(
                 exchange.seq, exchange.response, answer.response if answer.outcome == "answered" else None
             )
+            if state.names is not None and answer.outcome == "answered" and answer.response is not None:
+                # The candidate's own values are learnt above; the comparison sees the recorded names.
+                state.names.note_created(exchange, answer.response)
+                answer = replace(answer, response=state.names.map_back(exchange, answer.response))
         except Exception as error:
             answer = _internal_error(exchange.seq, error)
         if answer.outcome == "answered":
@@ -216,6 +253,23 @@ def _drop_spooled(body: Body, blob_dir: Path | None) -> None:
         path.unlink(missing_ok=True)
 
 
+def _restore(state: TargetState, exchange: Exchange) -> None:
+    """A call answered before the interruption of a resumed run: learn from it, do not send it."""
+    response = state.previous[exchange.seq]
+    if response is not None:
+        if state.names is not None:
+            # Stored with the recorded names; the candidate's ids carry the run-scoped ones.
+            response = state.names.map_forward(exchange, response)
+            state.names.note_created(exchange, response)
+        state.idmap.learn(exchange.seq, exchange.response, response)
+        state.answered += 1
+    else:
+        state.idmap.learn(exchange.seq, exchange.response, None)
+    waited_on = state.done.get(exchange.seq)
+    if waited_on is not None:
+        waited_on.set()
+
+
 def _internal_error(seq: int, error: Exception) -> Answer:
     """An exception raised by the replayer's own code: labelled as ours, kept out of the scores."""
     where = ""
@@ -228,11 +282,47 @@ def _internal_error(seq: int, error: Exception) -> Answer:
 
 
 async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOptions) -> Answer:
+    answer = await _replay_once(state, exchange, options)
+    if options.poll_timeout > 0 and answer.outcome == "answered" and pollable(exchange):
+        answer = await _poll(state, exchange, options, answer)
+    return answer
+
+
+async def _poll(state: TargetState, exchange: Exchange, options: ReplayOptions, answer: Answer) -> Answer:
+    """Ask again until the candidate reports the recorded state, or the bound expires."""
+    recorded = recorded_states(exchange)
+    if not recorded or answer.response is None:
+        return answer
+    started = time.monotonic()
+    attempts, delay, done = 1, 0.2, reached(recorded, states(exchange, answer.response))
+    while not done and time.monotonic() - started + delay <= options.poll_timeout:
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 2.0)
+        again = await _replay_once(state, exchange, options)
+        attempts += 1
+        if again.outcome != "answered" or again.response is None:
+            break
+        answer = again
+        done = reached(recorded, states(exchange, again.response))
+    if attempts > 1:
+        answer = replace(answer, polled={
+            "attempts": attempts,
+            "waited_ms": round((time.monotonic() - started) * 1000, 1),
+            "reached": done,
+        })
+    return answer
+
+
+async def _replay_once(state: TargetState, exchange: Exchange, options: ReplayOptions) -> Answer:
     skipped = _skip_reason(exchange, options, state.target)
     if skipped:
         return Answer(exchange.seq, "skipped", skipped=skipped)
+    if options.time_shift is not None and state.target.timeshift:
+        exchange = shift_exchange(exchange, options.time_shift)
     replacements, broken = state.idmap.resolve(exchange.seq)
     substituter = Substituter(replacements) if replacements else None
+    if state.names is not None:
+        substituter = state.names.substituter(substituter)
     if state.unresponsive is not None:
         return Answer(
             exchange.seq,

@@ -127,7 +127,7 @@ def rebuild(
     if is_s3 and target.s3_addressing == "virtual":
         first, _, rest = path.lstrip("/").partition("/")
         if first:
-            netloc = f"{first}.{netloc}"
+            netloc = f"{substituter.text(first) if substituter else first}.{netloc}"
             auth_path = path
             path = "/" + rest
     path = prefix + path if prefix else path

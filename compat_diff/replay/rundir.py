@@ -30,7 +30,7 @@ __all__ = ["Answer", "RunDirectory", "TargetOutput"]
 class TargetOutput:
     """answers.jsonl (appended as answers complete) and idmap.json of one target."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, keep: list[bytes] | None = None) -> None:
         self.directory = directory
         answers = directory / "answers.jsonl"
         self.blob_dir = answers_blob_dir(answers)
@@ -40,17 +40,30 @@ class TargetOutput:
         # Blobs the written lines name: a body spooled while it was read but then found equal to the
         # recorded one is named by no line, and is removed on close.
         self._kept_blobs: set[str] = set()
+        # The seqs written so far: an interrupted run marks the others not-run.
+        self.seqs: set[int] = set()
+        for line in keep or ():
+            # A resumed run keeps the answers of the calls that ran before, byte for byte.
+            self._handle.write(line.rstrip(b"\n") + b"\n")
+            kept = orjson.loads(line)
+            self._note_blobs(kept)
+            self.seqs.add(int(kept["seq"]))
+            self.lines += 1
+
+    def _note_blobs(self, line: dict[str, Any]) -> None:
+        for part in (line.get("request"), line.get("response")):
+            body = part.get("body") if isinstance(part, dict) else None
+            if isinstance(body, dict) and "blob" in body:
+                self._kept_blobs.add(str(body["blob"]))
 
     def write(self, answer: Answer, recorded: Exchange | None = None) -> None:
         """Append one answer to the ``recorded`` exchange (whose bodies it need not repeat)."""
         try:
             line = encode_answer(answer, self.policy, recorded)
-            for part in (line.get("request"), line.get("response")):
-                body = part.get("body") if isinstance(part, dict) else None
-                if isinstance(body, dict) and "blob" in body:
-                    self._kept_blobs.add(str(body["blob"]))
+            self._note_blobs(line)
             self._handle.write(orjson.dumps(line) + b"\n")
             self.lines += 1
+            self.seqs.add(answer.seq)
             # Flushing now and then keeps a crashed run's file readable without paying a syscall per answer.
             if self.lines % 256 == 0:
                 self._handle.flush()
@@ -61,6 +74,9 @@ class TargetOutput:
 
     def write_idmap(self, evidence: dict[str, Any]) -> None:
         _write_json(self.directory / "idmap.json", evidence)
+
+    def write_json(self, name: str, document: dict[str, Any]) -> None:
+        _write_json(self.directory / name, document)
 
     def close(self) -> None:
         if not self._handle.closed:
@@ -104,7 +120,7 @@ class RunDirectory:
         }
         _write_json(self.path / "run.json", self.header)
 
-    def target(self, name: str) -> TargetOutput:
+    def target(self, name: str, keep: list[bytes] | None = None) -> TargetOutput:
         try:
             directory = self.path / "targets" / check_target_name(name)
         except ValueError as error:
@@ -115,7 +131,7 @@ class RunDirectory:
             raise CannotRun(
                 f"cannot write the run directory {directory}: {error.strerror or error}"
             ) from None
-        return TargetOutput(directory)
+        return TargetOutput(directory, keep)
 
     def finish(self, **extra: Any) -> None:
         self.header.update(extra)

@@ -26,6 +26,7 @@ __all__ = ["AWS_HOST_SUFFIXES", "Target", "is_aws_host", "load_targets", "valida
 
 S3_ADDRESSING = ("path", "virtual")
 SIGV2_MODES = ("keep", "v4")
+NAME_MODES = ("run-scoped", "as-recorded")
 _TARGET_KEYS = {
     "endpoint",
     "endpoints",
@@ -41,6 +42,8 @@ _TARGET_KEYS = {
     "principals",
     "tls_verify",
     "services",
+    "timeshift",
+    "names",
 }
 _CREDENTIAL_KEYS = {
     "access_key",
@@ -81,6 +84,10 @@ class Target:
     service_credentials: Mapping[str, SigningCredentials] = field(default_factory=dict)
     # The path prefix a service was recorded behind, removed before this target's prefix is added.
     recorded_prefixes: Mapping[str, str] = field(default_factory=dict)
+    # Absolute times in requests move with the replay (docs/replay.md, "Time-shifted replay").
+    timeshift: bool = True
+    # "run-scoped": names the recording created carry the run id; "as-recorded": sent unchanged.
+    names: str = "run-scoped"
 
     def serves(self, service: str | None) -> bool:
         return self.services is None or (service is not None and service in self.services)
@@ -122,6 +129,8 @@ class Target:
                 service: creds.access_key for service, creds in self.service_credentials.items()
             },
             "recorded_prefixes": dict(self.recorded_prefixes),
+            "timeshift": self.timeshift,
+            "names": self.names,
         }
 
 
@@ -281,6 +290,12 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
     tls_verify = table.get("tls_verify", True)
     if not isinstance(tls_verify, bool):
         raise TargetError(f"{where}.tls_verify must be true or false, not {tls_verify!r}")
+    timeshift = table.get("timeshift", True)
+    if not isinstance(timeshift, bool):
+        raise TargetError(f"{where}.timeshift must be true or false, not {timeshift!r}")
+    names = table.get("names", "run-scoped")
+    if names not in NAME_MODES:
+        raise TargetError(f'{where}.names must be "run-scoped" or "as-recorded", not {names!r}')
     services: frozenset[str] | None = None
     if "services" in table:
         raw_services = table["services"]
@@ -321,6 +336,8 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
         services=services,
         service_credentials=service_credentials,
         recorded_prefixes=recorded_prefixes,
+        timeshift=timeshift,
+        names=names,
     )
 
 

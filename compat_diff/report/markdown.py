@@ -108,6 +108,8 @@ def render_summary(result: RunResult) -> str:
             *(str(severities[s]) for s in SEVERITIES),
         ]
         lines.append("| " + " | ".join(row) + " |")
+    for warning in (result.run or {}).get("setup_warnings", {}).values():
+        lines += ["", f"> **Warning:** {_line(str(warning))}"]
     gate = result.gate
     lines += ["", f"**Gate: {'passed' if gate.passed else 'failed'}**"]
     lines += [f"- {_line(reason)}" for reason in gate.reasons]
