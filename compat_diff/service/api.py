@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Header, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
@@ -30,6 +31,7 @@ from compat_diff.service.store import Forbidden, NotFound, Principal, Service
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 Authorization = Annotated[str | None, Header(description="Bearer TOKEN (admin or provider)")]
+RunId = Annotated[int, PathParam(ge=1, le=2**62, description="a run's id")]
 
 
 class ProviderIn(BaseModel):
@@ -207,33 +209,33 @@ def create_app(service: Service) -> FastAPI:
         return [describe_run(service, run_id) for run_id in ids]
 
     @app.get("/api/v1/runs/{run_id}", tags=["runs"])
-    def get_run(run_id: int) -> dict[str, Any]:
+    def get_run(run_id: RunId) -> dict[str, Any]:
         return describe_run(service, run_id)
 
     @app.post("/api/v1/runs/{run_id}/cancel", tags=["runs"])
-    def cancel(run_id: int, authorization: Authorization = None) -> dict[str, Any]:
+    def cancel(run_id: RunId, authorization: Authorization = None) -> dict[str, Any]:
         return cancel_run(service, who(authorization), run_id)
 
     @app.get("/api/v1/runs/{run_id}/operations", tags=["runs"])
-    def operations(run_id: int) -> dict[str, Any]:
+    def operations(run_id: RunId) -> dict[str, Any]:
         run_row(service, run_id)
         return operation_verdicts(service, run_id)
 
     @app.get("/api/v1/runs/{run_id}/diff", tags=["history"])
-    def diff(run_id: int, against: int | None = None) -> dict[str, Any]:
+    def diff(run_id: RunId, against: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> dict[str, Any]:
         """New, fixed and still failing operations against another run of the same endpoint."""
         return diff_runs(service, run_id, against)
 
     @app.get("/api/v1/runs/{run_id}/attestation", tags=["attestations"])
-    def attestation(run_id: int) -> dict[str, Any]:
+    def attestation(run_id: RunId) -> dict[str, Any]:
         return dict(_attestation(run_id).envelope)
 
     @app.get("/api/v1/runs/{run_id}/results-bundle", tags=["attestations"])
-    def bundle(run_id: int) -> Response:
+    def bundle(run_id: RunId) -> Response:
         return Response(_attestation(run_id).bundle, media_type="application/json")
 
     @app.get("/api/v1/runs/{run_id}/previous-attestation", tags=["attestations"])
-    def previous(run_id: int) -> dict[str, Any]:
+    def previous(run_id: RunId) -> dict[str, Any]:
         """The attestation this run's attestation chains to (404 for an endpoint's first)."""
         row = _attestation(run_id)
         with service.engine.connect() as conn:
@@ -246,7 +248,7 @@ def create_app(service: Service) -> FastAPI:
             raise NotFound(f"the attestation of run {run_id} is the first of its endpoint.")
         return dict(earlier)
 
-    def _attestation(run_id: int) -> Any:
+    def _attestation(run_id: RunId) -> Any:
         with service.engine.connect() as conn:
             row = conn.execute(select(db.attestations).where(db.attestations.c.run_id == run_id)).first()
         if row is None:
@@ -254,7 +256,7 @@ def create_app(service: Service) -> FastAPI:
         return row
 
     @app.get("/api/v1/runs/{run_id}/report/{name}", tags=["runs"])
-    def report_file(run_id: int, name: str) -> Response:
+    def report_file(run_id: RunId, name: str) -> Response:
         """A file of the run's report directory: index.html, report.json, junit.xml, summary.md, badges."""
         folder = (service.config.data / "runs" / str(run_id) / "report").resolve()
         path = (folder / name).resolve()
@@ -277,7 +279,7 @@ def create_app(service: Service) -> FastAPI:
         )
 
     @app.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
-    def run_page(request: Request, run_id: int) -> Response:
+    def run_page(request: Request, run_id: RunId) -> Response:
         return TEMPLATES.TemplateResponse(
             request,
             "run.html",
