@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test test-fast lint bench candidates recordings matrix browser clean
+.PHONY: help venv demo test test-fast lint bench candidates recordings matrix browser postgres clean
 
 help:
 	@echo "make demo        record a bundled scenario against moto (the stand-in for AWS) and compare real candidates"
@@ -33,10 +33,13 @@ candidates: $(STAMP)
 browser:
 	bash scripts/install-browser.sh
 
+postgres:
+	bash scripts/install-postgres.sh
+
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
-test: $(STAMP) candidates browser
+test: $(STAMP) candidates browser postgres
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)

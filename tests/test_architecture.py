@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "candidates": {"model", "errors"},
     "coverage": {"model", "errors", "recording", "aws"},
     "testing": {"model"},
+    "service": {"model", "errors", "recording", "normalize", "replay", "compare", "report"},
     "cli": {"*"},
     "__main__": {"cli"},
     "__init__": set(),
@@ -34,6 +35,11 @@ EXCLUSIVE: dict[str, str] = {
     "botocore": "aws",
     "deepdiff": "compare",
     "aiohttp": "replay",
+    "fastapi": "service",
+    "sqlalchemy": "service",
+    "alembic": "service",
+    "uvicorn": "service",
+    "cryptography": "service",
 }
 
 
