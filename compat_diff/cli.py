@@ -543,13 +543,18 @@ SERVICE_EPILOG = (
 
 
 @main.command(epilog=SERVICE_EPILOG)
-@click.option("--config", "config_file", type=click.Path(path_type=Path), help="The service's TOML configuration.")
 @click.option(
-    "--data", type=click.Path(path_type=Path), help="Where the service keeps its database, suites and reports "
-    "[default: .work/service]."
+    "--config", "config_file", type=click.Path(path_type=Path), help="The service's TOML configuration."
+)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    help="Where the service keeps its database, suites and reports [default: .work/service].",
 )
 @click.option("--listen", metavar="HOST:PORT", help="Where the API listens [default: 127.0.0.1:8400].")
-@click.option("--workers", type=click.IntRange(0, 64), help="Worker threads in this process (0: API only) [default: 2].")
+@click.option(
+    "--workers", type=click.IntRange(0, 64), help="Worker threads in this process (0: API only) [default: 2]."
+)
 @pass_ctx
 def serve(
     ctx: Context, config_file: Path | None, data: Path | None, listen: str | None, workers: int | None
@@ -568,8 +573,12 @@ def serve(
 
 
 @main.command(epilog=SERVICE_EPILOG)
-@click.option("--config", "config_file", type=click.Path(path_type=Path), help="The service's TOML configuration.")
-@click.option("--data", type=click.Path(path_type=Path), help="The service's data folder (shared with serve).")
+@click.option(
+    "--config", "config_file", type=click.Path(path_type=Path), help="The service's TOML configuration."
+)
+@click.option(
+    "--data", type=click.Path(path_type=Path), help="The service's data folder (shared with serve)."
+)
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker threads in this process [default: 2].")
 @pass_ctx
 def worker(ctx: Context, config_file: Path | None, data: Path | None, workers: int | None) -> None:
@@ -582,14 +591,22 @@ def worker(ctx: Context, config_file: Path | None, data: Path | None, workers: i
 
 @main.command(epilog="Exit codes: 0 valid, 1 invalid (the reason in one sentence), 2 usage or input error.")
 @click.argument("attestation", type=click.Path(path_type=Path))
-@click.option("--key", type=click.Path(path_type=Path), help="The service's keys.json, or one PEM public key.")
-@click.option("--service", "service_url", metavar="URL", help="Fetch the keys (and bundle, previous link) from it.")
+@click.option(
+    "--key", type=click.Path(path_type=Path), help="The service's keys.json, or one PEM public key."
+)
+@click.option(
+    "--service", "service_url", metavar="URL", help="Fetch the keys (and bundle, previous link) from it."
+)
 @click.option(
     "--bundle",
     type=click.Path(path_type=Path),
     help="The run's results bundle [default: results-bundle.json beside the attestation, or from --service].",
 )
-@click.option("--previous", type=click.Path(path_type=Path), help="The endpoint's previous attestation (chain check).")
+@click.option(
+    "--previous",
+    type=click.Path(path_type=Path),
+    help="The endpoint's previous attestation (chain check).",
+)
 @pass_ctx
 def verify(
     ctx: Context,

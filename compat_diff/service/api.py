@@ -49,7 +49,9 @@ class EndpointIn(BaseModel):
     s3_addressing: str = Field("path", pattern="^(path|virtual)$")
     declared_version: str | None = Field(None, max_length=100)
     schedule: str | None = Field(None, max_length=100, description="cron-like: minute hour day month weekday")
-    suite: str | None = Field(None, max_length=150, description="the suite scheduled runs use (default bundled)")
+    suite: str | None = Field(
+        None, max_length=150, description="the suite scheduled runs use (default bundled)"
+    )
 
 
 class RunIn(BaseModel):
@@ -145,9 +147,7 @@ def create_app(service: Service) -> FastAPI:
         return service.suites()
 
     @app.put("/api/v1/suites/{suite}/capabilities", tags=["suites"])
-    def set_capability(
-        suite: str, body: CapabilityIn, authorization: Authorization = None
-    ) -> dict[str, str]:
+    def set_capability(suite: str, body: CapabilityIn, authorization: Authorization = None) -> dict[str, str]:
         """Change an operation's capability state; old runs are re-scored from their stored rows."""
         admin(authorization)
         service.set_capability(suite, body.service, body.operation, body.state)
@@ -176,8 +176,11 @@ def create_app(service: Service) -> FastAPI:
         return service.add_endpoint(who(authorization), provider, body.model_dump())
 
     @app.put("/api/v1/providers/{provider}/declared", tags=["providers"])
-    async def declared(provider: str, request: Request, authorization: Authorization = None) -> dict[str, Any]:
-        """The provider's own support table: JSON {service: {operation: state}} or CSV service,operation,state."""
+    async def declared(
+        provider: str, request: Request, authorization: Authorization = None
+    ) -> dict[str, Any]:
+        """The provider's own support table: JSON {service: {operation: state}}, or CSV lines
+        service,operation,state."""
         raw = await request.body()
         table = _declared_table(raw, request.headers.get("content-type") or "")
         count = service.set_declared(who(authorization), provider, table)
@@ -194,7 +197,9 @@ def create_app(service: Service) -> FastAPI:
 
     @app.get("/api/v1/runs", tags=["runs"])
     def list_runs(
-        provider: str | None = None, endpoint: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50
+        provider: str | None = None,
+        endpoint: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> list[dict[str, Any]]:
         query = select(db.runs.c.id).order_by(db.runs.c.id.desc()).limit(limit)
         if provider:
@@ -275,7 +280,9 @@ def create_app(service: Service) -> FastAPI:
         with service.engine.connect() as conn:
             ids = conn.execute(select(db.runs.c.id).order_by(db.runs.c.id.desc()).limit(30)).scalars().all()
         return TEMPLATES.TemplateResponse(
-            request, "home.html", {"suites": service.suites(), "runs": [describe_run(service, i) for i in ids]}
+            request,
+            "home.html",
+            {"suites": service.suites(), "runs": [describe_run(service, i) for i in ids]},
         )
 
     @app.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -306,7 +313,9 @@ def _declared_table(raw: bytes, content_type: str) -> dict[str, dict[str, str]]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError:
-        raise InputError("the declared support table must be JSON {service: {operation: state}} or CSV.") from None
+        raise InputError(
+            "the declared support table must be JSON {service: {operation: state}} or CSV."
+        ) from None
     if not isinstance(document, dict) or not all(isinstance(v, dict) for v in document.values()):
         raise InputError("the declared support table must be JSON {service: {operation: state}}.")
     return {str(s): {str(o): str(st) for o, st in ops.items()} for s, ops in document.items()}

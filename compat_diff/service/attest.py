@@ -123,7 +123,9 @@ def load_public_keys(document: Mapping[str, Any]) -> dict[str, Ed25519PublicKey]
         try:
             public = Ed25519PublicKey.from_public_bytes(unb64(str(entry["public"])))
         except (KeyError, ValueError, TypeError):
-            raise VerificationFailed("the keys document holds a key that is not an Ed25519 public key") from None
+            raise VerificationFailed(
+                "the keys document holds a key that is not an Ed25519 public key"
+            ) from None
         if keyid_of(public) != entry.get("keyid"):
             raise VerificationFailed(f"the key {entry.get('keyid')} does not match its key id")
         keys[str(entry["keyid"])] = public
@@ -145,7 +147,9 @@ def verify_envelope(
         payload_type = str(envelope["payloadType"])
         signatures = list(envelope["signatures"])
     except (KeyError, TypeError, ValueError):
-        raise VerificationFailed("the file is not a DSSE envelope (payloadType, payload, signatures)") from None
+        raise VerificationFailed(
+            "the file is not a DSSE envelope (payloadType, payload, signatures)"
+        ) from None
     if payload_type != PAYLOAD_TYPE:
         raise VerificationFailed(f"the envelope's payload type is {payload_type!r}, not {PAYLOAD_TYPE!r}")
     verified = False
@@ -177,7 +181,11 @@ def verify_envelope(
         raise VerificationFailed(f"the attestation expired at {valid_until}")
     if bundle is not None:
         wanted = next(
-            (s["digest"]["sha256"] for s in statement.get("subject", []) if s.get("name") == "results-bundle.json"),
+            (
+                s["digest"]["sha256"]
+                for s in statement.get("subject", [])
+                if s.get("name") == "results-bundle.json"
+            ),
             None,
         )
         if wanted != sha256(bundle):

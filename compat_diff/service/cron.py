@@ -36,7 +36,9 @@ def parse(schedule: str) -> list[set[int]]:
     try:
         return [_field(text, low, high) for text, (low, high) in zip(fields, RANGES, strict=True)]
     except ValueError as error:
-        raise InputError(f"the schedule {schedule!r} has a field out of range or malformed: {error}.") from None
+        raise InputError(
+            f"the schedule {schedule!r} has a field out of range or malformed: {error}."
+        ) from None
 
 
 def next_time(schedule: str, after: datetime) -> datetime:

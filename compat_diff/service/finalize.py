@@ -45,7 +45,11 @@ def operation_rows(service: Service, run_id: int) -> list[Any]:
             conn.execute(
                 select(db.operation_results)
                 .where(db.operation_results.c.run_id == run_id)
-                .order_by(db.operation_results.c.service, db.operation_results.c.operation, db.operation_results.c.shard_key)
+                .order_by(
+                    db.operation_results.c.service,
+                    db.operation_results.c.operation,
+                    db.operation_results.c.shard_key,
+                )
             ).all()
         )
 
@@ -118,7 +122,12 @@ def summarize(
     return {
         "score": score(matching, compared),
         "services": {name: score(c[2], c[1]) for name, c in sorted(by_service.items())},
-        "counts": {"exchanges": exchanges, "compared": compared, "matching": matching, "operations": len(operations)},
+        "counts": {
+            "exchanges": exchanges,
+            "compared": compared,
+            "matching": matching,
+            "operations": len(operations),
+        },
         "verdict": "pass" if not required_failing and compared else "fail",
         "required_failing": required_failing,
         "advisory_failing": sorted(
@@ -181,7 +190,11 @@ def finalize_run(service: Service, claim: FinalizeClaim) -> bool:
         with service.engine.begin() as conn:
             conn.execute(
                 update(db.runs)
-                .where(db.runs.c.id == run.id, db.runs.c.finalize_attempt == claim.attempt, db.runs.c.state == "running")
+                .where(
+                    db.runs.c.id == run.id,
+                    db.runs.c.finalize_attempt == claim.attempt,
+                    db.runs.c.state == "running",
+                )
                 .values(state="failed", finished=now, summary=summary, score=summary["score"], error=error)
             )
         log.warning("run %s failed: %s", run.id, error)
@@ -218,7 +231,9 @@ def finalize_run(service: Service, claim: FinalizeClaim) -> bool:
                 },
                 "policy": {"digest": policy_digest(), "scoring": SCORING},
                 "result": summary,
-                "validUntil": (now + timedelta(days=service.config.attestation_days)).astimezone(UTC).isoformat(),
+                "validUntil": (now + timedelta(days=service.config.attestation_days))
+                .astimezone(UTC)
+                .isoformat(),
                 "previous": previous,
             }
             statement = make_statement(bundle=bundle, endpoint_description=description, predicate=predicate)
@@ -236,7 +251,11 @@ def finalize_run(service: Service, claim: FinalizeClaim) -> bool:
             )
             finished = conn.execute(
                 update(db.runs)
-                .where(db.runs.c.id == run.id, db.runs.c.finalize_attempt == claim.attempt, db.runs.c.state == "running")
+                .where(
+                    db.runs.c.id == run.id,
+                    db.runs.c.finalize_attempt == claim.attempt,
+                    db.runs.c.state == "running",
+                )
                 .values(state="finished", finished=now, summary=summary, score=summary["score"])
             ).rowcount
             if not finished:
@@ -359,7 +378,9 @@ def diff_runs(service: Service, run_id: int, against: int | None) -> dict[str, A
     run = run_row(service, run_id)
     against = against if against is not None else previous_run(service, run_id)
     if against is None:
-        raise InputError(f"run {run_id} has no earlier finished run of the same endpoint and suite to compare with.")
+        raise InputError(
+            f"run {run_id} has no earlier finished run of the same endpoint and suite to compare with."
+        )
     other = run_row(service, against)
     if other.endpoint_id != run.endpoint_id:
         raise InputError(f"runs {run_id} and {against} are of different endpoints.")

@@ -15,7 +15,9 @@ from compat_diff.service.store import Service, aware
 def current_key(service: Service) -> SigningKey:
     with service.engine.connect() as conn:
         row = conn.execute(
-            select(db.signing_keys).where(db.signing_keys.c.retired.is_(None)).order_by(db.signing_keys.c.serial.desc())
+            select(db.signing_keys)
+            .where(db.signing_keys.c.retired.is_(None))
+            .order_by(db.signing_keys.c.serial.desc())
         ).first()
     if row is None:
         return rotate_key(service)
@@ -27,7 +29,9 @@ def rotate_key(service: Service) -> SigningKey:
     key = SigningKey.generate()
     now = service.clock()
     with service.engine.begin() as conn:
-        serial = conn.execute(select(db.signing_keys.c.serial).order_by(db.signing_keys.c.serial.desc())).scalar()
+        serial = conn.execute(
+            select(db.signing_keys.c.serial).order_by(db.signing_keys.c.serial.desc())
+        ).scalar()
         conn.execute(update(db.signing_keys).where(db.signing_keys.c.retired.is_(None)).values(retired=now))
         conn.execute(
             insert(db.signing_keys).values(
@@ -52,9 +56,14 @@ def public_keys(service: Service) -> dict[str, Any]:
                 "keyid": row.keyid,
                 "algorithm": "ed25519",
                 "public": row.public,
-                "created": aware(row.created).isoformat() if row.created else None,
-                "retired": aware(row.retired).isoformat() if row.retired else None,
+                "created": _iso(row.created),
+                "retired": _iso(row.retired),
             }
             for row in rows
         ],
     }
+
+
+def _iso(value: Any) -> str | None:
+    moment = aware(value)
+    return moment.isoformat() if moment is not None else None

@@ -42,7 +42,9 @@ def open_service(config: ServiceConfig) -> Any:
     return service
 
 
-def run_serve(config_file: Path | None, data: Path | None, listen: str | None, workers: int | None, console: Console) -> int:
+def run_serve(
+    config_file: Path | None, data: Path | None, listen: str | None, workers: int | None, console: Console
+) -> int:
     import uvicorn
 
     from compat_diff.service.api import create_app
@@ -53,7 +55,9 @@ def run_serve(config_file: Path | None, data: Path | None, listen: str | None, w
     _logging()
     service = open_service(config)
     if not config.admin_token:
-        console.print("warning: no admin token (COMPAT_DIFF_ADMIN_TOKEN): providers cannot be registered", markup=False)
+        console.print(
+            "warning: no admin token (COMPAT_DIFF_ADMIN_TOKEN): providers cannot be registered", markup=False
+        )
     executor = TableExecutor(service, config.workers)
     executor.start()
     console.print(
@@ -140,7 +144,9 @@ def _key_document(key: Path) -> dict[str, Any]:
     try:
         public = serialization.load_pem_public_key(raw)
     except ValueError:
-        raise InputError(f"the key file {key} is neither a keys document (JSON) nor a PEM public key.") from None
+        raise InputError(
+            f"the key file {key} is neither a keys document (JSON) nor a PEM public key."
+        ) from None
     if not isinstance(public, Ed25519PublicKey):
         raise InputError(f"the key in {key} is not an Ed25519 key.")
     return {"keys": [{"keyid": keyid_of(public), "public": b64(public_raw(public))}]}
@@ -176,7 +182,11 @@ def run_verify(
         predicate = statement["predicate"]
         run_id = predicate["run"]["id"]
         if base is not None:
-            bundle_bytes = bundle_bytes if bundle_bytes is not None else _fetch(f"{base}/api/v1/runs/{run_id}/results-bundle")
+            bundle_bytes = (
+                bundle_bytes
+                if bundle_bytes is not None
+                else _fetch(f"{base}/api/v1/runs/{run_id}/results-bundle")
+            )
             if previous_envelope is None and predicate.get("previous"):
                 fetched_previous = _fetch(f"{base}/api/v1/runs/{run_id}/previous-attestation")
                 previous_envelope = json.loads(fetched_previous) if fetched_previous else None
@@ -192,9 +202,13 @@ def run_verify(
     target = predicate["target"]
     score = result.get("score")
     checks = ["signature", "expiry"]
-    checks.append("results bundle" if bundle_bytes is not None else "results bundle NOT checked (give --bundle)")
+    checks.append(
+        "results bundle" if bundle_bytes is not None else "results bundle NOT checked (give --bundle)"
+    )
     if predicate.get("previous"):
-        checks.append("chain link" if previous_envelope is not None else "chain link NOT checked (give --previous)")
+        checks.append(
+            "chain link" if previous_envelope is not None else "chain link NOT checked (give --previous)"
+        )
     else:
         checks.append("first of its chain")
     signer = envelope["signatures"][0]["keyid"]

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from compat_diff.errors import InputError
 from compat_diff.service import db
-from compat_diff.service.store import Forbidden, NotFound, Principal, Service, aware
+from compat_diff.service.store import Forbidden, NotFound, Principal, Service, aware, new_id
 from compat_diff.service.suites import shards_of
 
 log = logging.getLogger("compat_diff.service")
@@ -67,20 +67,24 @@ def create_run_for(service: Service, endpoint_row: Any, suite: str, trigger: str
         if not claimed or recordings[shard.recording] & claimed
     ]
     if not shards:
-        raise InputError(f"suite {suite} exercises none of the services the endpoint claims ({', '.join(claimed)}).")
+        raise InputError(
+            f"suite {suite} exercises none of the services the endpoint claims ({', '.join(claimed)})."
+        )
     now = service.clock()
     with service.engine.begin() as conn:
-        run_id = conn.execute(
-            insert(db.runs).values(
-                endpoint_id=endpoint_row.id,
-                suite_id=suite_row.id,
-                state="queued",
-                trigger=trigger,
-                created=now,
-                shards_total=len(shards),
-                finalize_attempt=0,
+        run_id = new_id(
+            conn.execute(
+                insert(db.runs).values(
+                    endpoint_id=endpoint_row.id,
+                    suite_id=suite_row.id,
+                    state="queued",
+                    trigger=trigger,
+                    created=now,
+                    shards_total=len(shards),
+                    finalize_attempt=0,
+                )
             )
-        ).inserted_primary_key[0]
+        )
         conn.execute(
             insert(db.shards),
             [
@@ -158,7 +162,9 @@ def claim_shard(service: Service, worker: str) -> Claim | None:
             if shard.endpoint_id not in busy:
                 # Locks the endpoint's row on PostgreSQL; SQLite's IMMEDIATE transaction already
                 # serializes claims.
-                conn.execute(select(db.endpoints.c.id).where(db.endpoints.c.id == shard.endpoint_id).with_for_update())
+                conn.execute(
+                    select(db.endpoints.c.id).where(db.endpoints.c.id == shard.endpoint_id).with_for_update()
+                )
                 busy[shard.endpoint_id] = conn.execute(
                     select(func.count())
                     .select_from(db.shards)
@@ -187,7 +193,9 @@ def claim_shard(service: Service, worker: str) -> Claim | None:
                 .values(state="running", started=now)
             )
             if shard.attempt:
-                log.info("shard %s of run %s taken again (attempt %d)", shard.key, shard.run_id, shard.attempt + 1)
+                log.info(
+                    "shard %s of run %s taken again (attempt %d)", shard.key, shard.run_id, shard.attempt + 1
+                )
             return Claim(
                 shard_id=shard.id,
                 run_id=shard.run_id,
@@ -352,18 +360,24 @@ def due_schedules(service: Service, now: datetime) -> list[dict[str, Any]]:
     started: list[dict[str, Any]] = []
     with service.engine.connect() as conn:
         due = conn.execute(
-            select(db.endpoints).where(db.endpoints.c.schedule.is_not(None), db.endpoints.c.next_scheduled <= now)
+            select(db.endpoints).where(
+                db.endpoints.c.schedule.is_not(None), db.endpoints.c.next_scheduled <= now
+            )
         ).all()
     for endpoint in due:
         with service.engine.begin() as conn:
             claimed = conn.execute(
                 update(db.endpoints)
-                .where(db.endpoints.c.id == endpoint.id, db.endpoints.c.next_scheduled == endpoint.next_scheduled)
+                .where(
+                    db.endpoints.c.id == endpoint.id, db.endpoints.c.next_scheduled == endpoint.next_scheduled
+                )
                 .values(next_scheduled=next_time(endpoint.schedule, now))
             ).rowcount
         if claimed:
             try:
-                started.append(create_run_for(service, endpoint, endpoint.schedule_suite or "bundled", "schedule"))
+                started.append(
+                    create_run_for(service, endpoint, endpoint.schedule_suite or "bundled", "schedule")
+                )
             except InputError as error:
                 log.warning("scheduled run of endpoint %s not started: %s", endpoint.name, error)
     return started

@@ -46,7 +46,9 @@ def targets_toml(description: dict[str, Any], access_key: str, timeout: float) -
     ]
     if description["endpoints"]:
         lines.append(f"[target.{TARGET}.endpoints]")
-        lines.extend(f"{_toml_string(k)} = {_toml_string(v)}" for k, v in sorted(description["endpoints"].items()))
+        lines.extend(
+            f"{_toml_string(k)} = {_toml_string(v)}" for k, v in sorted(description["endpoints"].items())
+        )
     return "\n".join(lines) + "\n"
 
 

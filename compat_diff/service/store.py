@@ -39,6 +39,13 @@ Clock = Callable[[], datetime]
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
+def new_id(result: Any) -> int:
+    """The primary key an INSERT made."""
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -112,10 +119,11 @@ class Service:
             if existing is not None:
                 if existing.digest != manifest["digest"]:
                     raise InputError(
-                        f"suite {manifest['name']}@{manifest['suite_version']} is registered with another digest."
+                        f"suite {manifest['name']}@{manifest['suite_version']} is registered with "
+                        "another digest."
                     )
                 return manifest
-            suite_id = conn.execute(
+            inserted = conn.execute(
                 insert(db.suites).values(
                     name=manifest["name"],
                     version=manifest["suite_version"],
@@ -124,7 +132,8 @@ class Service:
                     manifest=manifest,
                     created=self.clock(),
                 )
-            ).inserted_primary_key[0]
+            )
+            suite_id = new_id(inserted)
             rows = [
                 {"suite_id": suite_id, "service": service, "operation": operation, "state": state}
                 for service, operations in manifest["capabilities"].items()
@@ -132,7 +141,9 @@ class Service:
             ]
             if rows:
                 conn.execute(insert(db.capabilities), rows)
-        log.info("suite %s@%s registered (%s)", manifest["name"], manifest["suite_version"], manifest["digest"])
+        log.info(
+            "suite %s@%s registered (%s)", manifest["name"], manifest["suite_version"], manifest["digest"]
+        )
         return manifest
 
     def register_bundled_suite(self, recordings: Path, version: str = "1") -> dict[str, Any] | None:
@@ -212,9 +223,7 @@ class Service:
         now = self.clock()
         try:
             with self.engine.begin() as conn:
-                provider_id = conn.execute(
-                    insert(db.providers).values(name=name, created=now)
-                ).inserted_primary_key[0]
+                provider_id = new_id(conn.execute(insert(db.providers).values(name=name, created=now)))
                 conn.execute(
                     insert(db.tokens).values(
                         provider_id=provider_id,
@@ -285,7 +294,9 @@ class Service:
     def set_declared(self, principal: Principal, provider: str, declared: Mapping[str, Any]) -> int:
         row = self.provider_for(principal, provider)
         with self.engine.begin() as conn:
-            conn.execute(update(db.providers).where(db.providers.c.id == row.id).values(declared=dict(declared)))
+            conn.execute(
+                update(db.providers).where(db.providers.c.id == row.id).values(declared=dict(declared))
+            )
         return sum(len(v) for v in declared.values() if isinstance(v, Mapping))
 
     # ---------------------------------------------------------------- endpoints
@@ -334,7 +345,9 @@ class Service:
     def endpoint_row(self, provider_id: int, name: str) -> Any:
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(db.endpoints).where(db.endpoints.c.provider_id == provider_id, db.endpoints.c.name == name)
+                select(db.endpoints).where(
+                    db.endpoints.c.provider_id == provider_id, db.endpoints.c.name == name
+                )
             ).first()
         if row is None:
             raise NotFound(f"no endpoint {name!r} for this provider.")

@@ -83,7 +83,9 @@ def build_suite(folder: Path, name: str | None = None, version: str | None = Non
                 operations.setdefault(exchange.service, set()).add(exchange.operation)
         if opened.problems:
             first = opened.problems[0]
-            raise InputError(f"{path} is damaged at line {first.line} ({first.reason}); fix it before building.")
+            raise InputError(
+                f"{path} is damaged at line {first.line} ({first.reason}); fix it before building."
+            )
         header = opened.header
         for key, into in (("reference", references), ("client", clients)):
             if header.get(key):
@@ -101,9 +103,13 @@ def build_suite(folder: Path, name: str | None = None, version: str | None = Non
                 "blobs": sorted(p.name for p in blobs.iterdir()) if blobs.is_dir() else [],
             }
         )
-    unknown = [key for key in declared if key.partition(".")[2] not in operations.get(key.partition(".")[0], ())]
+    unknown = [
+        key for key in declared if key.partition(".")[2] not in operations.get(key.partition(".")[0], ())
+    ]
     if unknown:
-        raise InputError(f"{CAPABILITIES_FILE} names operations no recording exercises: {', '.join(unknown[:5])}.")
+        raise InputError(
+            f"{CAPABILITIES_FILE} names operations no recording exercises: {', '.join(unknown[:5])}."
+        )
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "version": 1,
@@ -139,7 +145,9 @@ def _read_capabilities(path: Path) -> dict[str, str]:
         raise InputError(f"{path} must map 'service.Operation' to a state ({', '.join(STATES)}).")
     for key, state in declared.items():
         if state not in STATES or "." not in key:
-            raise InputError(f"{path}: {key!r} must be 'service.Operation' mapped to one of {', '.join(STATES)}.")
+            raise InputError(
+                f"{path}: {key!r} must be 'service.Operation' mapped to one of {', '.join(STATES)}."
+            )
     return {str(k): str(v) for k, v in declared.items()}
 
 
@@ -147,7 +155,9 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     """The manifest of a built suite, checked: its digest and every recording's digest."""
     path = Path(folder) / MANIFEST
     if not path.exists():
-        raise InputError(f"{folder} is not a built suite (no {MANIFEST}); run: compat-diff suite build {folder}")
+        raise InputError(
+            f"{folder} is not a built suite (no {MANIFEST}); run: compat-diff suite build {folder}"
+        )
     manifest = json.loads(path.read_text(encoding="utf-8"))
     if manifest.get("format") != FORMAT or manifest_digest(manifest) != manifest.get("digest"):
         raise InputError(f"{path} does not match its digest; rebuild the suite.")

@@ -104,7 +104,9 @@ def step(service: Service, name: str) -> bool:
 def run_shard(service: Service, claim: Claim) -> bool:
     with service.engine.connect() as conn:
         suite_path = conn.execute(
-            select(db.suites.c.path).join(db.runs, db.runs.c.suite_id == db.suites.c.id).where(db.runs.c.id == claim.run_id)
+            select(db.suites.c.path)
+            .join(db.runs, db.runs.c.suite_id == db.suites.c.id)
+            .where(db.runs.c.id == claim.run_id)
         ).scalar_one()
     beating = threading.Event()
     lost = threading.Event()
@@ -132,5 +134,9 @@ def run_shard(service: Service, claim: Claim) -> bool:
         beating.set()
         heart.join()
     if lost.is_set():
-        log.warning("shard %s of run %s: lease lost while running; its result will be refused", claim.key, claim.run_id)
+        log.warning(
+            "shard %s of run %s: lease lost while running; its result will be refused",
+            claim.key,
+            claim.run_id,
+        )
     return complete_shard(service, claim, operations)

@@ -120,7 +120,16 @@ def start_service(
     port = free_port()
     log = data.parent / f"serve-{port}.log"
     data.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "compat_diff", "serve", "--data", str(data), "--listen", f"127.0.0.1:{port}"]
+    argv = [
+        sys.executable,
+        "-m",
+        "compat_diff",
+        "serve",
+        "--data",
+        str(data),
+        "--listen",
+        f"127.0.0.1:{port}",
+    ]
     argv += ["--workers", str(workers)]
     if config is not None:
         argv += ["--config", str(config)]
@@ -139,7 +148,9 @@ def start_service(
             time.sleep(0.2)
 
 
-def start_worker(data: Path, config: Path | None = None, workers: int = 1, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def start_worker(
+    data: Path, config: Path | None = None, workers: int = 1, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     argv = [sys.executable, "-m", "compat_diff", "worker", "--data", str(data), "--workers", str(workers)]
     if config is not None:
         argv += ["--config", str(config)]

@@ -44,21 +44,46 @@ def start_postgres() -> Postgres:
         owner = pwd.getpwnam("postgres")
         os.chown(folder, owner.pw_uid, owner.pw_gid)
     subprocess.run(
-        [*_as_owner(), str(BIN / "initdb"), "-D", str(folder / "db"), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        [
+            *_as_owner(),
+            str(BIN / "initdb"),
+            "-D",
+            str(folder / "db"),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ],
         check=True,
         capture_output=True,
     )
     port = free_port()
     process = subprocess.Popen(
-        [*_as_owner(), str(BIN / "postgres"), "-D", str(folder / "db"), "-p", str(port), "-k", str(folder),
-         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+        [
+            *_as_owner(),
+            str(BIN / "postgres"),
+            "-D",
+            str(folder / "db"),
+            "-p",
+            str(port),
+            "-k",
+            str(folder),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=(folder / "log").open("wb") if os.geteuid() != 0 else subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
-    while subprocess.run(
-        [str(BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
-    ).returncode != 0:
+    while (
+        subprocess.run(
+            [str(BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
+        ).returncode
+        != 0
+    ):
         if process.poll() is not None or time.monotonic() > deadline:
             stop_process(process)
             raise RuntimeError("PostgreSQL did not start")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -41,7 +39,9 @@ def test_no_operation_answers_a_server_error(app) -> None:  # type: ignore[no-un
         def check(case):  # type: ignore[no-untyped-def]
             response = case.call()
             if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")
+                failures.append(
+                    f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}"
+                )
 
         check()
     assert not failures, failures[:5]

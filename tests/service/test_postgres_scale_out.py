@@ -35,12 +35,18 @@ def _runs(server: Any, urls: list[str]) -> list[int]:  # the same runs on any se
     ids = []
     for index, url in enumerate(urls):
         status, answer = server.call(
-            "POST", "/api/v1/providers/acme/endpoints",
+            "POST",
+            "/api/v1/providers/acme/endpoints",
             {"name": f"e{index}", "endpoint": url, "access_key": "AKIAKEY", "secret_key": SECRET},
             created["token"],
         )
         assert status == 201, answer
-        _, run = server.call("POST", "/api/v1/runs", {"provider": "acme", "endpoint": f"e{index}", "suite": "four"}, created["token"])
+        _, run = server.call(
+            "POST",
+            "/api/v1/runs",
+            {"provider": "acme", "endpoint": f"e{index}", "suite": "four"},
+            created["token"],
+        )
         ids.append(run["id"])
     return ids
 
@@ -73,14 +79,21 @@ def test_two_workers_on_postgresql_one_killed_equal_the_embedded_run(tmp_path: P
             ids = _runs(server, [first.url, second.url])
             deadline = time.monotonic() + 120
             while True:
-                running = [server.call("GET", f"/api/v1/runs/{i}")[1]["progress"]["shards"].get("running", 0) for i in ids]
+                running = [
+                    server.call("GET", f"/api/v1/runs/{i}")[1]["progress"]["shards"].get("running", 0)
+                    for i in ids
+                ]
                 if sum(running) >= 2:
                     break
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
             engine = create_engine(postgres.url)
             with engine.connect() as conn:
-                holders = conn.execute(select(db.shards.c.worker).where(db.shards.c.state == "running")).scalars().all()
+                holders = (
+                    conn.execute(select(db.shards.c.worker).where(db.shards.c.state == "running"))
+                    .scalars()
+                    .all()
+                )
             workers[0].send_signal(signal.SIGKILL)
             workers[0].wait()
             runs = [server.wait_run(i) for i in ids]

@@ -34,7 +34,9 @@ class Clock:
         return self.now
 
 
-def _setup(tmp_path: Path, suite_dir: Path, moto_url: str, clock: Clock | None = None, **settings: object) -> Service:
+def _setup(
+    tmp_path: Path, suite_dir: Path, moto_url: str, clock: Clock | None = None, **settings: object
+) -> Service:
     service = Service(service_config(tmp_path / "data", **settings), clock=clock or Clock())
     service.register_suite(suite_dir)
     service.create_provider("acme")
@@ -118,7 +120,9 @@ def test_the_score_comes_from_the_rows_once_every_shard_is_done(tmp_path: Path, 
     assert progress(service, run["id"])["exchanges_done"] == 44
 
 
-def test_a_worker_step_replays_a_shard_through_the_pipeline(tmp_path: Path, suite_dir: Path, moto: object) -> None:
+def test_a_worker_step_replays_a_shard_through_the_pipeline(
+    tmp_path: Path, suite_dir: Path, moto: object
+) -> None:
     service = _setup(tmp_path, suite_dir, moto.url)  # type: ignore[attr-defined]
     run = create_run(service, ADMIN, "acme", "moto", "mini")
     while step(service, "w"):

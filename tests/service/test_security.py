@@ -39,13 +39,23 @@ def _endpoint(name: str, url: str = "http://127.0.0.1:9") -> dict[str, object]:
 def test_a_provider_cannot_touch_another_providers_endpoints_runs_or_credentials(service: Service) -> None:
     client = _client(service)
     acme, other = _provider(client, "acme"), _provider(client, "other")
-    assert client.post("/api/v1/providers/acme/endpoints", json=_endpoint("main"), headers=acme).status_code == 201
+    assert (
+        client.post("/api/v1/providers/acme/endpoints", json=_endpoint("main"), headers=acme).status_code
+        == 201
+    )
     # other's token reads, adds and runs nothing of acme's.
     assert client.get("/api/v1/providers/acme/endpoints", headers=other).status_code == 403
-    assert client.post("/api/v1/providers/acme/endpoints", json=_endpoint("evil"), headers=other).status_code == 403
-    started = client.post("/api/v1/runs", json={"provider": "acme", "endpoint": "main", "suite": "mini"}, headers=other)
+    assert (
+        client.post("/api/v1/providers/acme/endpoints", json=_endpoint("evil"), headers=other).status_code
+        == 403
+    )
+    started = client.post(
+        "/api/v1/runs", json={"provider": "acme", "endpoint": "main", "suite": "mini"}, headers=other
+    )
     assert started.status_code == 403
-    run = client.post("/api/v1/runs", json={"provider": "acme", "endpoint": "main", "suite": "mini"}, headers=acme)
+    run = client.post(
+        "/api/v1/runs", json={"provider": "acme", "endpoint": "main", "suite": "mini"}, headers=acme
+    )
     assert run.status_code == 201
     assert client.post(f"/api/v1/runs/{run.json()['id']}/cancel", headers=other).status_code == 403
     # A provider name that does not exist answers like one that is not yours.
@@ -112,7 +122,12 @@ def test_a_name_resolving_to_loopback_is_refused_through_the_api(tmp_path: Path,
     service = Service(service_config(tmp_path / "data", allow_private_endpoints=False))
     client = _client(service)
     acme = _provider(client, "acme")
-    for url in ("http://localhost:9000", "http://127.0.0.1:9000", "http://169.254.169.254/", "http://10.0.0.8/"):
+    for url in (
+        "http://localhost:9000",
+        "http://127.0.0.1:9000",
+        "http://169.254.169.254/",
+        "http://10.0.0.8/",
+    ):
         answer = client.post("/api/v1/providers/acme/endpoints", json=_endpoint("x", url), headers=acme)
         assert answer.status_code == 400, url
         assert "allow_private_endpoints" in answer.json()["error"]
@@ -122,13 +137,17 @@ def test_a_name_resolving_to_loopback_is_refused_through_the_api(tmp_path: Path,
     assert public.status_code == 201
 
 
-def test_a_name_repointed_after_registration_is_refused_before_replay(tmp_path: Path, suite_dir: Path) -> None:
+def test_a_name_repointed_after_registration_is_refused_before_replay(
+    tmp_path: Path, suite_dir: Path
+) -> None:
     from compat_diff.service.runs import claim_shard, create_run
     from compat_diff.service.store import Principal
     from compat_diff.service.worker import run_shard
 
     addresses = ["93.184.215.14"]
-    service = Service(service_config(tmp_path / "data", allow_private_endpoints=False), resolver=lambda h: addresses)
+    service = Service(
+        service_config(tmp_path / "data", allow_private_endpoints=False), resolver=lambda h: addresses
+    )
     service.register_suite(suite_dir)
     service.create_provider("acme")
     service.add_endpoint(Principal(admin=True), "acme", _endpoint("main", "http://s3.provider.example"))

@@ -32,8 +32,13 @@ def _register(server, moto_url: str, provider: str = "acme") -> str:  # type: ig
     status, answer = server.call(
         "POST",
         f"/api/v1/providers/{provider}/endpoints",
-        {"name": "moto", "endpoint": moto_url, "access_key": "AKIAPROVIDER", "secret_key": SECRET,
-         "services": ["sqs", "sts", "iam", "s3"]},
+        {
+            "name": "moto",
+            "endpoint": moto_url,
+            "access_key": "AKIAPROVIDER",
+            "secret_key": SECRET,
+            "services": ["sqs", "sts", "iam", "s3"],
+        },
         token,
     )
     assert status == 201, answer
@@ -51,7 +56,9 @@ def test_a_run_end_to_end_with_history_and_a_verified_attestation(tmp_path: Path
         assert {s["name"] for s in suites} >= {"bundled", "mini"}
         runs = []
         for _ in range(2):
-            status, started = server.call("POST", "/api/v1/runs", {"provider": "acme", "endpoint": "moto", "suite": "mini"}, token)
+            status, started = server.call(
+                "POST", "/api/v1/runs", {"provider": "acme", "endpoint": "moto", "suite": "mini"}, token
+            )
             assert status == 201 and started["state"] == "queued"
             runs.append(server.wait_run(started["id"]))
         for run in runs:
@@ -78,7 +85,14 @@ def test_a_run_end_to_end_with_history_and_a_verified_attestation(tmp_path: Path
         (tmp_path / "keys.json").write_text(json.dumps(keys))
         _, bundle = server.call("GET", f"/api/v1/runs/{runs[1]['id']}/results-bundle")
         (tmp_path / "bundle.json").write_text(json.dumps(bundle, separators=(",", ":"), sort_keys=True))
-        offline = run_cli("verify", str(attestation), "--key", str(tmp_path / "keys.json"), "--bundle", str(tmp_path / "bundle.json"))
+        offline = run_cli(
+            "verify",
+            str(attestation),
+            "--key",
+            str(tmp_path / "keys.json"),
+            "--bundle",
+            str(tmp_path / "bundle.json"),
+        )
         assert offline.returncode == 0, offline.stdout + offline.stderr
 
         payload = bytearray(base64.b64decode(envelope["payload"]))
@@ -97,8 +111,12 @@ def test_a_run_end_to_end_with_history_and_a_verified_attestation(tmp_path: Path
     assert SECRET not in log and token not in log and ADMIN not in log
 
 
-def test_a_worker_killed_mid_run_loses_nothing_and_counts_nothing_twice(tmp_path: Path, moto: MotoServer) -> None:
-    suite = make_suite(tmp_path / "suite", ("s3.jsonl", "iam.jsonl", "sqs.jsonl", "sts.jsonl", "s3_minimal.jsonl"), "five")
+def test_a_worker_killed_mid_run_loses_nothing_and_counts_nothing_twice(
+    tmp_path: Path, moto: MotoServer
+) -> None:
+    suite = make_suite(
+        tmp_path / "suite", ("s3.jsonl", "iam.jsonl", "sqs.jsonl", "sts.jsonl", "s3_minimal.jsonl"), "five"
+    )
     config = tmp_path / "service.toml"
     config.write_text(SUITE_TOML.format(suite=str(suite)))
     data = tmp_path / "data"
@@ -107,7 +125,9 @@ def test_a_worker_killed_mid_run_loses_nothing_and_counts_nothing_twice(tmp_path
     worker = start_worker(data, config)
     try:
         token = _register(server, moto.url)
-        _, started = server.call("POST", "/api/v1/runs", {"provider": "acme", "endpoint": "moto", "suite": "five"}, token)
+        _, started = server.call(
+            "POST", "/api/v1/runs", {"provider": "acme", "endpoint": "moto", "suite": "five"}, token
+        )
         run_id = started["id"]
         deadline = time.monotonic() + 120
         while True:
@@ -134,13 +154,17 @@ def test_a_worker_killed_mid_run_loses_nothing_and_counts_nothing_twice(tmp_path
         # The same suite undisturbed gives the same per-operation results.
         calm = start_worker(data, config)
         try:
-            _, again = server.call("POST", "/api/v1/runs", {"provider": "acme", "endpoint": "moto", "suite": "five"}, token)
+            _, again = server.call(
+                "POST", "/api/v1/runs", {"provider": "acme", "endpoint": "moto", "suite": "five"}, token
+            )
             undisturbed = server.wait_run(again["id"])
         finally:
             stop_process(calm)
         _, killed_ops = server.call("GET", f"/api/v1/runs/{run_id}/operations")
         _, calm_ops = server.call("GET", f"/api/v1/runs/{again['id']}/operations")
-        assert {k: v["exchanges"] for k, v in killed_ops.items()} == {k: v["exchanges"] for k, v in calm_ops.items()}
+        assert {k: v["exchanges"] for k, v in killed_ops.items()} == {
+            k: v["exchanges"] for k, v in calm_ops.items()
+        }
         assert undisturbed["counts"] == run["counts"]
     finally:
         stop_process(worker)
@@ -154,7 +178,9 @@ def test_a_restarted_service_resumes_an_unfinished_run(tmp_path: Path, moto: Mot
     data = tmp_path / "data"
     server = start_service(data, config, workers=1)
     token = _register(server, moto.url)
-    _, started = server.call("POST", "/api/v1/runs", {"provider": "acme", "endpoint": "moto", "suite": "three"}, token)
+    _, started = server.call(
+        "POST", "/api/v1/runs", {"provider": "acme", "endpoint": "moto", "suite": "three"}, token
+    )
     deadline = time.monotonic() + 120
     while True:
         _, run = server.call("GET", f"/api/v1/runs/{started['id']}")
@@ -177,8 +203,19 @@ def test_serve_refuses_a_bad_configuration_in_one_sentence(tmp_path: Path) -> No
     config = tmp_path / "bad.toml"
     config.write_text("[service]\nworkers = 'many'\n")
     result = subprocess.run(
-        [sys.executable, "-m", "compat_diff", "serve", "--config", str(config), "--data", str(tmp_path / "d")],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "compat_diff",
+            "serve",
+            "--config",
+            str(config),
+            "--data",
+            str(tmp_path / "d"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "workers must be a int" in result.stderr

@@ -71,8 +71,8 @@ def test_a_suite_version_is_immutable(tmp_path: Path) -> None:
 
 
 def test_capability_states_change_the_verdict_without_rerunning(service: Service) -> None:
-    from compat_diff.service.finalize import summarize
     from compat_diff.report.result import OperationResult
+    from compat_diff.service.finalize import summarize
 
     failing = OperationResult(service="sqs", operation="ListQueues", verdicts={"diverges": 1})
     suite = service.suite_row("mini")
