@@ -105,15 +105,26 @@ def main() -> None:
                     for server in servers:  # a fresh reference state for every measurement
                         import urllib.request
 
-                        urllib.request.urlopen(urllib.request.Request(f"{server.url}/moto-api/reset", method="POST"))
-                    results[workers].append(measure(workers, [s.url for s in servers], args.suite, config, root))
+                        urllib.request.urlopen(
+                            urllib.request.Request(f"{server.url}/moto-api/reset", method="POST")
+                        )
+                    results[workers].append(
+                        measure(workers, [s.url for s in servers], args.suite, config, root)
+                    )
         finally:
             for server in servers:
                 server.stop()
-        print(f"suite {args.suite}, {args.candidates} candidates (moto servers), {args.rounds} round(s), median:")
-        print("| workers | runs/hour | seconds for the runs | exchanges/run | database bytes/run | report bytes/run |")
+        print(
+            f"suite {args.suite}, {args.candidates} candidates (moto servers), "
+            f"{args.rounds} round(s), median:"
+        )
+        print(
+            "| workers | runs/hour | seconds for the runs | exchanges/run "
+            "| database bytes/run | report bytes/run |"
+        )
         print("|---|---|---|---|---|---|")
         for workers, rows in results.items():
+
             def median(key: str, rows: list[dict[str, float]] = rows) -> float:
                 return statistics.median(row[key] for row in rows)
 
