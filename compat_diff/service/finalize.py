@@ -321,6 +321,17 @@ def describe_run(service: Service, run_id: int) -> dict[str, Any]:
     with service.engine.connect() as conn:
         suite = conn.execute(select(db.suites).where(db.suites.c.id == run.suite_id)).one()
     summary = run.summary or {}
+    verdict = summary.get("verdict")
+    required_failing = summary.get("required_failing", [])
+    if run.state == "finished":
+        # Verdicts follow the suite's current capability states, re-scored from the stored rows;
+        # the attestation keeps the verdict as it was when signed.
+        rescored = summarize(
+            merged_operations(operation_rows(service, run.id)),
+            service.capability_states(run.suite_id),
+            list(endpoint.services or ()),
+        )
+        verdict, required_failing = rescored["verdict"], rescored["required_failing"]
     return {
         "id": run.id,
         "state": run.state,
@@ -334,8 +345,9 @@ def describe_run(service: Service, run_id: int) -> dict[str, Any]:
         "score": run.score,
         "services": summary.get("services", {}),
         "counts": summary.get("counts", {}),
-        "verdict": summary.get("verdict"),
-        "required_failing": summary.get("required_failing", []),
+        "verdict": verdict,
+        "required_failing": required_failing,
+        "attested_verdict": summary.get("verdict"),
         "progress": progress(service, run.id),
         "error": run.error,
     }

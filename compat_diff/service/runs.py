@@ -209,6 +209,31 @@ def claim_shard(service: Service, worker: str) -> Claim | None:
     return None
 
 
+def release_dead_local_workers(service: Service, host: str, alive: Any) -> int:
+    """Expire the leases held by workers of this machine whose process is gone (a restart after
+    a crash), so their shards are taken again at once instead of when the lease runs out."""
+    now = service.clock()
+    released = 0
+    with service.engine.begin() as conn:
+        held = conn.execute(
+            select(db.shards.c.id, db.shards.c.attempt, db.shards.c.worker).where(
+                db.shards.c.state == "running", db.shards.c.worker.like(f"{host}:%")
+            )
+        ).all()
+        for shard in held:
+            pid = int(str(shard.worker).split(":")[1])
+            if alive(pid):
+                continue
+            released += conn.execute(
+                update(db.shards)
+                .where(db.shards.c.id == shard.id, db.shards.c.attempt == shard.attempt)
+                .values(lease_until=now - timedelta(seconds=1))
+            ).rowcount
+    if released:
+        log.info("%d shard(s) of a dead worker on this machine released", released)
+    return released
+
+
 def heartbeat(service: Service, claim: Claim) -> bool:
     """Extend the lease; False when the shard is no longer this attempt's."""
     lease = service.clock() + timedelta(seconds=service.config.lease_seconds)

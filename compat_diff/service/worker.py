@@ -30,6 +30,7 @@ from compat_diff.service.runs import (
     due_schedules,
     fail_shard,
     heartbeat,
+    release_dead_local_workers,
 )
 from compat_diff.service.shardwork import execute_shard
 from compat_diff.service.store import Service
@@ -45,6 +46,16 @@ class Executor(Protocol):
     def stop(self) -> None: ...
 
 
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def worker_name(index: int) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{index}:{uuid.uuid4().hex[:6]}"
 
@@ -57,6 +68,7 @@ class TableExecutor:
         self._workers: list[threading.Thread] = []
 
     def start(self) -> None:
+        release_dead_local_workers(self.service, socket.gethostname(), process_alive)
         for index in range(self.threads):
             thread = threading.Thread(
                 target=self._loop, args=(worker_name(index),), name=f"compat-diff-worker-{index}", daemon=True

@@ -133,3 +133,39 @@ def test_a_worker_step_replays_a_shard_through_the_pipeline(
     assert row.summary["counts"]["exchanges"] == 44
     report = tmp_path / "data" / "runs" / str(run["id"]) / "report"
     assert (report / "report.json").exists() and (report / "index.html").exists()
+
+
+def test_a_restart_releases_the_shards_of_dead_local_workers_at_once(tmp_path: Path, suite_dir: Path) -> None:
+    from compat_diff.service.runs import release_dead_local_workers
+
+    service = _setup(tmp_path, suite_dir, "http://127.0.0.1:9", endpoint_concurrency=4)
+    create_run(service, ADMIN, "acme", "moto", "mini")
+    dead = claim_shard(service, "host-a:4242:0:abc")
+    living = claim_shard(service, "host-a:4343:0:def")
+    assert dead is not None and living is not None
+    assert claim_shard(service, "host-a:1:0:x") is None  # both shards are held
+    assert release_dead_local_workers(service, "host-a", lambda pid: pid == 4343) == 1
+    retaken = claim_shard(service, "host-a:1:0:x")
+    assert retaken is not None and retaken.key == dead.key and retaken.attempt == 2
+
+
+def test_a_finished_runs_verdict_follows_capability_changes(tmp_path: Path, suite_dir: Path) -> None:
+    from compat_diff.service.finalize import describe_run
+
+    service = _setup(tmp_path, suite_dir, "http://127.0.0.1:9", endpoint_concurrency=4)
+    run = create_run(service, ADMIN, "acme", "moto", "mini")
+    for worker in ("a", "b"):
+        claim = claim_shard(service, worker)
+        assert claim is not None
+        rows = (
+            [_op("sqs", "CreateQueue", 2, 1)]
+            if claim.key.startswith("sqs")
+            else [_op("sts", "GetCallerIdentity", 1, 1)]
+        )
+        assert complete_shard(service, claim, rows)
+    finalizing = claim_finalize(service)
+    assert finalizing is not None and finalize_run(service, finalizing)
+    assert describe_run(service, run["id"])["verdict"] == "fail"
+    service.set_capability("mini", "sqs", "CreateQueue", "advisory")
+    described = describe_run(service, run["id"])
+    assert described["verdict"] == "pass" and described["attested_verdict"] == "fail"

@@ -169,6 +169,10 @@ def test_a_worker_killed_mid_run_loses_nothing_and_counts_nothing_twice(
     finally:
         stop_process(worker)
         server.stop()
+    # Neither the service's nor any worker's log holds a secret, a token or the admin token.
+    for log in tmp_path.glob("*.log"):
+        text = log.read_text()
+        assert SECRET not in text and token not in text and ADMIN not in text, log
 
 
 def test_a_restarted_service_resumes_an_unfinished_run(tmp_path: Path, moto: MotoServer) -> None:
