@@ -145,3 +145,30 @@ def test_every_single_byte_change_of_the_payload_fails(tmp_path: Path) -> None:
         tampered = dict(envelope, payload=base64.b64encode(bytes(changed)).decode())
         with pytest.raises(VerificationFailed):
             verify_envelope(tampered, keys, bundle=bundle)
+
+
+def test_verify_explains_bad_input_in_one_sentence(tmp_path: Path) -> None:
+    envelope, bundle = _signed(SigningKey.generate())
+    (tmp_path / "a.json").write_text(json.dumps(envelope))
+    neither = run_cli("verify", str(tmp_path / "a.json"))
+    assert neither.returncode == 2 and "exactly one of --key FILE or --service URL" in neither.stderr
+    (tmp_path / "keys.json").write_text("not json")
+    bad_keys = run_cli("verify", str(tmp_path / "a.json"), "--key", str(tmp_path / "keys.json"))
+    assert bad_keys.returncode == 2 and "Traceback" not in bad_keys.stderr
+    missing = run_cli("verify", str(tmp_path / "none.json"), "--key", str(tmp_path / "keys.json"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    # Signed by a key the given document does not hold: invalid (exit 1), one sentence.
+    other = SigningKey.generate()
+    (tmp_path / "keys.json").write_text(
+        json.dumps({"keys": [{"keyid": other.keyid, "public": other.public_b64()}]})
+    )
+    unknown = run_cli("verify", str(tmp_path / "a.json"), "--key", str(tmp_path / "keys.json"))
+    assert unknown.returncode == 1 and unknown.stdout.startswith("invalid: no signature is by a known key")
+    assert bundle
+
+
+def test_service_commands_teach_in_their_help() -> None:
+    for command in (["serve"], ["worker"], ["verify"], ["suite", "build"]):
+        shown = run_cli(*command, "--help")
+        assert shown.returncode == 0 and "Usage:" in shown.stdout
+    assert "COMPAT_DIFF_ADMIN_TOKEN" in run_cli("serve", "--help").stdout
