@@ -169,3 +169,19 @@ def test_a_finished_runs_verdict_follows_capability_changes(tmp_path: Path, suit
     service.set_capability("mini", "sqs", "CreateQueue", "advisory")
     described = describe_run(service, run["id"])
     assert described["verdict"] == "pass" and described["attested_verdict"] == "fail"
+
+
+def test_a_cancelled_run_gives_out_no_more_shards_and_refuses_results(
+    tmp_path: Path, suite_dir: Path
+) -> None:
+    from compat_diff.service.runs import cancel_run
+
+    service = _setup(tmp_path, suite_dir, "http://127.0.0.1:9", endpoint_concurrency=4)
+    run = create_run(service, ADMIN, "acme", "moto", "mini")
+    claim = claim_shard(service, "a")
+    assert claim is not None
+    assert cancel_run(service, ADMIN, run["id"])["state"] == "cancelled"
+    assert claim_shard(service, "b") is None
+    assert not complete_shard(service, claim, [_op("sqs", "CreateQueue", 1, 1)])
+    assert claim_finalize(service) is None
+    assert service.count(db.operation_results) == 0
