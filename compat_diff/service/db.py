@@ -236,5 +236,8 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Processes starting together on one database migrate one after the other.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(72431)")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

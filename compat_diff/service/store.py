@@ -146,10 +146,21 @@ class Service:
         )
         return manifest
 
-    def register_bundled_suite(self, recordings: Path, version: str = "1") -> dict[str, Any] | None:
-        """The recordings shipped with compat_diff, as the suite ``bundled``."""
+    def register_bundled_suite(self, recordings: Path, version: str | None = None) -> dict[str, Any] | None:
+        """The recordings shipped with compat_diff, as the suite ``bundled``; its version names the
+        compat_diff release and the recordings' content, so changed recordings make a new version."""
         if not recordings.is_dir():
             return None
+        if version is None:
+            import hashlib
+
+            from compat_diff import __version__
+            from compat_diff.service.suites import sha256_file
+
+            content = hashlib.sha256()
+            for path in sorted(recordings.glob("*.jsonl")):
+                content.update(f"{path.name}:{sha256_file(path)}\n".encode())
+            version = f"{__version__}-{content.hexdigest()[:10]}"
         staged = self.config.data / "staging" / "bundled" / version
         if not (staged / "suite.json").exists():
             staged.mkdir(parents=True, exist_ok=True)
