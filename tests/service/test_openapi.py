@@ -45,3 +45,12 @@ def test_no_operation_answers_a_server_error(app) -> None:  # type: ignore[no-un
 
         check()
     assert not failures, failures[:5]
+
+
+def test_the_pages_render(app) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app)
+    home = client.get("/")
+    assert home.status_code == 200 and "mini" in home.text and "keys.json" in home.text
+    assert client.get("/runs/999").status_code == 404

@@ -71,6 +71,8 @@ def test_a_run_end_to_end_with_history_and_a_verified_attestation(tmp_path: Path
         assert set(diff) >= {"new", "fixed", "still_failing"}
         status, timeline = server.call("GET", "/api/v1/providers/acme/timeline")
         assert [entry["run"] for entry in timeline] == [runs[0]["id"], runs[1]["id"]]
+        status, page = server.call("GET", f"/runs/{runs[1]['id']}")
+        assert status == 200 and b"full report" in page and b"sqs.CreateQueue" in page
         status, report = server.call("GET", f"/api/v1/runs/{runs[1]['id']}/report/report.json")
         assert status == 200 and report["targets"][0]["exchanges"] == 44
 
