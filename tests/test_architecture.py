@@ -36,6 +36,7 @@ EXCLUSIVE: dict[str, str] = {
     "deepdiff": "compare",
     "aiohttp": "replay",
     "fastapi": "service",
+    "dbos": "service",
     "sqlalchemy": "service",
     "alembic": "service",
     "uvicorn": "service",

@@ -17,6 +17,7 @@ from compat_diff.errors import InputError
 
 DEFAULT_DATA = Path(".work/service")
 DEFAULT_LISTEN = "127.0.0.1:8400"
+ENGINES = ("table", "dbos")
 
 # Environment variables and the setting each one overrides.
 ENVIRONMENT = {
@@ -26,6 +27,7 @@ ENVIRONMENT = {
     "COMPAT_DIFF_ALLOW_PRIVATE_ENDPOINTS": "allow_private_endpoints",
     "COMPAT_DIFF_SERVICE_ID": "service_id",
     "COMPAT_DIFF_WORKERS": "workers",
+    "COMPAT_DIFF_ENGINE": "engine",
 }
 
 
@@ -40,6 +42,9 @@ class ServiceConfig:
     secret_key: str | None = None
     allow_private_endpoints: bool = False
     service_id: str = "compat-diff-service"
+    # The engine that runs the work: "table" (the service's own lease table) or "dbos" (DBOS's
+    # durable queue carrying units of work; the lease table still decides who writes).
+    engine: str = "table"
     # Worker threads in this process (``serve`` and ``worker``); 0 serves the API only.
     workers: int = 2
     # Seconds a claimed shard stays a worker's without a heartbeat before another may take it.
@@ -85,6 +90,7 @@ _TYPES: dict[str, type] = {
     "allow_private_endpoints": bool,
     "service_id": str,
     "workers": int,
+    "engine": str,
     "lease_seconds": float,
     "poll_seconds": float,
     "endpoint_concurrency": int,
@@ -145,6 +151,8 @@ def load_config(
         if value is not None:
             values[name] = _coerce(name, value, f"--{name}") if name in _TYPES else value
     config = replace(ServiceConfig(), **values)
+    if config.engine not in ENGINES:
+        raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {config.engine!r}.")
     if config.workers < 0 or config.endpoint_concurrency < 1 or config.lease_seconds <= 0:
         raise InputError("workers must be 0 or more, endpoint_concurrency 1 or more, lease_seconds positive.")
     return config

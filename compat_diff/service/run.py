@@ -48,7 +48,7 @@ def run_serve(
     import uvicorn
 
     from compat_diff.service.api import create_app
-    from compat_diff.service.worker import TableExecutor
+    from compat_diff.service.worker import make_executor
 
     config = load_config(config_file, data=data, listen=listen, workers=workers)
     host, port = config.host_port
@@ -58,8 +58,9 @@ def run_serve(
         console.print(
             "warning: no admin token (COMPAT_DIFF_ADMIN_TOKEN): providers cannot be registered", markup=False
         )
-    executor = TableExecutor(service, config.workers)
-    executor.start()
+    executor = make_executor(service, config.workers) if config.workers else None
+    if executor is not None:
+        executor.start()
     console.print(
         f"compat-diff service on http://{host}:{port} ({config.workers} worker(s), database "
         f"{'SQLite' if config.database.startswith('sqlite') else 'PostgreSQL'})",
@@ -68,22 +69,24 @@ def run_serve(
     try:
         uvicorn.run(create_app(service), host=host, port=port, log_level="warning", access_log=False)
     finally:
-        executor.stop()
+        if executor is not None:
+            executor.stop()
     return int(ExitStatus.OK)
 
 
 def run_worker(config_file: Path | None, data: Path | None, workers: int | None, console: Console) -> int:
     import signal
 
-    from compat_diff.service.worker import TableExecutor
+    from compat_diff.service.worker import make_executor
 
     config = load_config(config_file, data=data, workers=workers)
     _logging()
     service = open_service(config)
-    executor = TableExecutor(service, max(config.workers, 1))
+    threads = max(config.workers, 1)
+    executor = make_executor(service, threads)
     signal.signal(signal.SIGTERM, lambda *_: executor.stop())
     executor.start()
-    console.print(f"compat-diff worker: {executor.threads} thread(s) on the service database", markup=False)
+    console.print(f"compat-diff worker: {threads} thread(s) ({config.engine} engine)", markup=False)
     try:
         executor.wait()
     finally:

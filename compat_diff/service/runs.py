@@ -234,6 +234,43 @@ def release_dead_local_workers(service: Service, host: str, alive: Any) -> int:
     return released
 
 
+def has_work(service: Service) -> bool:
+    """Whether a worker would find something: a free or abandoned shard, a run to finalize, a due
+    schedule (a cheap look, so an engine can wait without claiming)."""
+    now = service.clock()
+    with service.engine.connect() as conn:
+        shard = conn.execute(
+            select(db.shards.c.id)
+            .join(db.runs, db.runs.c.id == db.shards.c.run_id)
+            .where(
+                db.runs.c.state.in_(ACTIVE),
+                or_(
+                    db.shards.c.state == "pending",
+                    and_(db.shards.c.state == "running", db.shards.c.lease_until < now),
+                ),
+            )
+            .limit(1)
+        ).first()
+        if shard is not None:
+            return True
+        unsettled = (
+            select(db.shards.c.id)
+            .where(db.shards.c.run_id == db.runs.c.id, db.shards.c.state.in_(("pending", "running")))
+            .exists()
+        )
+        finalizable = conn.execute(
+            select(db.runs.c.id).where(db.runs.c.state == "running", ~unsettled).limit(1)
+        ).first()
+        if finalizable is not None:
+            return True
+        due = conn.execute(
+            select(db.endpoints.c.id)
+            .where(db.endpoints.c.schedule.is_not(None), db.endpoints.c.next_scheduled <= now)
+            .limit(1)
+        ).first()
+    return due is not None
+
+
 def heartbeat(service: Service, claim: Claim) -> bool:
     """Extend the lease; False when the shard is no longer this attempt's."""
     lease = service.clock() + timedelta(seconds=service.config.lease_seconds)

@@ -45,6 +45,17 @@ class Executor(Protocol):
 
     def stop(self) -> None: ...
 
+    def wait(self) -> None: ...
+
+
+def make_executor(service: Service, threads: int) -> Executor:
+    """The configured engine."""
+    if service.config.engine == "dbos":
+        from compat_diff.service.dbos_engine import DbosExecutor
+
+        return DbosExecutor(service, threads)
+    return TableExecutor(service, threads)
+
 
 def process_alive(pid: int) -> bool:
     try:

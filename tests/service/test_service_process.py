@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from compat_diff.testing import MotoServer, run_cli, stop_process
 
 from .conftest import ADMIN, SECRET, make_suite, start_service, start_worker
@@ -113,14 +115,15 @@ def test_a_run_end_to_end_with_history_and_a_verified_attestation(tmp_path: Path
     assert SECRET not in log and token not in log and ADMIN not in log
 
 
+@pytest.mark.parametrize("engine", ["table", "dbos"])
 def test_a_worker_killed_mid_run_loses_nothing_and_counts_nothing_twice(
-    tmp_path: Path, moto: MotoServer
+    tmp_path: Path, moto: MotoServer, engine: str
 ) -> None:
     suite = make_suite(
         tmp_path / "suite", ("s3.jsonl", "iam.jsonl", "sqs.jsonl", "sts.jsonl", "s3_minimal.jsonl"), "five"
     )
     config = tmp_path / "service.toml"
-    config.write_text(SUITE_TOML.format(suite=str(suite)))
+    config.write_text(SUITE_TOML.format(suite=str(suite)) + f"engine = {engine!r}\n")
     data = tmp_path / "data"
     # The API alone (no workers in it); one worker process does all the work until it is killed.
     server = start_service(data, config, workers=0)
@@ -225,3 +228,23 @@ def test_serve_refuses_a_bad_configuration_in_one_sentence(tmp_path: Path) -> No
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "workers must be a int" in result.stderr
+
+
+def test_the_dbos_engine_runs_a_suite_to_the_end(tmp_path: Path, moto: MotoServer) -> None:
+    suite = make_suite(tmp_path / "suite", ("s3.jsonl", "iam.jsonl", "sqs.jsonl", "sts.jsonl"), "four")
+    config = tmp_path / "service.toml"
+    config.write_text(SUITE_TOML.format(suite=str(suite)) + 'engine = "dbos"\n')
+    data = tmp_path / "data"
+    server = start_service(data, config, workers=1)
+    try:
+        token = _register(server, moto.url)
+        _, started = server.call(
+            "POST", "/api/v1/runs", {"provider": "acme", "endpoint": "moto", "suite": "four"}, token
+        )
+        run = server.wait_run(started["id"])
+        assert run["state"] == "finished", run
+        assert run["counts"]["exchanges"] == 105 + 59 + 34 + 10
+        assert run["progress"]["max_attempt"] == 1
+    finally:
+        server.stop()
+    assert (data / "dbos.sqlite").exists()
