@@ -54,7 +54,11 @@ class DbosExecutor:
         global _service
         _service = service
         self.service = service
-        self.threads = max(threads, 1)
+        # One unit at a time per process: with several DBOS queue workers in one process, runs
+        # were seen to stall with shards left pending; scale the DBOS engine with processes.
+        if threads > 1:
+            log.warning("the dbos engine runs one unit of work at a time per process (asked for %d)", threads)
+        self.threads = 1
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
         self._handles: list[Any] = []
