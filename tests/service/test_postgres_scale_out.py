@@ -56,11 +56,10 @@ def _operations(server: Any, run_id: int) -> dict[str, tuple[int, int]]:
     return {name: (op["exchanges"], op["compared"]) for name, op in operations.items()}
 
 
-@pytest.mark.parametrize("engine", ["table", "dbos"])
-def test_two_workers_on_postgresql_one_killed_equal_the_embedded_run(tmp_path: Path, engine: str) -> None:
+def test_two_workers_on_postgresql_one_killed_equal_the_embedded_run(tmp_path: Path) -> None:
     suite = make_suite(tmp_path / "suite", RECORDINGS, "four")
     config = tmp_path / "service.toml"
-    config.write_text(CONFIG.format(suite=str(suite)) + f"engine = {engine!r}\n")
+    config.write_text(CONFIG.format(suite=str(suite)))
     with moto_server() as first, moto_server() as second:
         # The embedded service: SQLite, workers in the serve process.
         embedded = start_service(tmp_path / "embedded", config, workers=2)
