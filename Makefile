@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test test-fast lint bench candidates recordings generated sdk-axis matrix browser clean
+.PHONY: help venv demo test test-fast lint bench candidates recordings generated sdk-axis matrix browser postgres clean
 
 help:
 	@echo "make demo        record a bundled scenario against moto (the stand-in for AWS) and compare real candidates"
@@ -23,7 +23,7 @@ help:
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,dev]'
+	$(PY) -m pip install --quiet -e '.[test,dev,service]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -35,10 +35,13 @@ candidates: $(STAMP)
 browser:
 	bash scripts/install-browser.sh
 
+postgres:
+	bash scripts/install-postgres.sh
+
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
-test: $(STAMP) candidates browser
+test: $(STAMP) candidates browser postgres
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)

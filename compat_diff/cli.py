@@ -762,3 +762,113 @@ def import_capture(ctx: Context, source: Path, out: Path, session: str) -> None:
     from compat_diff.capture.importer import run_import
 
     _run(ctx, lambda: run_import(source, out, session, ctx.out))
+
+
+SERVICE_EPILOG = (
+    "Configuration: --config FILE (TOML, a [service] table), then COMPAT_DIFF_* environment variables, "
+    "then these options. See docs/service.md."
+)
+
+
+@main.command(epilog=SERVICE_EPILOG)
+@click.option(
+    "--config", "config_file", type=click.Path(path_type=Path), help="The service's TOML configuration."
+)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    help="Where the service keeps its database, suites and reports [default: .work/service].",
+)
+@click.option("--listen", metavar="HOST:PORT", help="Where the API listens [default: 127.0.0.1:8400].")
+@click.option(
+    "--workers", type=click.IntRange(0, 64), help="Worker threads in this process (0: API only) [default: 2]."
+)
+@pass_ctx
+def serve(
+    ctx: Context, config_file: Path | None, data: Path | None, listen: str | None, workers: int | None
+) -> None:
+    """Run the compatibility service: the HTTP API and pages, and its workers, on one database.
+
+    \b
+    With no configuration everything lives under .work/service on SQLite and the API listens on
+    127.0.0.1 only. Register providers with the admin token (COMPAT_DIFF_ADMIN_TOKEN):
+      COMPAT_DIFF_ADMIN_TOKEN=... compat-diff serve --listen 127.0.0.1:8400
+      curl -H 'Authorization: Bearer ...' -d '{"name": "acme"}' http://127.0.0.1:8400/api/v1/providers
+    """
+    from compat_diff.service.run import run_serve
+
+    _run(ctx, lambda: run_serve(config_file, data, listen, workers, ctx.err))
+
+
+@main.command(epilog=SERVICE_EPILOG)
+@click.option(
+    "--config", "config_file", type=click.Path(path_type=Path), help="The service's TOML configuration."
+)
+@click.option(
+    "--data", type=click.Path(path_type=Path), help="The service's data folder (shared with serve)."
+)
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker threads in this process [default: 2].")
+@pass_ctx
+def worker(ctx: Context, config_file: Path | None, data: Path | None, workers: int | None) -> None:
+    """Run more workers for a service: they take shards from the service's database (PostgreSQL to
+    spread over machines) until stopped; a worker that dies loses nothing, its shards are retaken."""
+    from compat_diff.service.run import run_worker
+
+    _run(ctx, lambda: run_worker(config_file, data, workers, ctx.err))
+
+
+@main.command(epilog="Exit codes: 0 valid, 1 invalid (the reason in one sentence), 2 usage or input error.")
+@click.argument("attestation", type=click.Path(path_type=Path))
+@click.option(
+    "--key", type=click.Path(path_type=Path), help="The service's keys.json, or one PEM public key."
+)
+@click.option(
+    "--service", "service_url", metavar="URL", help="Fetch the keys (and bundle, previous link) from it."
+)
+@click.option(
+    "--bundle",
+    type=click.Path(path_type=Path),
+    help="The run's results bundle [default: results-bundle.json beside the attestation, or from --service].",
+)
+@click.option(
+    "--previous",
+    type=click.Path(path_type=Path),
+    help="The endpoint's previous attestation (chain check).",
+)
+@pass_ctx
+def verify(
+    ctx: Context,
+    attestation: Path,
+    key: Path | None,
+    service_url: str | None,
+    bundle: Path | None,
+    previous: Path | None,
+) -> None:
+    """Check a run's signed attestation: signature, expiry, results bundle digest and chain link.
+
+    \b
+      compat-diff verify attestation.json --key keys.json --bundle results-bundle.json
+      compat-diff verify attestation.json --service https://compat.example.org
+    """
+    from compat_diff.service.run import run_verify
+
+    _run(ctx, lambda: run_verify(attestation, key, service_url, bundle, previous, ctx.out))
+
+
+@main.group()
+def suite() -> None:
+    """Suites: versioned, immutable bundles of recordings the service runs against endpoints."""
+
+
+@suite.command("build")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--name", help="The suite's name [default: the folder's name].")
+@click.option("--version", "suite_version", help="The suite's version [default: 1].")
+@pass_ctx
+def suite_build(ctx: Context, folder: Path, name: str | None, suite_version: str | None) -> None:
+    """Write FOLDER/suite.json for the recordings (*.jsonl) in FOLDER: provenance, digests, and one
+    capability state per operation (required, unless FOLDER/capabilities.json says advisory or
+    deprecated, e.g. {"s3.GetObjectAcl": "advisory"})."""
+    from compat_diff.service.run import run_suite_build
+
+    _run(ctx, lambda: run_suite_build(folder, name, suite_version, ctx.out))

@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "testing": {"model"},
     "generate": {"model", "errors", "aws", "recording"},
     "pytest_plugin": set(),
+    "service": {"model", "errors", "recording", "normalize", "replay", "compare", "report"},
     "cli": {"*"},
     "__main__": {"cli"},
     "__init__": set(),
@@ -36,6 +37,12 @@ EXCLUSIVE: dict[str, str] = {
     "botocore": "aws",
     "deepdiff": "compare",
     "aiohttp": "replay",
+    "fastapi": "service",
+    "dbos": "service",
+    "sqlalchemy": "service",
+    "alembic": "service",
+    "uvicorn": "service",
+    "cryptography": "service",
 }
 
 
