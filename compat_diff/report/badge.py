@@ -26,7 +26,7 @@ def badge_colour(score: float | None) -> str:
     return next(name for lowest, name, _ in THRESHOLDS if score >= lowest)
 
 
-def _hex_of(score: float | None) -> str:
+def hex_of(score: float | None) -> str:
     if score is None:
         return NO_SCORE_COLOUR
     return next(hex_value for lowest, _, hex_value in THRESHOLDS if score >= lowest)
@@ -43,16 +43,23 @@ def badge_filename(target_name: str) -> str:
 
 
 def render_badge(label: str, score: float | None) -> str:
-    value = format_score(score)
+    return render_badge_text(label, format_score(score), hex_of(score))
+
+
+def render_badge_text(label: str, value: str, colour: str, link: str | None = None) -> str:
+    """A shields-style badge with any value text and colour; with ``link``, the whole badge is a
+    link (followed when the SVG is opened itself; an <img> embed needs its own link around it)."""
     label_width, value_width = _text_width(label), _text_width(value)
     width = label_width + value_width
-    colour = _hex_of(score)
     label_x, value_x = label_width * 5, label_width * 10 + value_width * 5
     label_text, value_text = escape(label), escape(value)
+    opening, closing = "", ""
+    if link is not None:
+        opening, closing = f'<a href="{escape(link, {chr(34): "&quot;"})}">', "</a>"
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
         f'aria-label="{label_text}: {value_text}">'
-        f"<title>{label_text}: {value_text}</title>"
+        f"<title>{label_text}: {value_text}</title>{opening}"
         '<linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/>'
         '<stop offset="1" stop-opacity=".1"/></linearGradient>'
         f'<clipPath id="r"><rect width="{width}" height="20" rx="3" fill="#fff"/></clipPath>'
@@ -66,7 +73,7 @@ def render_badge(label: str, score: float | None) -> str:
         f'<text x="{label_x}" y="140" transform="scale(.1)">{label_text}</text>'
         f'<text aria-hidden="true" x="{value_x}" y="150" fill="#010101" fill-opacity=".3" '
         f'transform="scale(.1)">{value_text}</text>'
-        f'<text x="{value_x}" y="140" transform="scale(.1)">{value_text}</text></g></svg>\n'
+        f'<text x="{value_x}" y="140" transform="scale(.1)">{value_text}</text></g>{closing}</svg>\n'
     )
 
 

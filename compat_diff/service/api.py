@@ -10,13 +10,11 @@ import json
 import threading
 import time
 from collections import deque
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Header, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -26,10 +24,11 @@ from compat_diff.service import db
 from compat_diff.service.attest import KEYS_PATH
 from compat_diff.service.finalize import describe_run, diff_runs, operation_verdicts, timeline
 from compat_diff.service.keys import public_keys, rotate_key
+from compat_diff.service.pages import TEMPLATES, public_router
+from compat_diff.service.public import run_provenance
 from compat_diff.service.runs import cancel_run, create_run, run_row
 from compat_diff.service.store import Forbidden, NotFound, Principal, Service
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 Authorization = Annotated[str | None, Header(description="Bearer TOKEN (admin or provider)")]
 RunId = Annotated[int, PathParam(ge=1, le=2**62, description="a run's id")]
 
@@ -275,8 +274,12 @@ def create_app(service: Service) -> FastAPI:
         admin(authorization)
         return {"keyid": rotate_key(service).keyid}
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home(request: Request) -> Response:
+    @app.get("/", include_in_schema=False)
+    def home() -> Response:
+        return RedirectResponse("/leaderboard")
+
+    @app.get("/runs", response_class=HTMLResponse, include_in_schema=False)
+    def runs_page(request: Request) -> Response:
         with service.engine.connect() as conn:
             ids = conn.execute(select(db.runs.c.id).order_by(db.runs.c.id.desc()).limit(30)).scalars().all()
         return TEMPLATES.TemplateResponse(
@@ -290,9 +293,15 @@ def create_app(service: Service) -> FastAPI:
         return TEMPLATES.TemplateResponse(
             request,
             "run.html",
-            {"run": describe_run(service, run_id), "operations": operation_verdicts(service, run_id)},
+            {
+                "run": describe_run(service, run_id),
+                "operations": operation_verdicts(service, run_id),
+                "provenance": run_provenance(service, run_id),
+                "base": str(request.base_url).rstrip("/"),
+            },
         )
 
+    app.include_router(public_router(service, service.authenticate))
     return app
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -119,6 +120,9 @@ runs = Table(
     Column("finalize_lease", DateTime(timezone=True), nullable=True),
 )
 
+# The leaderboard asks for each endpoint's newest ended run of a suite.
+Index("ix_runs_endpoint_state", runs.c.endpoint_id, runs.c.state, runs.c.suite_id)
+
 shards = Table(
     "shards",
     metadata,
@@ -197,6 +201,20 @@ signing_keys = Table(
 )
 
 
+# An operator's revocation of a provider's mark for a suite ("*": every suite), with its reason;
+# lifting one keeps the row, so the public list shows what was revoked and when it was lifted.
+revocations = Table(
+    "revocations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False),
+    Column("suite", String(150), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("lifted", DateTime(timezone=True), nullable=True),
+)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
     kwargs: dict[str, Any] = {"future": True}
@@ -241,3 +259,11 @@ def migrate(engine: Engine) -> None:
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(72431)")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def inserted_id(result: Any) -> int:
+    """The primary key of the row an INSERT just wrote."""
+    key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - every table here has an integer key
+        raise RuntimeError("the insert returned no primary key")
+    return int(key[0])
