@@ -20,10 +20,13 @@ help:
 	@echo "make sdk-axis    record the S3 scenario with boto3 <1.36 and the newest boto3; what changed; scores per SDK"
 	@echo "make matrix      every recording against every candidate; writes COMPATIBILITY.md"
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every dependency to the versions the suite last passed with: installs are
+# the same on every machine, and pip never has to search old releases to reconcile the clients'
+# pins (s3fs/aiobotocore against awscli/boto3), which it cannot always finish.
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,dev,service]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,dev,service]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
