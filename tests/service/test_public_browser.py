@@ -6,8 +6,6 @@ status pages, expired and revoked marks) and accessibility basics on every page.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,20 +15,13 @@ import pytest
 from compat_diff.service.store import Service
 from compat_diff.service.synthetic import seed_history
 from compat_diff.testing import MotoServer
+from tests.report.test_browser import browser  # noqa: F401, F811 (the shared Chromium fixture)
 from tests.service.conftest import ADMIN, make_suite, service_config, start_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 # Screenshots for a person to look at (docs/images holds copies of them).
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # Run in the page: headings in order with one h1, every image with alt text, and text contrast
 # of at least 4.5:1 (WCAG AA) against the nearest opaque background.
@@ -80,18 +71,6 @@ A11Y_CHECK = """
 """
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    executable = shutil.which("chromium")
-    assert executable, "Chromium is needed for the browser tests (make browser installs it)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 def _rate(server: Any, provider: str, moto_url: str, runs: int) -> list[int]:
     status, created = server.call("POST", "/api/v1/providers", {"name": provider}, ADMIN)
     assert status == 201, created
@@ -114,7 +93,7 @@ def _rate(server: Any, provider: str, moto_url: str, runs: int) -> list[int]:
     return ids
 
 
-def test_the_public_pages_in_a_browser(tmp_path: Path, moto: MotoServer, browser: Any) -> None:
+def test_the_public_pages_in_a_browser(tmp_path: Path, moto: MotoServer, browser: Any) -> None:  # noqa: F811
     data = tmp_path / "data"
     suite = make_suite(tmp_path / "suite")
     # The suite and the 60-day-old history are written before the service starts.
