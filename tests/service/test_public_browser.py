@@ -15,7 +15,7 @@ import pytest
 from compat_diff.service.store import Service
 from compat_diff.service.synthetic import seed_history
 from compat_diff.testing import MotoServer
-from tests.report.test_browser import browser  # noqa: F401, F811 (the shared Chromium fixture)
+from tests.report.test_browser import browser  # noqa: F401 (the shared Chromium fixture)
 from tests.service.conftest import ADMIN, make_suite, service_config, start_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
