@@ -42,6 +42,11 @@ def classify(change: str, keys: tuple[Any, ...], reference: Any, candidate: Any)
         return "extra", "minor", "the candidate's answer has a member the reference did not send"
     if change == "type":
         return "type", "major", f"{_type(reference)} in the reference, {_type(candidate)} in the candidate"
+    family = _timestamp_family(reference)
+    if family is not None and family == _timestamp_family(candidate):
+        # Same family (iso8601, rfc1123, epoch): a client's parser reads both; the precision or
+        # zone notation changed, which only a client comparing the text would notice.
+        return "value", "minor", f"the same {family} timestamp written in another format"
     return "value", "major", ""
 
 
@@ -73,6 +78,13 @@ def _error(change: str, rest: tuple[Any, ...], reference: Any, candidate: Any) -
         return "error-code", "major", ""
     # Messages and other error details are for humans: clients branch on the code.
     return "value", "minor", "error details are cosmetic"
+
+
+def _timestamp_family(value: Any) -> str | None:
+    """The family of a timestamp placeholder (``<timestamp:iso8601 ...>``), else None."""
+    if isinstance(value, str) and value.startswith("<timestamp:") and value.endswith(">"):
+        return value[len("<timestamp:") : -1].split(" ", 1)[0]
+    return None
 
 
 def _success(status: Any) -> bool | None:
