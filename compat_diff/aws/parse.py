@@ -38,6 +38,7 @@ from botocore.parsers import (
     RestXMLParser,
 )
 
+from compat_diff.aws.customize import after_call, before_parse
 from compat_diff.aws.models import service_model
 from compat_diff.model import HttpRequest, HttpResponse, OperationRef, TimestampText
 
@@ -96,8 +97,15 @@ def parse_answer(
         "body": b"" if payload is not None else raw,
     }
     try:
+        customized = before_parse(operation_model, wire)
+        # A handler may turn an S3 200 whose body is an error into the error a client raises.
+        is_error = is_error or wire["status_code"] >= 300
         parsed = parser.parse(wire, output_shape)
-    except (ResponseParserError, ValueError, KeyError, TypeError, AttributeError) as error:
+        if isinstance(parsed, dict):
+            parsed.update(customized)
+            if not is_error:
+                after_call(operation_model, parsed, status, headers.joined, wire["body"])
+    except (ResponseParserError, ValueError, KeyError, TypeError, AttributeError, SyntaxError) as error:
         return ParsedAnswer({"ResponseMetadata": metadata}, status, is_error, problem=_reason(error))
     if not isinstance(parsed, dict):
         parsed = {"Output": parsed}
@@ -372,6 +380,9 @@ class _Headers(dict[str, str]):
 
     def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
         return dict.get(self, name.lower(), default)
+
+    def __delitem__(self, name: str) -> None:
+        dict.__delitem__(self, name.lower())
 
 
 class _HeaderViews:

@@ -1,0 +1,81 @@
+"""The repairs a botocore client makes to an answer outside its parsers, applied to our parsed view.
+
+botocore registers event handlers that change what a program receives: S3 ``GetBucketLocation``'s
+location is the text of the root element, which no model can describe, so the parser returns
+nothing for it and an ``after-call`` handler fills ``LocationConstraint`` in; IAM policy documents
+arrive URL-encoded and are decoded into objects; EC2 console output is base64-decoded; an S3
+``Expires`` header is kept as ``ExpiresString`` before parsing. Without these a difference there is
+invisible to the comparison, for every candidate.
+
+botocore's own handler table (``BUILTIN_HANDLERS``) is used, so a customization botocore adds is
+applied here too. Only the ``before-parse`` and ``after-call`` events are emitted, the ones whose
+handlers change the answer; ``after-call`` only for successful answers, so an error stays its
+code and message.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import botocore.model
+from botocore.handlers import BUILTIN_HANDLERS
+from botocore.hooks import HierarchicalEmitter
+
+_EVENTS = ("before-parse.", "after-call.")
+
+
+@cache
+def _emitter() -> HierarchicalEmitter:
+    emitter = HierarchicalEmitter()
+    for spec in BUILTIN_HANDLERS:
+        event, handler = spec[0], spec[1]
+        if event.startswith(_EVENTS):
+            emitter.register(event, handler)
+    return emitter
+
+
+def _event_service(operation_model: botocore.model.OperationModel) -> str:
+    # botocore names events after the hyphenized service id ("s3", "cloudformation", "sso-oidc").
+    return str(operation_model.service_model.service_id.hyphenize())
+
+
+class _RawAnswer:
+    """What ``after-call`` handlers read of the HTTP answer: its bytes (``raw`` only says it has some)."""
+
+    def __init__(self, status: int, headers: Any, content: bytes) -> None:
+        self.status_code = status
+        self.headers = headers
+        self.content = content
+        self.raw = content
+
+
+def before_parse(operation_model: botocore.model.OperationModel, wire: dict[str, Any]) -> dict[str, Any]:
+    """Run the ``before-parse`` handlers on ``wire`` (changed in place, as botocore does); the members
+    they add to the parsed answer."""
+    customized: dict[str, Any] = {}
+    _emitter().emit(
+        f"before-parse.{_event_service(operation_model)}.{operation_model.name}",
+        operation_model=operation_model,
+        response_dict=wire,
+        customized_response_dict=customized,
+    )
+    return customized
+
+
+def after_call(
+    operation_model: botocore.model.OperationModel,
+    parsed: dict[str, Any],
+    status: int,
+    headers: Any,
+    body: bytes,
+) -> None:
+    """Run the ``after-call`` handlers on a successful answer's parsed dict (changed in place)."""
+    _emitter().emit(
+        f"after-call.{_event_service(operation_model)}.{operation_model.name}",
+        http_response=_RawAnswer(status, headers, body),
+        parsed=parsed,
+        model=operation_model,
+        context={},
+        exception=None,
+    )

@@ -1,0 +1,91 @@
+"""What a botocore client sees beyond the parsers, compared: its event-handler repairs applied."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compat_diff.aws.parse import parse_answer
+from compat_diff.compare.exchange import SideTokens, diff_exchange
+from compat_diff.model import ExchangeResult, OperationRef
+from compat_diff.normalize import load_rules
+from compat_diff.recording.runformat import Answer
+from compat_diff.testing import make_exchange, make_request, make_response
+
+RULES = load_rules([], default_rules=True)
+LOCATION = OperationRef("s3", "GetBucketLocation", "us-east-1", "rest-xml")
+XMLNS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
+
+
+def location_answer(region: str | None) -> bytes:
+    inner = region or ""
+    root = f"<LocationConstraint {XMLNS}>{inner}</LocationConstraint>"
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + root).encode()
+
+
+def compare(operation: str, request: Any, reference: Any, candidate: Any, seq: int = 1) -> ExchangeResult:
+    exchange = make_exchange(
+        seq,
+        request,
+        reference,
+        service="s3" if operation != "GetUserPolicy" else "iam",
+        operation=operation,
+        protocol=None,
+    )
+    answer = Answer(seq=seq, outcome="answered", request=request, response=candidate)
+    return diff_exchange(exchange, answer, RULES, "clone", SideTokens()).result
+
+
+def test_get_bucket_location_reads_the_root_element_like_botocore() -> None:
+    parsed = parse_answer(
+        make_response(200, {"Content-Type": "application/xml"}, location_answer("EU")), LOCATION
+    )
+    assert parsed.tree["LocationConstraint"] == "EU"
+    empty = parse_answer(
+        make_response(200, {"Content-Type": "application/xml"}, location_answer(None)), LOCATION
+    )
+    assert empty.tree["LocationConstraint"] is None
+
+
+def test_a_location_of_eu_against_none_diverges() -> None:
+    request = make_request("GET", "http://127.0.0.1:5000/bucket?location")
+    headers = {"Content-Type": "application/xml"}
+    result = compare(
+        "GetBucketLocation",
+        request,
+        make_response(200, headers, location_answer("EU")),
+        make_response(200, headers, location_answer(None)),
+    )
+    assert [(d.path, d.reference, d.candidate, d.severity) for d in result.divergences] == [
+        ("$.LocationConstraint", "EU", None, "major")
+    ]
+    assert result.verdict == "diverges"
+    same = compare(
+        "GetBucketLocation",
+        request,
+        make_response(200, headers, location_answer("EU")),
+        make_response(200, headers, location_answer("EU")),
+    )
+    assert same.verdict == "match"
+
+
+def test_iam_policy_documents_are_compared_as_the_objects_a_client_gets() -> None:
+    # IAM sends policy documents URL-encoded; botocore decodes them into objects, so two
+    # encodings of one policy are the same to a client, and another policy is not.
+    def policy_answer(document: str) -> Any:
+        body = (
+            '<GetUserPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><GetUserPolicyResult>'
+            "<UserName>u</UserName><PolicyName>p</PolicyName>"
+            f"<PolicyDocument>{document}</PolicyDocument></GetUserPolicyResult>"
+            "<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetUserPolicyResponse>"
+        )
+        return make_response(200, {"Content-Type": "text/xml"}, body.encode())
+
+    request = make_request(
+        "POST", "http://127.0.0.1:5000/", {}, b"Action=GetUserPolicy&UserName=u&PolicyName=p"
+    )
+    spaced = "%7B%22Version%22%3A%20%222012-10-17%22%7D"
+    compact = "%7B%22Version%22%3A%222012-10-17%22%7D"
+    other = "%7B%22Version%22%3A%222008-10-17%22%7D"
+    assert compare("GetUserPolicy", request, policy_answer(spaced), policy_answer(compact)).verdict == "match"
+    result = compare("GetUserPolicy", request, policy_answer(spaced), policy_answer(other))
+    assert [d.path for d in result.divergences if d.counts] == ["$.PolicyDocument.Version"]
