@@ -666,3 +666,35 @@ def _xml_value(node: ElementTree.Element) -> Any:
         else:
             out[name] = value
     return out
+
+
+def model_declares(service: str | None, operation: str | None, keys: tuple[str | int, ...]) -> bool:
+    """Whether the operation's output model names a member at ``keys`` (a path of the parsed view).
+
+    List positions and map keys follow the list's or map's member shape; a member name must be one
+    the model declares. False without a model, or under ``ResponseMetadata`` and ``Error``.
+    """
+    operation_model = _operation_model(service, operation)
+    if operation_model is None or not keys or keys[0] in ("ResponseMetadata", "Error"):
+        return False
+    shape: botocore.model.Shape | None = operation_model.output_shape
+    named = False
+    for key in keys:
+        named = False
+        if isinstance(shape, botocore.model.StructureShape):
+            if not isinstance(key, str) or key not in shape.members:
+                return False
+            shape = shape.members[key]
+            named = True
+        elif isinstance(shape, botocore.model.ListShape):
+            if not isinstance(key, int):
+                return False
+            shape = shape.member
+        elif isinstance(shape, botocore.model.MapShape):
+            if not isinstance(key, str):
+                return False
+            shape = shape.value
+        else:
+            return False
+    # Only a named member counts: an extra list item or map entry is no member the model promises.
+    return named

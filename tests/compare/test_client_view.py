@@ -89,3 +89,44 @@ def test_iam_policy_documents_are_compared_as_the_objects_a_client_gets() -> Non
     assert compare("GetUserPolicy", request, policy_answer(spaced), policy_answer(compact)).verdict == "match"
     result = compare("GetUserPolicy", request, policy_answer(spaced), policy_answer(other))
     assert [d.path for d in result.divergences if d.counts] == ["$.PolicyDocument.Version"]
+
+
+LIST_OBJECTS_V1 = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult ' + XMLNS + ">"
+    "<Name>b</Name><Prefix></Prefix>{marker}<MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>"
+    "</ListBucketResult>"
+)
+
+
+def test_a_member_the_reference_lacks_but_the_model_returns_is_said_to_be_the_references_gap() -> None:
+    request = make_request("GET", "http://127.0.0.1:5000/b")
+    headers = {"Content-Type": "application/xml"}
+    without = make_response(200, headers, LIST_OBJECTS_V1.format(marker="").encode())
+    with_marker = make_response(200, headers, LIST_OBJECTS_V1.format(marker="<Marker></Marker>").encode())
+    result = compare("ListObjects", request, without, with_marker)
+    (divergence,) = result.divergences
+    assert (divergence.path, divergence.kind, divergence.severity) == ("$.Marker", "extra", "minor")
+    assert "reference lacks a member the model says this operation returns" in divergence.message
+    assert result.verdict == "match"
+
+
+DELETED = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult ' + XMLNS + ">"
+    "<Deleted><Key>k</Key>{marker}</Deleted></DeleteResult>"
+)
+
+
+def test_a_nested_modeled_member_is_named_and_an_extra_list_item_is_not() -> None:
+    post = make_request("POST", "http://127.0.0.1:5000/b?delete")
+    headers = {"Content-Type": "application/xml"}
+    reference = make_response(200, headers, DELETED.format(marker="").encode())
+    marked = DELETED.format(marker="<DeleteMarker>true</DeleteMarker>")
+    result = compare("DeleteObjects", post, reference, make_response(200, headers, marked.encode()))
+    (divergence,) = result.divergences
+    assert divergence.path == "$.Deleted[0].DeleteMarker"
+    assert "reference lacks a member the model" in divergence.message
+    # An extra list item is no member the model promises: a plain extra.
+    two = DELETED.format(marker="").replace("</Deleted>", "</Deleted><Deleted><Key>j</Key></Deleted>")
+    extra_item = compare("DeleteObjects", post, reference, make_response(200, headers, two.encode()))
+    assert [d.path for d in extra_item.divergences] == ["$.Deleted[1]"]
+    assert "reference lacks" not in extra_item.divergences[0].message
