@@ -46,6 +46,19 @@ _JSON_PROTOCOLS = frozenset({"json", "rest-json"})
 _XML_PROTOCOLS = frozenset({"query", "ec2", "rest-xml"})
 # Unmodeled response headers a client reads; modeled ones already appear as output members.
 _CLIENT_HEADERS = ("x-amzn-errortype", "x-amzn-query-error")
+# Headers that carry semantics for HTTP clients, browsers and caches whether or not the
+# operation's model names them (a 304's ETag, a CORS answer's Access-Control-Allow-Origin, a
+# redirect's Location and x-amz-bucket-region, a throttle's Retry-After). They are compared under
+# ``ResponseMetadata.HTTPHeaders`` unless the answer already parsed them as output members.
+SEMANTIC_HEADERS = (
+    "etag",
+    "location",
+    "content-range",
+    "cache-control",
+    "retry-after",
+    "x-amz-bucket-region",
+)
+SEMANTIC_HEADER_PREFIXES = ("access-control-",)
 _CHECKSUMS = {"crc32": "crc32", "sha1": "sha1", "sha256": "sha256"}
 
 
@@ -91,7 +104,7 @@ def parse_answer(
     if problem is not None:
         return ParsedAnswer({"ResponseMetadata": metadata}, status, is_error, problem=problem)
     parser = _parser(protocol)
-    wire = {
+    wire: dict[str, Any] = {
         "status_code": status,
         "headers": headers.joined,
         "body": b"" if payload is not None else raw,
@@ -495,12 +508,36 @@ def _metadata(
             metadata["ContentType"] = family
     first = views.first
     headers = {name: value for name in _CLIENT_HEADERS if (value := first.get(name)) is not None}
+    headers.update(_semantic_headers(response, request, op, views))
     if headers:
         metadata["HTTPHeaders"] = headers
     integrity = _integrity(response, request, op, views.last)
     if integrity:
         metadata["Integrity"] = integrity
     return metadata
+
+
+def _semantic_headers(
+    response: HttpResponse, request: HttpRequest | None, op: OperationRef, views: _HeaderViews
+) -> dict[str, str]:
+    """The semantic headers present (joined, as a client reads them), minus the members the
+    operation's output parses from headers on a successful answer (compared there already)."""
+    # CORS headers answer a CORS request (one with an Origin): elsewhere a server may send them
+    # or not (moto sends them on every answer, AWS does not), and no client looks.
+    cors = request is not None and request.header("origin") is not None
+    found = {
+        name: value
+        for name, value in views.joined.items()
+        if name in SEMANTIC_HEADERS or (cors and name.startswith(SEMANTIC_HEADER_PREFIXES))
+    }
+    if not found or response.status >= 300:
+        return found
+    operation_model = _operation_model(op.service, op.operation)
+    output = operation_model.output_shape if operation_model is not None else None
+    if isinstance(output, botocore.model.StructureShape):
+        modeled = _header_plan(output).by_header
+        found = {name: value for name, value in found.items() if name not in modeled}
+    return found
 
 
 def _integrity(

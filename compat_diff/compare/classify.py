@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from compat_diff.aws.parse import SEMANTIC_HEADER_PREFIXES, SEMANTIC_HEADERS
 from compat_diff.model import DivergenceKind, Severity
 
 Classified = tuple[DivergenceKind, Severity, str]
@@ -65,6 +66,16 @@ def _metadata(change: str, rest: tuple[Any, ...], reference: Any, candidate: Any
         return "header", "minor", "the content type family differs"
     if name in ("RequestId", "HostId"):
         return "header", "minor", "request id presence differs"
+    header = rest[1] if name == "HTTPHeaders" and len(rest) > 1 else None
+    semantic = isinstance(header, str) and (
+        header in SEMANTIC_HEADERS or header.startswith(SEMANTIC_HEADER_PREFIXES)
+    )
+    if semantic:
+        if change == "extra":
+            return "header", "minor", f"the candidate sends a {header} header the reference did not"
+        if change == "missing":
+            return "header", "major", f"the candidate's answer lacks the {header} header"
+        return "header", "major", f"the {header} header differs"
     return "header", "minor", ""
 
 

@@ -130,3 +130,53 @@ def test_a_nested_modeled_member_is_named_and_an_extra_list_item_is_not() -> Non
     extra_item = compare("DeleteObjects", post, reference, make_response(200, headers, two.encode()))
     assert [d.path for d in extra_item.divergences] == ["$.Deleted[1]"]
     assert "reference lacks" not in extra_item.divergences[0].message
+
+
+def test_a_304_without_its_etag_diverges() -> None:
+    etag = '"5d41402abc4b2a76b9719d911017c592"'
+    request = make_request("GET", "http://127.0.0.1:5000/b/k", {"If-None-Match": etag})
+    reference = make_response(304, {"ETag": etag, "Last-Modified": "Tue, 02 Jan 2024 03:04:05 GMT"})
+    result = compare("GetObject", request, reference, make_response(304, {}))
+    assert [(d.path, d.kind, d.severity) for d in result.divergences] == [
+        ("$.ResponseMetadata.HTTPHeaders.etag", "header", "major")
+    ]
+    assert result.verdict == "diverges"
+    assert compare("GetObject", request, reference, reference).verdict == "match"
+    other = make_response(304, {"ETag": '"00000000000000000000000000000000"'})
+    assert compare("GetObject", request, reference, other).verdict == "diverges"
+
+
+def test_a_cors_get_without_access_control_allow_origin_diverges() -> None:
+    data = b"hello"
+    headers = {"ETag": '"5d41402abc4b2a76b9719d911017c592"', "Content-Length": "5"}
+    cors = {**headers, "Access-Control-Allow-Origin": "https://app.example", "Vary": "Origin"}
+    cors_get = make_request("GET", "http://127.0.0.1:5000/b/k", {"Origin": "https://app.example"})
+    result = compare("GetObject", cors_get, make_response(200, cors, data), make_response(200, headers, data))
+    assert [(d.path, d.severity) for d in result.divergences] == [
+        ("$.ResponseMetadata.HTTPHeaders.access-control-allow-origin", "major")
+    ]
+    # Without an Origin the call is no CORS request: a server that adds CORS headers anyway
+    # (moto does, on every answer) is not held to them.
+    plain_get = make_request("GET", "http://127.0.0.1:5000/b/k")
+    plain = compare("GetObject", plain_get, make_response(200, cors, data), make_response(200, headers, data))
+    assert plain.verdict == "match" and plain.divergences == ()
+
+
+def test_a_modeled_header_is_compared_once_as_its_member() -> None:
+    data = b"hello"
+    request = make_request("GET", "http://127.0.0.1:5000/b/k")
+    reference = make_response(200, {"ETag": '"5d41402abc4b2a76b9719d911017c592"'}, data)
+    result = compare("GetObject", request, reference, make_response(200, {}, data))
+    assert [d.path for d in result.divergences if d.counts] == ["$.ETag"]
+
+
+def test_a_redirect_location_is_compared_without_its_endpoint() -> None:
+    request = make_request("GET", "http://127.0.0.1:5000/b/k")
+    body = b"<Error><Code>TemporaryRedirect</Code><Message>m</Message></Error>"
+    moved = make_response(307, {"Location": "http://127.0.0.1:5000/b/k?x=1"}, body)
+    elsewhere = make_response(307, {"Location": "http://127.0.0.1:7000/b/k?x=1"}, body)
+    wrong = make_response(307, {"Location": "http://127.0.0.1:7000/other/k"}, body)
+    assert compare("GetObject", request, moved, elsewhere).verdict == "match"
+    assert [d.path for d in compare("GetObject", request, moved, wrong).divergences if d.counts] == [
+        "$.ResponseMetadata.HTTPHeaders.location"
+    ]
