@@ -282,8 +282,11 @@ def _netloc(scheme: str, host: str, port: int | None) -> str:
 
 
 def _is_aws_chunked(exchange: Exchange) -> bool:
-    if "aws-chunked" in exchange.notes:
-        return True
+    """Whether the recorded upload was framed (so the replay frames it again, for the target)."""
+    note = exchange.notes.get("aws-chunked")
+    if isinstance(note, dict):
+        # An empty body that only named aws-chunked in Content-Encoding was never framed.
+        return note.get("framed", True) is not False
     encoding = exchange.request.header("content-encoding") or ""
     payload = exchange.request.header("x-amz-content-sha256") or ""
     return "aws-chunked" in encoding.lower() or payload.startswith("STREAMING-")

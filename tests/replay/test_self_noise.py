@@ -64,3 +64,22 @@ def test_copy_source_version_id_is_paired_like_every_version_id(tmp_path, moto_f
     report = record_and_compare(tmp_path, moto_factory, boto_recorder, scenario)
     assert divergences(report) == []
     assert report["targets"][0]["matching"] == report["recording"]["exchanges"]
+
+
+def test_an_empty_body_announced_as_aws_chunked_is_replayed(tmp_path, moto_factory, boto_recorder):
+    def scenario(recorder: Any, url: str) -> None:
+        s3 = recorder.client("s3", url)
+        s3.create_bucket(Bucket="encodings")
+        for encoding in ("gzip, aws-chunked", "aws-chunked"):
+            s3.put_object(Bucket="encodings", Key=encoding, Body=b"", ContentEncoding=encoding)
+            s3.head_object(Bucket="encodings", Key=encoding)
+
+    report = record_and_compare(tmp_path, moto_factory, boto_recorder, scenario)
+    recorded = [json.loads(line) for line in (tmp_path / "rec.jsonl").read_text().splitlines()[1:]]
+    puts = [e for e in recorded if e["operation"] == "PutObject"]
+    assert len(puts) == 2 and all(e.get("replayable", True) for e in puts), puts
+    assert all("damaged" not in e.get("notes", {}).get("aws-chunked", {}) for e in puts)
+    target = report["targets"][0]
+    assert target["verdicts"].get("not-replayable", 0) == 0
+    assert divergences(report) == []
+    assert target["matching"] == report["recording"]["exchanges"] == 5
