@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from compat_diff.aws.auth import credential_scope, is_sigv2_query_api, parse_auth
 from compat_diff.aws.identify import recorded_endpoint_path
 from compat_diff.aws.models import has_service, service_meta
+from compat_diff.aws.redact import REDACTED
 from compat_diff.aws.signing import (
     EMPTY_SHA256,
     UNSIGNED_PAYLOAD,
@@ -61,6 +62,12 @@ _LOCAL_VIRTUAL_HOST = re.compile(
 # (MinIO, Ceph and Swift deployments, s3.compat-diff.test in tests); the endpoint itself
 # (s3.<domain>) names no bucket.
 _S3_DOMAIN_VIRTUAL_HOST = re.compile(r"^(?P<bucket>[^.]+(?:\.[^.]+)*?)\.s3\.[a-z0-9-]+(?:\.[a-z0-9-]+)+$")
+
+
+# SSE-C key headers: the user's own secret, redacted in recordings, put back from the target.
+_SSE_C_KEY_HEADERS = frozenset(
+    {"x-amz-server-side-encryption-customer-key", "x-amz-copy-source-server-side-encryption-customer-key"}
+)
 
 
 # The recorded signature schemes a request can be re-signed with (or sent unsigned, "none").
@@ -177,6 +184,8 @@ def rebuild(
                 continue
         if substituter and lower not in ("authorization", "x-amz-content-sha256"):
             value = substituter.text(value)
+        if lower in _SSE_C_KEY_HEADERS and value == REDACTED:
+            value = _sse_customer_key(request, lower, target)
         headers.append((name, value))
     headers.insert(0, ("Host", netloc))
 
@@ -290,6 +299,25 @@ def _is_aws_chunked(exchange: Exchange) -> bool:
     encoding = exchange.request.header("content-encoding") or ""
     payload = exchange.request.header("x-amz-content-sha256") or ""
     return "aws-chunked" in encoding.lower() or payload.startswith("STREAMING-")
+
+
+def _sse_customer_key(request: HttpRequest, header: str, target: Target) -> str:
+    """The target's SSE-C key for a redacted key header, matched by the MD5 recorded beside it.
+
+    Without it the candidate would get the redaction marker as a key and refuse the call, a
+    failure of ours counted against it: the call is not replayable instead, with the reason.
+    """
+    recorded_md5 = request.header(header + "-md5")
+    key = target.sse_customer_key(recorded_md5)
+    if key is not None:
+        return key
+    which = f" with MD5 {recorded_md5}" if recorded_md5 else ""
+    if target.sse_customer_keys:
+        raise NotReplayable(f"the target has no SSE-C customer key{which} for the redacted {header} header")
+    raise NotReplayable(
+        f"the SSE-C customer key{which} in {header} was redacted when recorded; give it in the "
+        "targets file (sse_customer_key_env) to replay this call"
+    )
 
 
 def _body(request: HttpRequest, substituter: Substituter | None) -> tuple[bytes | Body, bool]:

@@ -3,6 +3,7 @@ same build) must not diverge; each case here was a false alarm on a third-party 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -83,3 +84,78 @@ def test_an_empty_body_announced_as_aws_chunked_is_replayed(tmp_path, moto_facto
     assert target["verdicts"].get("not-replayable", 0) == 0
     assert divergences(report) == []
     assert target["matching"] == report["recording"]["exchanges"] == 5
+
+
+SSE_KEY = base64.b64encode(bytes(range(32))).decode()
+
+
+def _sse_c_scenario(recorder: Any, url: str) -> None:
+    s3 = recorder.client("s3", url)
+    s3.create_bucket(Bucket="secret")
+    sse = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": bytes(range(32))}
+    s3.put_object(Bucket="secret", Key="doc", Body=b"private", **sse)
+    assert s3.get_object(Bucket="secret", Key="doc", **sse)["Body"].read() == b"private"
+    s3.head_object(Bucket="secret", Key="doc", **sse)
+
+
+def _compare_with_targets(recording: Path, targets: str, out: Path) -> dict[str, Any]:
+    (out.parent / "targets.toml").write_text(targets)
+    env = client_environment("AKIAREPLAYTARGET0001", "replay-target-secret", MY_SSE_KEY=SSE_KEY)
+    result = run_cli(
+        "compare",
+        str(recording),
+        "--targets",
+        str(out.parent / "targets.toml"),
+        "--report-dir",
+        str(out),
+        env=env,
+        timeout=180,
+    )
+    assert (out / "report.json").exists(), result.stderr
+    return json.loads((out / "report.json").read_text())
+
+
+def test_sse_c_keys_are_resupplied_from_the_targets_file(tmp_path, moto_factory, boto_recorder):
+    reference = moto_factory()
+    recorder = boto_recorder()
+    _sse_c_scenario(recorder, reference.url)
+    recorder.close()
+    assert SSE_KEY.encode() not in recorder.writer.path.read_bytes()
+    candidate = moto_factory()
+    targets = f"""
+[target.fresh]
+endpoint = "{candidate.url}"
+region = "us-east-1"
+access_key = "AKIAREPLAYTARGET0001"
+secret_key = "replay-target-secret"
+sse_customer_key_env = "MY_SSE_KEY"
+"""
+    report = _compare_with_targets(recorder.writer.path, targets, tmp_path / "report")
+    assert divergences(report) == []
+    target = report["targets"][0]
+    assert target["matching"] == target["exchanges"] == 4
+    sent = [
+        json.loads(line)["request"]
+        for line in (tmp_path / "report").parent.glob("**/answers.jsonl").__next__().read_text().splitlines()
+    ]
+    # The key went to the candidate but, like every secret, not into the run directory.
+    assert all(SSE_KEY not in json.dumps(request) for request in sent)
+
+
+def test_without_the_key_an_sse_c_call_is_not_replayable_never_a_divergence(
+    tmp_path, moto_factory, boto_recorder
+):
+    reference = moto_factory()
+    recorder = boto_recorder()
+    _sse_c_scenario(recorder, reference.url)
+    recorder.close()
+    candidate = moto_factory()
+    report = compare_against(recorder.writer.path, candidate.url, tmp_path / "report")
+    assert divergences(report) == []
+    target = report["targets"][0]
+    assert target["matching"] == 1  # CreateBucket
+    assert target["compared"] == 1
+    notes = [
+        note for op in target["operations"] for note in op.get("notes", []) if "SSE-C customer key" in note
+    ]
+    assert notes, target["operations"]
