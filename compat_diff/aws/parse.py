@@ -40,7 +40,7 @@ from botocore.parsers import (
 
 from compat_diff.aws.customize import after_call, before_parse
 from compat_diff.aws.models import service_model
-from compat_diff.model import HttpRequest, HttpResponse, OperationRef, TimestampText
+from compat_diff.model import HttpRequest, HttpResponse, OperationRef, TimestampText, client_header_text
 
 _JSON_PROTOCOLS = frozenset({"json", "rest-json"})
 _XML_PROTOCOLS = frozenset({"query", "ec2", "rest-xml"})
@@ -411,8 +411,10 @@ class _HeaderViews:
         joined = _Headers()
         first: dict[str, str] = {}
         last: dict[str, str] = {}
-        for name, value in response.headers:
+        for name, raw in response.headers:
             key = name.lower()
+            # What a client reads: http.client gives botocore one character per byte.
+            value = raw if raw.isascii() else client_header_text(raw)
             if key in first:
                 dict.__setitem__(joined, key, dict.__getitem__(joined, key) + ", " + value)
             else:

@@ -34,7 +34,15 @@ from compat_diff.compare.runfiles import (
 )
 from compat_diff.compare.score import OperationTally, target_result
 from compat_diff.errors import InputError
-from compat_diff.model import Body, ExitStatus, HttpRequest, HttpResponse
+from compat_diff.model import (
+    Body,
+    ExitStatus,
+    Headers,
+    HttpRequest,
+    HttpResponse,
+    client_header_text,
+    is_exact_text,
+)
 from compat_diff.normalize import RuleSet, load_rules
 from compat_diff.recording import blob_dir_for, decode_exchange, now_iso, open_recording
 from compat_diff.recording.format import migrate
@@ -345,7 +353,7 @@ def _request_view(request: HttpRequest | None) -> dict[str, Any] | None:
     return {
         "method": request.method,
         "url": request.url,
-        "headers": request.headers,  # tuples encode as JSON arrays, like lists
+        "headers": _headers_view(request.headers),
         "body": _body_text(request.body),
     }
 
@@ -355,9 +363,17 @@ def _response_view(response: HttpResponse | None) -> dict[str, Any] | None:
         return None
     return {
         "status": response.status,
-        "headers": response.headers,
+        "headers": _headers_view(response.headers),
         "body": _body_text(response.body),
     }
+
+
+def _headers_view(headers: Headers) -> Any:
+    """Headers to show: as they are (tuples encode as JSON arrays), a value whose bytes are not
+    UTF-8 as a client reads it (one character per byte)."""
+    if all(is_exact_text(name) and is_exact_text(value) for name, value in headers):
+        return headers
+    return [(client_header_text(name), client_header_text(value)) for name, value in headers]
 
 
 def _body_text(body: Body) -> str:

@@ -25,12 +25,21 @@ from compat_diff.recording.codec import (
 )
 
 FORMAT = "compat-diff/recording"
-VERSION = 1
+VERSION = 2
 
 # Each entry upgrades one exchange object from version N to N+1 (the header only needs its version).
 # Readers apply the chain in order, so a file written by any earlier release still reads.
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
-MIGRATIONS: dict[int, Migration] = {}
+
+
+def _v1_to_v2(exchange: dict[str, Any]) -> dict[str, Any]:
+    # Version 2 may write a header name or value as {"base64": ...} (bytes that are not UTF-8);
+    # every version-1 header is a plain string, which version 2 reads unchanged. (Version 1 read
+    # such bytes as Latin-1 text: what it recorded is kept as it is.)
+    return exchange
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2}
 
 
 def now_iso() -> str:

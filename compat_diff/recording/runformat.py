@@ -17,11 +17,19 @@ from compat_diff.recording.codec import decode_request, decode_response
 from compat_diff.recording.format import blob_dir_for
 
 RUN_FORMAT = "compat-diff/run"
-RUN_VERSION = 1
+RUN_VERSION = 2
 
 # Each entry upgrades a run.json header from version N to N+1; readers apply the chain in order.
 RunMigration = Callable[[dict[str, Any]], dict[str, Any]]
-RUN_MIGRATIONS: dict[int, RunMigration] = {}
+
+
+def _run_v1_to_v2(header: dict[str, Any]) -> dict[str, Any]:
+    # Version 2 answers may write a header name or value as {"base64": ...} (bytes that are not
+    # UTF-8), as recordings do from their version 2; version-1 answers hold plain strings only.
+    return header
+
+
+RUN_MIGRATIONS: dict[int, RunMigration] = {1: _run_v1_to_v2}
 
 
 def migrate_run_header(header: dict[str, Any], origin: str) -> dict[str, Any]:

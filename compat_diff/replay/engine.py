@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import http.client
 import ssl
 import time
 import traceback
@@ -26,7 +27,7 @@ import yarl
 from compat_diff.aws.models import is_read_only
 from compat_diff.aws.redact import redact_request
 from compat_diff.aws.signing import Clock, system_clock
-from compat_diff.model import Body, Exchange, HttpResponse
+from compat_diff.model import Body, Exchange, HttpResponse, header_text
 from compat_diff.replay.answers import (
     DEFAULT_MAX_ANSWER_BYTES,
     AnswerTooLarge,
@@ -34,6 +35,7 @@ from compat_diff.replay.answers import (
     read_body,
     small_enough,
 )
+from compat_diff.replay.exact import needs_exact_bytes, send_exact
 from compat_diff.replay.idmap import DependencyIndex, IdMap, Substituter
 from compat_diff.replay.retarget import NotReplayable, OutgoingRequest, rebuild
 from compat_diff.replay.rundir import Answer
@@ -261,8 +263,6 @@ def _throttled(response: HttpResponse) -> bool:
 
 
 async def _send(state: TargetState, seq: int, outgoing: OutgoingRequest, options: ReplayOptions) -> Answer:
-    assert state.http is not None
-    http = state.http
     read = _BodyReader(state.blob_dir, options.max_answer_bytes)
     async with state.limit:
         started = time.perf_counter()
@@ -271,9 +271,9 @@ async def _send(state: TargetState, seq: int, outgoing: OutgoingRequest, options
             if isinstance(outgoing.body, Body):
                 assert outgoing.body.blob_path is not None
                 with outgoing.body.blob_path.open("rb") as data:
-                    response = await _exchange(http, outgoing, data, read)
+                    response = await _exchange(state, outgoing, data, read, options)
             else:
-                response = await _exchange(http, outgoing, outgoing.body or None, read)
+                response = await _exchange(state, outgoing, outgoing.body or None, read, options)
         except AnswerTooLarge as error:
             state.stalls_in_a_row = 0
             return Answer(
@@ -309,9 +309,21 @@ class _BodyReader:
 
 
 async def _exchange(
-    http: aiohttp.ClientSession, outgoing: OutgoingRequest, data: Any, read: _BodyReader
+    state: TargetState, outgoing: OutgoingRequest, data: Any, read: _BodyReader, options: ReplayOptions
 ) -> HttpResponse:
-    async with http.request(
+    if needs_exact_bytes(outgoing.headers):
+        return await send_exact(
+            outgoing.method,
+            outgoing.url,
+            outgoing.headers,
+            data,
+            timeout=options.timeout,
+            tls=state.tls,
+            blob_dir=read.blob_dir,
+            limit=read.limit,
+        )
+    assert state.http is not None
+    async with state.http.request(
         outgoing.method,
         yarl.URL(outgoing.url, encoded=True),
         headers=outgoing.headers,
@@ -320,7 +332,8 @@ async def _exchange(
         allow_redirects=False,
     ) as reply:
         read.status = reply.status
-        headers = tuple((key.decode("latin-1"), value.decode("latin-1")) for key, value in reply.raw_headers)
+        # Held like recorded headers: UTF-8 text, other bytes escaped (model.header_text).
+        headers = tuple((header_text(key), header_text(value)) for key, value in reply.raw_headers)
         encoding = reply.headers.get("Content-Encoding")
         if small_enough(reply.content_length, encoding, read.limit):
             # The common small answer: its Content-Length bounds what aiohttp reads.
@@ -402,8 +415,12 @@ def classify(error: BaseException, endpoint: str) -> tuple[str, str]:
         return "protocol", f"{endpoint} did not answer valid HTTP: {_reason(error)}"
     if isinstance(error, aiohttp.ClientError):
         return "protocol", f"talking to {endpoint} failed: {_reason(error)}"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection-refused", f"{endpoint} refused the connection"
     if isinstance(error, OSError):
         return "reset", f"talking to {endpoint} failed: {_reason(error)}"
+    if isinstance(error, http.client.HTTPException):
+        return "protocol", f"{endpoint} did not answer valid HTTP: {_reason(error)}"
     raise error
 
 

@@ -34,7 +34,7 @@ from compat_diff.aws.signing import (
     strip_query_api_v2,
     system_clock,
 )
-from compat_diff.model import Auth, Body, Exchange, HttpRequest
+from compat_diff.model import Auth, Body, Exchange, HttpRequest, client_header_text, is_exact_text
 from compat_diff.replay.idmap import Substituter, substitutable_body
 from compat_diff.replay.targets import Target
 
@@ -167,6 +167,7 @@ def rebuild(
 
     chunked = _is_aws_chunked(exchange)
     headers: list[tuple[str, str]] = []
+    exact: dict[str, str] = {}
     expect_continue = False
     for name, value in request.headers:
         lower = name.lower()
@@ -186,6 +187,11 @@ def rebuild(
             value = substituter.text(value)
         if lower in _SSE_C_KEY_HEADERS and value == REDACTED:
             value = _sse_customer_key(request, lower, target)
+        if not is_exact_text(value):
+            # Bytes that are not UTF-8 (a Latin-1 x-amz-meta-* value): signed as the client signed
+            # them, one character per byte, and sent as the very bytes recorded.
+            exact[client_header_text(value)] = value
+            value = client_header_text(value)
         headers.append((name, value))
     headers.insert(0, ("Host", netloc))
 
@@ -208,7 +214,7 @@ def rebuild(
         return OutgoingRequest(
             method=request.method,
             url=signed_url,
-            headers=tuple(signed_headers),
+            headers=_exact_values(signed_headers, exact),
             body=body,
             expect_continue=expect_continue,
             broken_dependencies=broken,
@@ -220,11 +226,19 @@ def rebuild(
     return OutgoingRequest(
         method=request.method,
         url=signed_url,
-        headers=tuple(signed_headers),
+        headers=_exact_values(signed_headers, exact),
         body=body,
         expect_continue=expect_continue,
         broken_dependencies=broken,
     )
+
+
+def _exact_values(headers: list[tuple[str, str]], exact: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The signed headers with each value that was signed in its client view put back as the
+    exact bytes recorded (``model.header_text``)."""
+    if not exact:
+        return tuple(headers)
+    return tuple((name, exact.get(value, value)) for name, value in headers)
 
 
 def _without_recorded_prefix(exchange: Exchange, target: Target, path: str) -> str:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import boto3
 
 from compat_diff.testing import client_environment, run_cli
 
@@ -159,3 +162,50 @@ def test_without_the_key_an_sse_c_call_is_not_replayable_never_a_divergence(
         note for op in target["operations"] for note in op.get("notes", []) if "SSE-C customer key" in note
     ]
     assert notes, target["operations"]
+
+
+LATIN1_METADATA = """
+import http.client, os, sys, boto3
+from urllib.parse import urlsplit
+endpoint = os.environ["AWS_ENDPOINT_URL"]
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket="bytes")
+# A test suite's raw call (botocore itself would send UTF-8): the byte 0xE9, through the proxy.
+proxy = urlsplit(os.environ["HTTP_PROXY"])
+connection = http.client.HTTPConnection(proxy.hostname, proxy.port)
+connection.putrequest("PUT", endpoint + "/bytes/k", skip_accept_encoding=True)
+connection.putheader("x-amz-meta-latin", b"Hello World\\xe9")
+connection.putheader("Content-Length", "1")
+connection.endheaders(b"x")
+assert connection.getresponse().status == 200
+print(s3.head_object(Bucket="bytes", Key="k")["Metadata"])
+"""
+
+
+def test_header_bytes_that_are_not_utf8_are_recorded_and_replayed_exactly(tmp_path, moto_factory):
+    reference = moto_factory()
+    script = tmp_path / "latin1.py"
+    script.write_text(LATIN1_METADATA)
+    recording = tmp_path / "latin1.jsonl"
+    env = client_environment("AKIARECORDINGOWNER01", "recording-secret", AWS_ENDPOINT_URL=reference.url)
+    recorded = run_cli(
+        "record", "--out", str(recording), "--", sys.executable, str(script), env=env, timeout=120
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    put = next(json.loads(line) for line in recording.read_text().splitlines()[1:] if '"PutObject"' in line)
+    meta = next(value for name, value in put["request"]["headers"] if name.lower() == "x-amz-meta-latin")
+    assert base64.b64decode(meta["base64"]) == b"Hello World\xe9"
+
+    candidate = moto_factory()
+    report = compare_against(recording, candidate.url, tmp_path / "report")
+    assert divergences(report) == []
+    assert report["targets"][0]["matching"] == report["recording"]["exchanges"] == 3
+    # The candidate stored the very bytes the client sent: a client reads them back alike.
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=candidate.url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+    )
+    assert s3.head_object(Bucket="bytes", Key="k")["Metadata"] == {"latin": "Hello World\xe9"}
