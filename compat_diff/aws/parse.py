@@ -111,8 +111,6 @@ def parse_answer(
     }
     try:
         customized = before_parse(operation_model, wire)
-        # A handler may turn an S3 200 whose body is an error into the error a client raises.
-        is_error = is_error or wire["status_code"] >= 300
         parsed = parser.parse(wire, output_shape)
         if isinstance(parsed, dict):
             parsed.update(customized)
