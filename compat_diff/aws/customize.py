@@ -8,9 +8,9 @@ arrive URL-encoded and are decoded into objects; EC2 console output is base64-de
 invisible to the comparison, for every candidate.
 
 botocore's own handler table (``BUILTIN_HANDLERS``) is used, so a customization botocore adds is
-applied here too. Only the ``before-parse`` and ``after-call`` events are emitted, the ones whose
-handlers change the answer; ``after-call`` only for successful answers, so an error stays its
-code and message.
+applied here too, with botocore's event-name matching (the handlers of each event name found once).
+Only the ``before-parse`` and ``after-call`` handlers run, the ones that change the answer;
+``after-call`` only for successful answers, so an error stays its code and message.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 
 import botocore.model
 from botocore.handlers import BUILTIN_HANDLERS
-from botocore.hooks import HierarchicalEmitter
 
 _EVENTS = ("before-parse.", "after-call.")
 # S3's "200 with an error body" check makes botocore retry the call, not read it otherwise; an
@@ -29,18 +28,29 @@ _SKIPPED = frozenset({"_handle_200_error"})
 
 
 @cache
-def _emitter() -> HierarchicalEmitter:
-    emitter = HierarchicalEmitter()
+def _handlers(event: str) -> tuple[Any, ...]:
+    """botocore's handlers for one event name, in registration order (botocore's matching: a
+    registered name is a prefix of the event's parts, ``*`` standing for any one part)."""
+    parts = event.split(".")
+    found = []
     for spec in BUILTIN_HANDLERS:
-        event, handler = spec[0], spec[1]
-        if event.startswith(_EVENTS) and getattr(handler, "__name__", "") not in _SKIPPED:
-            emitter.register(event, handler)
-    return emitter
+        pattern, handler = spec[0], spec[1]
+        if not pattern.startswith(_EVENTS) or getattr(handler, "__name__", "") in _SKIPPED:
+            continue
+        wanted = pattern.split(".")
+        if len(wanted) <= len(parts) and all(w in ("*", p) for w, p in zip(wanted, parts, strict=False)):
+            found.append(handler)
+    return tuple(found)
 
 
 def _event_service(operation_model: botocore.model.OperationModel) -> str:
     # botocore names events after the hyphenized service id ("s3", "cloudformation", "sso-oidc").
-    return str(operation_model.service_model.service_id.hyphenize())
+    return _hyphenized(operation_model.service_model)
+
+
+@cache
+def _hyphenized(service_model: botocore.model.ServiceModel) -> str:
+    return str(service_model.service_id.hyphenize())
 
 
 class _RawAnswer:
@@ -57,12 +67,8 @@ def before_parse(operation_model: botocore.model.OperationModel, wire: dict[str,
     """Run the ``before-parse`` handlers on ``wire`` (changed in place, as botocore does); the members
     they add to the parsed answer."""
     customized: dict[str, Any] = {}
-    _emitter().emit(
-        f"before-parse.{_event_service(operation_model)}.{operation_model.name}",
-        operation_model=operation_model,
-        response_dict=wire,
-        customized_response_dict=customized,
-    )
+    for handler in _handlers(f"before-parse.{_event_service(operation_model)}.{operation_model.name}"):
+        handler(operation_model=operation_model, response_dict=wire, customized_response_dict=customized)
     return customized
 
 
@@ -74,11 +80,9 @@ def after_call(
     body: bytes,
 ) -> None:
     """Run the ``after-call`` handlers on a successful answer's parsed dict (changed in place)."""
-    _emitter().emit(
-        f"after-call.{_event_service(operation_model)}.{operation_model.name}",
-        http_response=_RawAnswer(status, headers, body),
-        parsed=parsed,
-        model=operation_model,
-        context={},
-        exception=None,
-    )
+    handlers = _handlers(f"after-call.{_event_service(operation_model)}.{operation_model.name}")
+    if not handlers:
+        return
+    answer = _RawAnswer(status, headers, body)
+    for handler in handlers:
+        handler(http_response=answer, parsed=parsed, model=operation_model, context={}, exception=None)
