@@ -36,6 +36,20 @@ def _v1_to_v2(exchange: dict[str, Any]) -> dict[str, Any]:
     # Version 2 may write a header name or value as {"base64": ...} (bytes that are not UTF-8);
     # every version-1 header is a plain string, which version 2 reads unchanged. (Version 1 read
     # such bytes as Latin-1 text: what it recorded is kept as it is.)
+    # Version 1 also judged an empty body whose Content-Encoding named aws-chunked (with an
+    # ordinary payload hash) a damaged upload; nothing was framed there, so it is replayable.
+    notes = exchange.get("notes")
+    chunked = notes.get("aws-chunked") if isinstance(notes, dict) else None
+    if (
+        isinstance(chunked, dict)
+        and "damaged" in chunked
+        and chunked.get("framed_length") == 0
+        and not str(chunked.get("payload") or "").upper().startswith("STREAMING-")
+    ):
+        fixed = {key: value for key, value in chunked.items() if key != "damaged"}
+        fixed.update(framed=False, decoded_length=0)
+        exchange = {**exchange, "notes": {**notes, "aws-chunked": fixed}}
+        exchange.pop("replayable", None)
     return exchange
 
 

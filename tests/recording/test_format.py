@@ -260,3 +260,32 @@ def test_header_bytes_that_are_not_utf8_survive_a_round_trip(tmp_path: Path) -> 
     assert header_bytes(read.request.headers[0][1]) == b"Hello World\xe9"
     assert header_bytes(read.request.headers[1][1]) == "Hello World\u00e9".encode()
     assert header_bytes(read.response.headers[0][1]) == b"Hello World\xe9"
+
+
+def test_version_1_empty_aws_chunked_bodies_become_replayable(tmp_path: Path) -> None:
+    damaged = {"payload": "UNSIGNED-PAYLOAD", "content_encoding": "gzip, aws-chunked"}
+    damaged.update(damaged="the body ends inside the chunk 1 header (truncated body)", framed_length=0)
+    old = {
+        "seq": 1,
+        "replayable": False,
+        "notes": {"aws-chunked": damaged},
+        "request": {"method": "PUT", "url": "http://h/b/k", "headers": [], "body": {"text": ""}},
+        "response": {"status": 200, "headers": [], "body": {"text": ""}},
+    }
+    streamed = {
+        **old,
+        "seq": 2,
+        "notes": {"aws-chunked": {**damaged, "payload": "STREAMING-UNSIGNED-PAYLOAD"}},
+    }
+    path = tmp_path / "old.jsonl"
+    path.write_bytes(
+        b"\n".join(
+            orjson.dumps(obj) for obj in ({"format": "compat-diff/recording", "version": 1}, old, streamed)
+        )
+        + b"\n"
+    )
+    _, (empty, truly_damaged) = load_exchanges(path)
+    assert empty.replayable and empty.notes["aws-chunked"]["framed"] is False
+    assert "damaged" not in empty.notes["aws-chunked"]
+    # A streamed upload with no bytes at all is damaged indeed (framing ends with "0\r\n\r\n").
+    assert not truly_damaged.replayable and "damaged" in truly_damaged.notes["aws-chunked"]
