@@ -180,3 +180,17 @@ def test_a_redirect_location_is_compared_without_its_endpoint() -> None:
     assert [d.path for d in compare("GetObject", request, moved, wrong).divergences if d.counts] == [
         "$.ResponseMetadata.HTTPHeaders.location"
     ]
+
+
+def test_an_expires_header_is_kept_as_expires_string_and_compared_as_a_time() -> None:
+    data = b"hello"
+    request = make_request("GET", "http://127.0.0.1:5000/b/k")
+    headers = {"ETag": '"5d41402abc4b2a76b9719d911017c592"'}
+    one = make_response(200, {**headers, "Expires": "1796604437"}, data)
+    later = make_response(200, {**headers, "Expires": "1796604439"}, data)
+    parsed = parse_answer(one, OperationRef("s3", "GetObject", "us-east-1", "rest-xml"), request)
+    assert parsed.tree["ExpiresString"] == "1796604437"
+    assert compare("GetObject", request, one, later).verdict == "match"
+    other_format = make_response(200, {**headers, "Expires": "Thu, 01 Dec 2026 16:00:00 GMT"}, data)
+    changed = compare("GetObject", request, one, other_format).divergences
+    assert [d.path for d in changed if d.counts] == ["$.Expires", "$.ExpiresString"]
