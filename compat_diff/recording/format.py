@@ -39,7 +39,9 @@ def _v1_to_v2(exchange: dict[str, Any]) -> dict[str, Any]:
     # Version 1 also judged an empty body whose Content-Encoding named aws-chunked (with an
     # ordinary payload hash) a damaged upload; nothing was framed there, so it is replayable.
     notes = exchange.get("notes")
-    chunked = notes.get("aws-chunked") if isinstance(notes, dict) else None
+    if not isinstance(notes, dict):
+        return exchange
+    chunked = notes.get("aws-chunked")
     if (
         isinstance(chunked, dict)
         and "damaged" in chunked
