@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test test-fast lint bench candidates recordings matrix browser clean
+.PHONY: help venv demo test test-fast lint bench candidates recordings generated sdk-axis matrix browser clean
 
 help:
 	@echo "make demo        record a bundled scenario against moto (the stand-in for AWS) and compare real candidates"
@@ -14,8 +14,10 @@ help:
 	@echo "make test-fast   the suite without live candidate and browser tests"
 	@echo "make lint        ruff and mypy"
 	@echo "make bench       the benchmarks in benchmarks/ (results go to BENCHMARKS.md by hand)"
-	@echo "make candidates  install the real candidate clouds (apt, npm, pip)"
+	@echo "make candidates  install the real candidate clouds (apt, npm, pip) and provision openstack-ec2 once"
 	@echo "make recordings  re-record every scenario in scenarios/ against moto"
+	@echo "make generated   generate the suite from the API models and record it against moto (.work/generated/)"
+	@echo "make sdk-axis    record the S3 scenario with boto3 <1.36 and the newest boto3; what changed; scores per SDK"
 	@echo "make matrix      every recording against every candidate; writes COMPATIBILITY.md"
 
 $(STAMP): pyproject.toml
@@ -52,7 +54,17 @@ bench: $(STAMP)
 recordings: $(STAMP)
 	$(PY) scripts/make_recordings.py
 
-matrix: $(STAMP) candidates
+generated: $(STAMP)
+	$(PY) scripts/make_generated.py
+
+# The generated suite is part of the matrix; recorded once, again only when its script changes.
+.work/generated/generated.jsonl: scripts/make_generated.py | $(STAMP)
+	$(PY) scripts/make_generated.py
+
+sdk-axis: $(STAMP)
+	$(PY) scripts/sdk_axis.py
+
+matrix: $(STAMP) candidates .work/generated/generated.jsonl
 	$(PY) scripts/matrix.py
 
 clean:

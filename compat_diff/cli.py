@@ -127,6 +127,26 @@ replay_options: list[Callable[[Any], Any]] = [
         help="Timeouts or refused connections in a row after which a target that answered before is "
         "probed once and, if still silent, its remaining calls are not run [default: 5].",
     ),
+    click.option(
+        "--no-timeshift",
+        is_flag=True,
+        help="Send absolute times (If-Modified-Since, object-lock dates, Expires ...) as recorded instead "
+        "of moved by the time elapsed since the recording.",
+    ),
+    click.option(
+        "--poll-timeout",
+        default=30.0,
+        show_default=True,
+        type=click.FloatRange(0, 3600),
+        help="Seconds a read-only call whose recorded answer reports a state (ACTIVE, SUCCEEDED ...) "
+        "is asked again until the candidate reports it too; 0 sends it once.",
+    ),
+    click.option(
+        "--keep-resources",
+        is_flag=True,
+        help="Do not delete what the run created on the targets afterwards "
+        "(delete it later with: compat-diff cleanup RUN_DIR).",
+    ),
 ]
 
 diff_options: list[Callable[[Any], Any]] = [
@@ -191,7 +211,15 @@ def main(click_ctx: click.Context, debug: bool) -> None:
 
 
 @main.command(epilog=EPILOG_EXIT)
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="The recording to write (JSONL).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The recording to write (JSONL); an existing file is kept unless --force is given.",
+)
+@click.option(
+    "--force", is_flag=True, help="Replace an existing recording at --out."
+)
 @click.option(
     "--listen",
     default="127.0.0.1:0",
@@ -230,6 +258,7 @@ def main(click_ctx: click.Context, debug: bool) -> None:
 def record(
     ctx: Context,
     out: Path,
+    force: bool,
     listen: str,
     session: str,
     ssl_insecure: bool,
@@ -249,7 +278,8 @@ def record(
       compat-diff record --out rec.jsonl -- aws s3 ls
     Without a COMMAND it prints the lines to export and records until interrupted (Ctrl-C).
     If the recording cannot be written, the proxy answers 502 and stops (exit 3): no call goes
-    through unrecorded.
+    through unrecorded. An existing recording at --out is never truncated: record to a new
+    file, or pass --force to replace it.
     """
     from compat_diff.capture.run import run_record
 
@@ -257,6 +287,7 @@ def record(
         ctx,
         lambda: run_record(
             out=out,
+            force=force,
             listen=listen,
             session=session,
             ssl_insecure=ssl_insecure,
@@ -283,7 +314,15 @@ def inspect(ctx: Context, recording: Path) -> None:
 @main.command(epilog=EPILOG_EXIT)
 @click.argument("recording", type=click.Path(path_type=Path))
 @_apply(targets_options)
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="The run directory to write.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="The run directory to write (required unless --resume)."
+)
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path),
+    help="Continue an interrupted run in this run directory: its answers are kept, the calls it did not "
+    "send are replayed (same recording and targets).",
+)
 @_apply(replay_options)
 @pass_ctx
 def replay(
@@ -294,21 +333,32 @@ def replay(
     region: str | None,
     targets_file: Path | None,
     allow_aws: bool,
-    out: Path,
+    out: Path | None,
+    resume: Path | None,
     concurrency: int,
     timeout: float,
     read_only: bool,
     retry_throttled: int,
     max_answer_bytes: int | None,
     unresponsive_after: int | None,
+    no_timeshift: bool,
+    poll_timeout: float,
+    keep_resources: bool,
 ) -> None:
     """Replay a recording against one or more candidate clouds and keep what each answered.
 
     Every request is re-targeted, re-signed for the candidate's credentials, and ids the
-    candidate generates are mapped onto the recorded ones.
+    candidate generates are mapped onto the recorded ones. Names the recording created get a
+    run id of their own per target (targets file: names = "as-recorded" to keep them), absolute
+    times move with the replay, and what the run created is deleted afterwards.
     """
     from compat_diff.replay.run import run_replay
 
+    if out is None and resume is None:
+        raise click.UsageError("--out RUN_DIR is required (or --resume RUN_DIR to continue a run)")
+    if out is not None and resume is not None and out != resume:
+        raise click.UsageError("--resume continues the run in its own directory: leave out --out")
+    run_directory: Path = resume or out  # type: ignore[assignment]  # one of them is set (checked above)
     _run(
         ctx,
         lambda: run_replay(
@@ -318,7 +368,8 @@ def replay(
             allow_aws=allow_aws,
             profile=profile,
             region=region,
-            out=out,
+            out=run_directory,
+            resume=resume is not None,
             concurrency=concurrency,
             timeout=timeout,
             read_only=read_only,
@@ -326,6 +377,9 @@ def replay(
             console=ctx.err,
             max_answer_bytes=max_answer_bytes,
             unresponsive_after=unresponsive_after,
+            timeshift=not no_timeshift,
+            poll_timeout=poll_timeout,
+            keep_resources=keep_resources,
         ),
     )
 
@@ -372,6 +426,17 @@ def diff(
     type=click.Path(path_type=Path),
     help="Keep the replay's run directory here (default: inside the report directory).",
 )
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path),
+    help="Continue an interrupted run in this run directory, then report on the whole run.",
+)
+@click.option(
+    "--no-preflight",
+    is_flag=True,
+    help="Do not check the targets (reachable, credentials accepted, the service behind the path) "
+    "before replaying.",
+)
 @_apply(replay_options)
 @pass_ctx
 def compare(
@@ -389,21 +454,27 @@ def compare(
     baseline: Path | None,
     known: Path | None,
     run_dir: Path | None,
+    resume: Path | None,
+    no_preflight: bool,
     concurrency: int,
     timeout: float,
     read_only: bool,
     retry_throttled: int,
     max_answer_bytes: int | None,
     unresponsive_after: int | None,
+    no_timeshift: bool,
+    poll_timeout: float,
+    keep_resources: bool,
 ) -> None:
     """Replay and diff in one go: the report for a recording against candidates."""
     from compat_diff.compare.run import run_diff
     from compat_diff.replay.run import run_replay
 
-    run_directory = run_dir or report_dir / "run"
+    run_directory = resume or run_dir or report_dir / "run"
 
     def both() -> int:
         from compat_diff.compare.gating import check_gate_options
+        from compat_diff.replay.run import INTERRUPTED
 
         check_gate_options(fail_under, baseline, known)
         status = run_replay(
@@ -421,10 +492,15 @@ def compare(
             console=ctx.err,
             max_answer_bytes=max_answer_bytes,
             unresponsive_after=unresponsive_after,
+            timeshift=not no_timeshift,
+            poll_timeout=poll_timeout,
+            keep_resources=keep_resources,
+            preflight=not no_preflight and resume is None,
+            resume=resume is not None,
         )
         if status == ExitStatus.CANNOT_RUN:
             return status
-        return run_diff(
+        reported = run_diff(
             run_dir=run_directory,
             report_dir=report_dir,
             normalizer_paths=list(normalizer_paths),
@@ -435,8 +511,100 @@ def compare(
             known=known,
             environ=dict(os.environ),
         )
+        # An interrupted replay still gets the report of the part that ran, and exits as interrupted.
+        return status if status == INTERRUPTED else reported
 
     _run(ctx, both)
+
+
+@main.command("check-targets", epilog="Exit codes: 0 every check passed, 2 something is wrong or bad input.")
+@_apply(targets_options)
+@click.option(
+    "--recording",
+    type=click.Path(path_type=Path),
+    help="Check the services this recording uses (default: the target's services, else s3).",
+)
+@click.option(
+    "--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600), help="Seconds per check."
+)
+@pass_ctx
+def check_targets(
+    ctx: Context,
+    targets: tuple[str, ...],
+    profile: str | None,
+    region: str | None,
+    targets_file: Path | None,
+    allow_aws: bool,
+    recording: Path | None,
+    timeout: float,
+) -> None:
+    """Check that each target is set up for a replay, one line per target and service.
+
+    For each service: the endpoint answers (TLS as configured), one harmless signed call
+    (ListBuckets, GetCallerIdentity, DescribeRegions ...) is accepted, and the answer comes
+    from the service rather than a web server's 404 page. compare runs the same checks first
+    (--no-preflight skips them).
+    """
+    from compat_diff.replay.preflight_run import run_check_targets
+
+    _run(
+        ctx,
+        lambda: run_check_targets(
+            list(targets),
+            targets_file,
+            recording=recording,
+            allow_aws=allow_aws,
+            profile=profile,
+            region=region,
+            timeout=timeout,
+            console=ctx.out,
+        ),
+    )
+
+
+@main.command(epilog="Exit codes: 0 everything deleted, 1 something could not be deleted, 2 input error.")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@_apply(targets_options)
+@click.option(
+    "--cleanup-timeout",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(1, 3600),
+    help="Seconds the cleanup may take per target.",
+)
+@pass_ctx
+def cleanup(
+    ctx: Context,
+    run_dir: Path,
+    targets: tuple[str, ...],
+    profile: str | None,
+    region: str | None,
+    targets_file: Path | None,
+    allow_aws: bool,
+    cleanup_timeout: float,
+) -> None:
+    """Delete what a replay created on its targets (what it did not delete itself).
+
+    Reads RUN_DIR/targets/NAME/names.json and deletes, newest first, every resource listed
+    there; every call is appended to RUN_DIR/targets/NAME/cleanup.jsonl. The targets are
+    given as for replay (their credentials are never stored in the run directory); without
+    --target/--targets the run's own endpoints are used with the standard AWS credential chain.
+    """
+    from compat_diff.replay.cleanup_run import run_cleanup
+
+    _run(
+        ctx,
+        lambda: run_cleanup(
+            run_dir,
+            list(targets),
+            targets_file,
+            allow_aws=allow_aws,
+            profile=profile,
+            region=region,
+            seconds=cleanup_timeout,
+            console=ctx.err,
+        ),
+    )
 
 
 @main.command()
@@ -534,3 +702,63 @@ def candidates(
     from compat_diff.candidates.cli import run_candidates
 
     _run(ctx, lambda: run_candidates(action, list(names), state_dir, targets_out, ctx.out))
+
+
+@main.command(
+    epilog="Example:\n\n\b\n  compat-diff generate s3 sqs dynamodb --out suite/\n"
+    "  compat-diff record --out generated.jsonl -- python suite/run_suite.py suite/\n\n"
+    "Exit codes: 0 written, 2 unknown service or unwritable folder."
+)
+@click.argument("services", nargs=-1, required=True)
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="The folder to write the suite into."
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Picks the generated names and values; the same seed gives the same suite, byte for byte.",
+)
+@pass_ctx
+def generate(ctx: Context, services: tuple[str, ...], out: Path, seed: int) -> None:
+    """Write a request suite built from the API models of SERVICES: for every operation a minimal valid
+    request and invalid variants (each required member missing, wrong types, values outside an enum,
+    a range, a length or a pattern, an unknown member, an empty required list), with the calls that
+    create what the operation needs before and delete it after. Record it by running the
+    run_suite.py written beside it (boto3, client-side validation off) under `compat-diff record`.
+    """
+    from compat_diff.generate.run import RUNNER_NAME, run_generate
+
+    def action() -> ExitStatus:
+        written = run_generate(services, out, seed)
+        for item in written:
+            ctx.out.print(
+                f"{item.service}: {item.operations} operations, {item.cases} cases, "
+                f"{item.calls} calls -> {item.path}",
+                markup=False,
+            )
+        total = sum(item.calls for item in written)
+        ctx.out.print(
+            f"{total} calls in {len(written)} services; record them with: "
+            f"compat-diff record --out generated.jsonl -- python {out / RUNNER_NAME} {out}",
+            markup=False,
+        )
+        return ExitStatus.OK
+
+    _run(ctx, action)
+
+
+@main.command("import", epilog="Exit codes: 0 imported, 2 unreadable input, 3 no AWS call in the file.")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The recording to write (JSONL).")
+@click.option("--session", default="imported", show_default=True, help="The session the calls belong to.")
+@pass_ctx
+def import_capture(ctx: Context, source: Path, out: Path, session: str) -> None:
+    """Turn a HAR file (browsers, mitmproxy, most proxies and devtools write them) or a mitmproxy
+    flow file into a recording: AWS calls are identified and their secrets redacted like `record`
+    does; it says what could not be used (non-AWS calls, calls without a response, bodies the HAR
+    left out)."""
+    from compat_diff.capture.importer import run_import
+
+    _run(ctx, lambda: run_import(source, out, session, ctx.out))

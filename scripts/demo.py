@@ -47,6 +47,7 @@ def record(out_dir: Path, reference_endpoint: str, console: Console) -> Path:
         console.rule(f"recording scenarios/{scenario} against moto (the stand-in for AWS)")
         status = compat_diff(
             "record",
+            "--force",  # each demo run records afresh
             "--out",
             str(recording),
             "--session",

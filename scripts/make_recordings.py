@@ -55,6 +55,7 @@ def record_one(name: str, command: list[str], out: Path, work: Path, console: Co
                 "-m",
                 "compat_diff",
                 "record",
+                "--force",  # regenerating the example recordings replaces them
                 "--out",
                 str(out),
                 "--session",

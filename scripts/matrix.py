@@ -3,7 +3,9 @@
 The recordings in recordings/ are merged into one (sessions kept apart, seq renumbered), every
 candidate is started on this machine, each target declares the services it serves (the replay
 skips the rest), and one `compat-diff compare` run rates them all. COMPATIBILITY.md is then
-generated from the report: the candidates x services matrix and the top divergences per candidate.
+generated from the report: the candidates x services matrix, the error conformance view (for the
+calls the reference refused, does the candidate refuse them the same way?) and the top divergences
+per candidate. The model-generated suite (`make generated`) is included when it has been recorded.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from compat_diff.candidates import CANDIDATES, candidate_version, running, write
 from compat_diff.recording import RecordingWriter, open_recording
 
 ROOT = Path(__file__).resolve().parent.parent
+GENERATED = ROOT / ".work" / "generated" / "generated.jsonl"
+SDK_MATRIX = ROOT / ".work" / "sdk" / "sdk-matrix.md"  # written by `make sdk-axis`
 DEFAULT_CANDIDATES = (
     "swift",
     "ceph",
@@ -32,6 +36,8 @@ DEFAULT_CANDIDATES = (
     "kinesalite",
     "fauxqs",
     "localstack",
+    "ministack",
+    "openstack-ec2",
 )
 
 
@@ -59,7 +65,42 @@ def merge_recordings(paths: list[Path], out: Path) -> int:
     return seq
 
 
-def compatibility_markdown(doc: dict, versions: dict[str, str], failures: dict[str, str], when: str) -> str:
+def error_conformance_markdown(tests_doc: dict) -> list[str]:
+    """Per candidate: of the calls the reference refused, how many the candidate refused alike."""
+    targets = tests_doc.get("targets") or []
+    if not targets:
+        return []
+    lines = [
+        "",
+        "## Error conformance",
+        "",
+        "For every call the reference answered with an error (most of them the invalid requests of the "
+        "generated suite): the candidate answered the same error code and status (same code), the same "
+        "status with another code (same status only), or another status, a success included (different). "
+        "Calls not compared (a service the candidate does not serve, no answer) are left out.",
+        "",
+        "| candidate | reference errors compared | same code | same status only | different |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for target in targets:
+        total = target["error_conformance"]["total"]
+        compared = total["same-code"] + total["same-status"] + total["different"]
+        if not compared:
+            continue
+
+        def share(key: str, total: dict = total, compared: int = compared) -> str:
+            return f"{total[key]} ({total[key] / compared:.0%})"
+
+        lines.append(
+            f"| {target['name']} | {compared} | {share('same-code')} | {share('same-status')} | "
+            f"{share('different')} |"
+        )
+    return lines
+
+
+def compatibility_markdown(
+    doc: dict, versions: dict[str, str], failures: dict[str, str], when: str, tests_doc: dict | None = None
+) -> str:
     services = sorted({s["service"] for t in doc["targets"] for s in t.get("services", [])})
     lines = [
         "# Compatibility matrix",
@@ -87,6 +128,9 @@ def compatibility_markdown(doc: dict, versions: dict[str, str], failures: dict[s
         lines.append(
             f"| {name} | {versions.get(name, '?')} | did not start: {reason} |" + " |" * len(services)
         )
+    lines += error_conformance_markdown(tests_doc or {})
+    if SDK_MATRIX.is_file():
+        lines += ["", "## Scores per SDK version (`make sdk-axis`)", "", SDK_MATRIX.read_text().strip()]
     lines += ["", "## Top divergences per candidate", ""]
     for target in doc["targets"]:
         lines.append(f"### {target['name']}")
@@ -105,7 +149,12 @@ def compatibility_markdown(doc: dict, versions: dict[str, str], failures: dict[s
             )
         shown = 0
         operations = [op for op in target.get("operations", []) if op.get("score") is not None]
-        for op in sorted(operations, key=lambda o: (o["score"], o["service"], o["operation"])):
+        # Root causes first: a divergence that only follows from an earlier one (a resource the
+        # candidate failed to create, then "not found" on every later call) is listed after them.
+        ranked = sorted(
+            operations, key=lambda o: (_only_cascaded(o), o["score"], o["service"], o["operation"])
+        )
+        for op in ranked:
             if op["verdict"] == "match":
                 continue
             first = next(iter(op.get("divergences", [])), None)
@@ -115,6 +164,8 @@ def compatibility_markdown(doc: dict, versions: dict[str, str], failures: dict[s
                 if first
                 else ""
             )
+            if first and first.get("caused_by") is not None:
+                detail += f" (follows from seq {first['caused_by']})"
             lines.append(
                 f"- **{op['service']} {op['operation']}** ({op['verdict']}, "
                 f"{op['matching']}/{op['exchanges']} matching) {detail}"
@@ -126,6 +177,12 @@ def compatibility_markdown(doc: dict, versions: dict[str, str], failures: dict[s
             lines.append("- no divergence")
         lines.append("")
     return "\n".join(lines)
+
+
+def _only_cascaded(operation: dict) -> bool:
+    """Whether every divergence of an operation follows from an earlier divergence of the run."""
+    divergences = operation.get("divergences", [])
+    return bool(divergences) and all(d.get("caused_by") is not None for d in divergences)
 
 
 def _cell(service: dict | None) -> str:
@@ -149,6 +206,12 @@ def main() -> int:
     parser.add_argument(
         "--recordings", nargs="*", type=Path, default=sorted((ROOT / "recordings").glob("*.jsonl"))
     )
+    parser.add_argument(
+        "--generated",
+        type=Path,
+        default=GENERATED,
+        help="the recording of the generated suite (make generated); included when it exists",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / ".work" / "matrix")
     parser.add_argument("--markdown", type=Path, default=ROOT / "COMPATIBILITY.md")
     args = parser.parse_args()
@@ -160,6 +223,8 @@ def main() -> int:
     if unknown:
         console.print(f"[red]matrix: unknown candidates {unknown}; valid: {sorted(CANDIDATES)}")
         return 2
+    if args.generated and args.generated.is_file():
+        args.recordings = [*args.recordings, args.generated]
     args.out.mkdir(parents=True, exist_ok=True)
     merged = args.out / "all.jsonl"
     count = merge_recordings(args.recordings, merged)
@@ -196,7 +261,10 @@ def main() -> int:
     doc = orjson.loads((args.out / "report" / "report.json").read_bytes())
     versions = {name: candidate_version(name) for name in args.candidates}
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
-    args.markdown.write_text(compatibility_markdown(doc, versions, failures, when) + "\n", encoding="utf-8")
+    tests_path = args.out / "report" / "tests.json"
+    tests_doc = orjson.loads(tests_path.read_bytes()) if tests_path.exists() else {}
+    markdown = compatibility_markdown(doc, versions, failures, when, tests_doc)
+    args.markdown.write_text(markdown + "\n", encoding="utf-8")
     console.print(f"report: {args.out / 'report' / 'index.html'}\nmatrix: {args.markdown}")
     return 0
 

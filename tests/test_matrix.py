@@ -119,3 +119,27 @@ def test_a_candidate_that_crashes_mid_run_is_reported_and_the_rest_still_rated(m
     out_dir = Path(doc["recording"]["path"]).parent
     running = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert str(out_dir) not in running
+
+
+def test_top_divergences_list_root_causes_before_what_follows_from_them() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from matrix import compatibility_markdown
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+
+    def op(name: str, caused_by: int | None, seq: int) -> dict:
+        divergence = {"seq": seq, "kind": "status", "path": "$.S", "reference": 200, "candidate": 400}
+        return {
+            "service": "ec2", "operation": name, "verdict": "diverges", "score": 0.0, "matching": 0,
+            "exchanges": 1, "divergences": [{**divergence, "caused_by": caused_by}],
+        }  # fmt: skip
+
+    target = {
+        "name": "cloud", "score": 0.0, "services": [],
+        "operations": [op("AttachInternetGateway", 5, 9), op("CreateVpc", None, 5)],
+    }  # fmt: skip
+    doc = {"recording": {"exchanges": 2}, "targets": [target]}
+    markdown = compatibility_markdown(doc, {}, {}, "today")
+    assert markdown.index("ec2 CreateVpc") < markdown.index("ec2 AttachInternetGateway")
+    assert "(follows from seq 5)" in markdown.split("ec2 AttachInternetGateway")[1].splitlines()[0]

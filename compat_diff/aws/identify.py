@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import parse_qsl, urlsplit
 
+from compat_diff.aws.addressing import bucket_from_host
 from compat_diff.aws.auth import credential_scope, is_sigv2_query_api
 from compat_diff.aws.models import (
     service_meta,
@@ -38,7 +39,6 @@ _CBOR = "smithy-rpc-v2-cbor"
 _SMITHY_PATH = re.compile(r"/service/([^/]+)/operation/([^/?]+)$")
 _LABEL = re.compile(r"\{([^}]+)\}")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-_IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _AWS_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 # Host labels that qualify an endpoint without naming the service.
 _ENDPOINT_QUALIFIERS = frozenset({"dualstack", "fips"})
@@ -227,6 +227,7 @@ def identify(request: HttpRequest, host_hints: Mapping[str, str] | None = None) 
         candidates = ["s3"]
     if not candidates:
         candidates = _from_request_shape(view)
+    hinted: str | None = None
     if not candidates and host_hints:
         hinted = _hinted_service(view, host_hints)
         if hinted is not None:
@@ -247,6 +248,13 @@ def identify(request: HttpRequest, host_hints: Mapping[str, str] | None = None) 
         if operation is not None:
             return OperationRef(service, operation, region, protocol)
         first_protocol = first_protocol or protocol
+    if hinted is not None:
+        # One endpoint often serves every service (moto, LocalStack): an unsigned Query call there
+        # (STS AssumeRoleWithWebIdentity) is named by its Action and Version, not by the host.
+        for service in _from_query_action(view):
+            operation, protocol = _resolve(service, view, host_hints)
+            if operation is not None:
+                return OperationRef(service, operation, region, protocol)
     return OperationRef(candidates[0], None, region, first_protocol)
 
 
@@ -441,23 +449,5 @@ def _virtual_host_bucket(
     service: str, view: _RequestView, host_hints: Mapping[str, str] | None
 ) -> str | None:
     """The bucket named by a virtual-hosted-style host (``bucket.s3.amazonaws.com``), if any."""
-    hostname = view.hostname
-    if not hostname or _IPV4.match(hostname) or ":" in hostname:
-        return None
-    if host_hints:
-        for known, hinted in host_hints.items():
-            if hinted != service:
-                continue
-            known = known.lower()
-            for candidate in (view.netloc, hostname):
-                if candidate.endswith("." + known):
-                    return candidate[: -len(known) - 1]
-    labels = hostname.split(".")
-    prefix = service_meta(service).endpoint_prefix
-    for index, label in enumerate(labels):
-        # s3-accesspoint, s3-us-west-2 and S3 Express zonal hosts (s3express-usw2-az1) all qualify.
-        if index > 0 and (label == prefix or label.startswith((prefix + "-", prefix + "express-"))):
-            return ".".join(labels[:index])
-    if len(labels) > 1 and labels[-1] == "localhost":
-        return ".".join(labels[:-1])
-    return None
+    known = [host for host, hinted in (host_hints or {}).items() if hinted == service]
+    return bucket_from_host(view.netloc, service, known)

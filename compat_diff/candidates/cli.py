@@ -46,7 +46,7 @@ def run_candidates(
 
 
 def _say(console: Console, line: str) -> None:
-    console.print(line, markup=False, highlight=False)
+    console.print(line, markup=False, highlight=False, soft_wrap=True)  # one line per candidate
 
 
 def _describe(candidate: RunningCandidate) -> str:

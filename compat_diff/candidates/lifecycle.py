@@ -18,6 +18,8 @@ from typing import Literal
 from compat_diff.candidates import process
 from compat_diff.candidates.base import CandidateSpec, LaunchContext, PortTaken, RunningCandidate
 from compat_diff.candidates.ceph import CEPH
+from compat_diff.candidates.ministack import MINISTACK
+from compat_diff.candidates.openstack_ec2 import OPENSTACK_EC2
 from compat_diff.candidates.servers import (
     DYNALITE,
     FAUXQS,
@@ -33,7 +35,20 @@ from compat_diff.errors import CannotRun, CompatDiffError, InputError
 
 CANDIDATES: dict[str, CandidateSpec] = {
     spec.name: spec
-    for spec in (MOTO, SWIFT, CEPH, SEAWEEDFS, RCLONE, S3RVER, DYNALITE, KINESALITE, FAUXQS, LOCALSTACK)
+    for spec in (
+        MOTO,
+        SWIFT,
+        CEPH,
+        SEAWEEDFS,
+        RCLONE,
+        S3RVER,
+        DYNALITE,
+        KINESALITE,
+        FAUXQS,
+        LOCALSTACK,
+        MINISTACK,
+        OPENSTACK_EC2,
+    )
 }
 
 _PORT_ATTEMPTS = 3

@@ -13,9 +13,11 @@ is broken is kept exactly as received, flagged, and never raises.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 # The trailer signature and chunk signatures are derived from the signing key: like every other
 # signature they never reach a recording.
@@ -138,3 +140,124 @@ def _read_line(raw: bytes, position: int, what: str) -> tuple[bytes, int]:
             raise _Broken(f"the body ends inside the {what} (truncated body)")
         raise _Broken(f"no CRLF ends the {what} at byte {position}")
     return raw[position:end], end + 2
+
+
+@dataclass(frozen=True)
+class DecodedFile:
+    """A body decoded from one file into another, without holding either in memory."""
+
+    path: Path
+    sha256: str
+    size: int
+    note: dict[str, Any]
+
+
+def decode_aws_chunked_file(
+    source: Path, target: Path, content_sha256: str | None, content_encoding: str | None
+) -> DecodedFile | None:
+    """Strip aws-chunked framing from the file ``source`` into ``target``, a block at a time.
+
+    Returns None when the framing is broken: the caller then decodes in memory with
+    :func:`decode_aws_chunked`, which keeps the body as received and says where it broke.
+    """
+    framed_length = source.stat().st_size
+    try:
+        with source.open("rb") as reader, target.open("wb") as writer:
+            stream = _Stream(reader, framed_length)
+            chunk_size, chunks, trailer, digest, size = _unframe_stream(stream, writer)
+    except _Broken:
+        target.unlink(missing_ok=True)
+        return None
+    note: dict[str, Any] = {
+        "payload": content_sha256,
+        "content_encoding": content_encoding,
+        "chunk_size": chunk_size,
+        "chunks": chunks,
+        "decoded_length": size,
+        "framed_length": framed_length,
+        "trailer": trailer,
+    }
+    return DecodedFile(target, digest, size, note)
+
+
+class _Stream:
+    """Buffered reading of a framed body: lines of bounded length, and runs of bytes copied out."""
+
+    def __init__(self, handle: IO[bytes], length: int) -> None:
+        self.handle = handle
+        self.length = length
+        self.buffer = b""
+        self.position = 0  # bytes consumed
+
+    def _fill(self, wanted: int) -> bool:
+        more = self.handle.read(max(wanted, 1 << 20))
+        self.buffer += more
+        return bool(more)
+
+    def line(self, what: str) -> bytes:
+        while True:
+            end = self.buffer.find(b"\r\n", 0, _MAX_HEADER_LINE + 2)
+            if end >= 0:
+                line, self.buffer = self.buffer[:end], self.buffer[end + 2 :]
+                self.position += end + 2
+                return line
+            if len(self.buffer) > _MAX_HEADER_LINE + 2 or not self._fill(_MAX_HEADER_LINE):
+                raise _Broken(f"no CRLF ends the {what}")
+
+    def copy(self, size: int, writer: IO[bytes], digest: Any) -> None:
+        if self.position + size > self.length:
+            raise _Broken("a chunk announces more bytes than remain (truncated body)")
+        while size > 0:
+            if not self.buffer and not self._fill(size):
+                raise _Broken("the body ends inside a chunk")
+            piece = self.buffer[:size]
+            self.buffer = self.buffer[len(piece) :]
+            writer.write(piece)
+            digest.update(piece)
+            size -= len(piece)
+            self.position += len(piece)
+
+    def take(self, size: int) -> bytes:
+        while len(self.buffer) < size and self._fill(size):
+            pass
+        taken, self.buffer = self.buffer[:size], self.buffer[size:]
+        self.position += len(taken)
+        return taken
+
+
+def _unframe_stream(stream: _Stream, writer: IO[bytes]) -> tuple[int, int, dict[str, str], str, int]:
+    """The same grammar as :func:`_unframe`, reading and writing a block at a time."""
+    digest = hashlib.sha256()
+    first_size = chunks = size_total = 0
+    while True:
+        line = stream.line("chunk header")
+        size_text, _, extensions = line.partition(b";")
+        try:
+            size = int(size_text.strip(), 16)
+        except ValueError:
+            raise _Broken("chunk header without a hex size") from None
+        if extensions:
+            name, _, signature = extensions.partition(b"=")
+            if name != b"chunk-signature" or not _HEX_SIGNATURE.fullmatch(signature):
+                raise _Broken("chunk header with an unknown extension or signature")
+        chunks += 1
+        if size == 0:
+            break
+        first_size = first_size or size
+        stream.copy(size, writer, digest)
+        size_total += size
+        if stream.take(2) != b"\r\n":
+            raise _Broken("chunk not followed by CRLF")
+    trailer: dict[str, str] = {}
+    while True:
+        line = stream.line("trailer")
+        if not line:
+            break
+        name, colon, value = line.partition(b":")
+        if not colon:
+            raise _Broken("trailer line without a colon")
+        key = name.decode("latin-1").strip().lower()
+        trailer[key] = REDACTED if key in _SIGNED_TRAILER_HEADERS else value.decode("latin-1").strip()
+    if stream.position != stream.length or stream.buffer:
+        raise _Broken("unexpected bytes after the last chunk")
+    return first_size, chunks, trailer, digest.hexdigest(), size_total

@@ -26,7 +26,8 @@ def keep_sent_headers(flow: http.HTTPFlow) -> None:
         flow.metadata[SENT_HEADERS] = flow.request.headers.fields
 
 
-def request_of(flow: http.HTTPFlow) -> HttpRequest:
+def request_of(flow: http.HTTPFlow, streamed: Body | None = None) -> HttpRequest:
+    """The request as the client sent it; ``streamed`` is its body when it went by as a stream."""
     source = flow.request
     headers = _headers(flow.metadata.get(SENT_HEADERS) or source.headers.fields)
     if not any(name.lower() == "host" for name, _ in headers):
@@ -39,17 +40,17 @@ def request_of(flow: http.HTTPFlow) -> HttpRequest:
         method=source.method.upper(),
         url=_ascii_url(source.url),
         headers=headers,
-        body=Body.of(source.raw_content or b""),
+        body=streamed if streamed is not None else Body.of(source.raw_content or b""),
     )
 
 
-def response_of(flow: http.HTTPFlow) -> HttpResponse:
+def response_of(flow: http.HTTPFlow, streamed: Body | None = None) -> HttpResponse:
     source = flow.response
     assert source is not None
     return HttpResponse(
         status=source.status_code,
         headers=_headers(source.headers.fields),
-        body=Body.of(source.raw_content or b""),
+        body=streamed if streamed is not None else Body.of(source.raw_content or b""),
     )
 
 

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 from compat_diff.aws.auth import parse_auth
 from compat_diff.aws.identify import identify
 from compat_diff.aws.redact import redact_request, redact_response
-from compat_diff.capture.chunked import decode_aws_chunked, is_aws_chunked
+from compat_diff.capture.chunked import decode_aws_chunked, decode_aws_chunked_file, is_aws_chunked
+from compat_diff.capture.spool import DECODED_SUFFIX
 from compat_diff.errors import RecorderFailure
 from compat_diff.model import Body, Exchange, HttpRequest, HttpResponse
 from compat_diff.recording.format import RecordingWriter
@@ -33,6 +34,8 @@ class Tally:
     transport_errors: int = 0
     damaged_uploads: int = 0
     not_replayable: int = 0
+    # Control requests that named a test session (compat-diff.invalid/session?name=...).
+    sessions_named: int = 0
 
     @property
     def exchanges(self) -> int:
@@ -50,8 +53,24 @@ def unframe_request(request: HttpRequest) -> tuple[HttpRequest, dict[str, Any]]:
     content_encoding = request.header("content-encoding")
     if not request.body.available or not is_aws_chunked(content_encoding, content_sha256):
         return request, {}
-    decoded = decode_aws_chunked(request.body.read(), content_sha256, content_encoding)
+    body = request.body
+    if body.storage == "blob" and body.blob_path is not None:
+        # A streamed upload: decoded file to file, beside the spool (and removed with it).
+        target = body.blob_path.with_name(body.blob_path.name + DECODED_SUFFIX)
+        streamed = decode_aws_chunked_file(body.blob_path, target, content_sha256, content_encoding)
+        if streamed is not None:
+            decoded_body = Body(
+                inline=None, storage="blob", sha256=streamed.sha256, size=streamed.size, blob_path=target,
+                is_text=False,
+            )  # fmt: skip
+            return replace(request, body=decoded_body), {"aws-chunked": streamed.note}
+    decoded = decode_aws_chunked(body.read(), content_sha256, content_encoding)
     return replace(request, body=Body.of(decoded.body)), {"aws-chunked": decoded.note}
+
+
+# A reserved name (RFC 2606 ".invalid" never resolves): requests to it through the proxy are the
+# recorder's control requests, answered by the recorder and never recorded.
+CONTROL_HOST = "compat-diff.invalid"
 
 
 class Recorder:
@@ -73,9 +92,24 @@ class Recorder:
         self.host_hints: dict[str, str] = {}
         self.failure: RecorderFailure | None = None
         self._seq = 0
+        self.default_session = session
+        # The step of the current test (setup, call, teardown ...), noted on each exchange.
+        self.step: str | None = None
+
+    def begin(self, session: str | None, step: str | None) -> None:
+        """A control request: later calls belong to ``session`` (the default one when None)."""
+        self.session = session or self.default_session
+        self.step = step
+        if session:
+            self.tally.sessions_named += 1
 
     def record(
-        self, request: HttpRequest, response: HttpResponse, started: float, duration_ms: float
+        self,
+        request: HttpRequest,
+        response: HttpResponse,
+        started: float,
+        duration_ms: float,
+        replayable: bool = True,
     ) -> Exchange | None:
         """Write one exchange; returns it, or None when the call was not an AWS call.
 
@@ -85,7 +119,7 @@ class Recorder:
         if self.failure is not None:
             raise self.failure
         try:
-            return self._record(request, response, started, duration_ms)
+            return self._record(request, response, started, duration_ms, replayable)
         except RecorderFailure as failure:
             self.failure = failure
             raise
@@ -98,7 +132,12 @@ class Recorder:
             raise self.failure from error
 
     def _record(
-        self, request: HttpRequest, response: HttpResponse, started: float, duration_ms: float
+        self,
+        request: HttpRequest,
+        response: HttpResponse,
+        started: float,
+        duration_ms: float,
+        replayable: bool = True,
     ) -> Exchange | None:
         request, notes = unframe_request(request)
         op = identify(request, self.host_hints)
@@ -110,6 +149,8 @@ class Recorder:
             self.host_hints.setdefault(_netloc(request.url), op.service)
         chunked = notes.get("aws-chunked", {})
         damaged = "damaged" in chunked
+        if self.step:
+            notes = {**notes, "step": self.step}
         self._seq += 1
         exchange = Exchange(
             seq=self._seq,
@@ -124,7 +165,7 @@ class Recorder:
             protocol=op.protocol,
             auth=auth,
             # A broken streamed upload cannot be re-framed, and its chunk signatures are gone.
-            replayable=not damaged,
+            replayable=replayable and not damaged,
             notes=notes,
         )
         self.writer.write(exchange)

@@ -91,9 +91,16 @@ def open_writer(
     command: list[str],
     max_body_bytes: int | None,
     labels: dict[str, str] | None = None,
+    *,
+    force: bool = False,
 ) -> RecordingWriter:
     if out.is_dir():
         raise InputError(f"--out {out} is a directory; give the path of the recording file to write")
+    # Only a regular file is a recording to protect; a device such as /dev/null is written as asked.
+    if out.is_file() and not force:
+        raise InputError(
+            f"--out {out} already exists; choose another file, or pass --force to replace that recording"
+        )
     header: dict[str, object] = {"session": session, "recorded_by": "compat-diff record"}
     if command:
         # Only the program name: arguments may carry secrets.
@@ -117,13 +124,14 @@ def run_record(
     err: Console,
     environ: Mapping[str, str] | None = None,
     labels: list[str] | None = None,
+    force: bool = False,
 ) -> int:
     environ = dict(os.environ if environ is None else environ)
     host, port = parse_listen(listen)
     header_labels = parse_labels(labels or [])
     if command:
         resolve_command(command, environ)
-    writer = open_writer(out, session, command, max_body_bytes, header_labels)
+    writer = open_writer(out, session, command, max_body_bytes, header_labels, force=force)
     settings = ProxySettings(
         listen_host=host,
         listen_port=port,

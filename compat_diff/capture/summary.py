@@ -30,6 +30,8 @@ def print_summary(console: Console, tally: Tally, path: Path) -> None:
         lines.append(
             f"{tally.damaged_uploads} streamed uploads had broken aws-chunked framing, kept as received"
         )
+    if tally.sessions_named:
+        lines.append(f"{tally.sessions_named} control requests named the test session")
     if tally.not_replayable:
         lines.append(f"{tally.not_replayable} exchanges are marked not replayable")
     for line in lines:

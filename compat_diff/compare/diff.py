@@ -15,6 +15,7 @@ from deepdiff import DeepDiff
 
 from compat_diff.compare.classify import classify
 from compat_diff.model import Divergence
+from compat_diff.normalize.actions import Tolerance
 from compat_diff.normalize.paths import format_path, matches
 
 _MAX_TEXT = 2000
@@ -51,7 +52,7 @@ def compare(
     if reference == candidate and type(reference) is type(candidate):
         return []
     allowed = dict(tolerances or {})
-    tolerance_rules = [rule for rule in rules if getattr(rule, "action", None) == "tolerance"]
+    tolerance_rules = [rule for rule in rules if isinstance(getattr(rule, "action", None), Tolerance)]
     diff = DeepDiff(
         reference, candidate, view="tree", verbose_level=2, cache_size=0, threshold_to_diff_deeper=0
     )
@@ -138,7 +139,8 @@ def _within(
         return False
     tolerance = allowed.get(path)
     if tolerance is None:
-        tolerance = next((rule.tolerance for rule in tolerance_rules if matches(rule.steps, keys)), None)
+        found = (rule.action.tolerance for rule in tolerance_rules if matches(rule.steps, keys))
+        tolerance = next(found, None)
     if tolerance is None:
         return False
     return bool(abs(float(reference) - float(candidate)) <= tolerance)

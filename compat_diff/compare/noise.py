@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from compat_diff.aws.models import service_names
 from compat_diff.compare.exchange import SideTokens, diff_exchange
 from compat_diff.compare.runfiles import Answer, answers_blob_dir, decode_answer, read_run
 from compat_diff.errors import InputError
@@ -49,7 +50,7 @@ def run_learn_noise(
     default_rules: bool = True,
 ) -> int:
     """Write the suggested rules; the rules already in force (default packs and given files) apply first."""
-    rules = load_rules(normalizer_paths or [], default_rules=default_rules)
+    rules = load_rules(normalizer_paths or [], default_rules=default_rules, known_services=service_names())
     findings, compared = learn(recording, against, rules)
     suggested, refused = suggest(findings)
     write_rules(out, suggested, refused, compared)
@@ -94,18 +95,25 @@ def _pairs(recording: Path, against: Path) -> Iterator[tuple[Exchange, Answer]]:
             raise InputError(f"the run directory {against} holds no answers for target {name!r}.")
         import orjson
 
-        answers: dict[int, Answer] = {}
+        lines: dict[int, dict[str, Any]] = {}
         with answers_path.open("rb") as handle:
             for raw in handle:
                 try:
-                    answer = decode_answer(orjson.loads(raw), answers_blob_dir(answers_path))
+                    line = orjson.loads(raw)
+                    lines[int(line["seq"])] = line
                 except (ValueError, KeyError, TypeError):
                     continue
-                answers[answer.seq] = answer
+        blob_dir = answers_blob_dir(answers_path)
         for exchange in reference:
-            found = answers.get(exchange.seq)
-            if found is not None:
-                yield exchange, found
+            line = lines.get(exchange.seq)
+            if line is None:
+                continue
+            try:
+                # A body the run stored as equal to the recorded one is taken from the recording.
+                found = decode_answer(line, blob_dir, exchange)
+            except (ValueError, KeyError, TypeError):
+                continue
+            yield exchange, found
         return
     second = open_recording(against)
     # Two recordings of one script: the n-th call of an operation in one pairs with the n-th in the other.

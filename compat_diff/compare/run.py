@@ -23,9 +23,14 @@ from typing import Any
 import orjson
 
 from compat_diff import __version__
+from compat_diff.aws.auth import parse_auth
+from compat_diff.aws.models import service_names
+from compat_diff.aws.redact import redact_response
 from compat_diff.compare.cascade import Cascades
 from compat_diff.compare.exchange import SideTokens, Stages, diff_exchange
 from compat_diff.compare.runfiles import (
+    RUN_VERSION,
+    Answer,
     answers_blob_dir,
     decode_answer,
     index_lines,
@@ -36,6 +41,7 @@ from compat_diff.compare.score import OperationTally, target_result
 from compat_diff.errors import InputError
 from compat_diff.model import (
     Body,
+    Exchange,
     ExitStatus,
     Headers,
     HttpRequest,
@@ -46,10 +52,16 @@ from compat_diff.model import (
 from compat_diff.normalize import RuleSet, load_rules
 from compat_diff.recording import blob_dir_for, decode_exchange, now_iso, open_recording
 from compat_diff.recording.format import migrate
+from compat_diff.recording.runformat import body_digest
+from compat_diff.report.files import atomic_output, cannot_write, is_write_failure, report_directory
 from compat_diff.report.result import RunResult, Threshold, divergence_to_json, format_score
 
 CHUNK_SIZE = 5000
-DETAIL_BODY_LIMIT = 64 * 1024
+# details.jsonl keeps a bounded excerpt of each body (and the digest of a longer one): it is the
+# HTML exchange view's evidence, not a second copy of the run.
+DETAIL_BODY_LIMIT = 16 * 1024
+# A candidate body this long or longer that is byte for byte the reference's is named, not repeated.
+DETAIL_SAME_BODY_MIN = 256
 # Below this many exchanges a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 4000
 
@@ -65,6 +77,7 @@ class ChunkTask:
     answers: Path
     answer_offsets: dict[int, int]
     part: Path
+    run_version: int = RUN_VERSION
 
 
 _RULES: RuleSet | None = None
@@ -112,6 +125,9 @@ def run_diff(
     from compat_diff.report import write_reports
 
     write_reports(result, report_dir, details, environ=environ)
+    from compat_diff.compare.tests_view import write_tests_view
+
+    write_tests_view(Path(str(result.recording.get("path") or "")), report_dir / "details.jsonl", report_dir)
     print_summary(result, report_dir, console)
     return int(exit_status(result))
 
@@ -131,11 +147,43 @@ def diff_run(
 ) -> tuple[RunResult, Path]:
     """The result document and the path of a details.jsonl written beside it."""
     info = read_run(run_dir)
-    rules = load_rules(normalizer_paths, default_rules=default_rules)
+    rules = load_rules(normalizer_paths, default_rules=default_rules, known_services=service_names())
     recording = open_recording(info.recording)
-    recording_index = sorted(index_lines(info.recording, skip_header=True).items())
-    report_dir.mkdir(parents=True, exist_ok=True)
-    parts_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=report_dir))
+    recording_index = sorted(index_lines(info.recording, skip_header=True, unique=True).items())
+    report_directory(report_dir)
+    try:
+        parts_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=report_dir))
+    except OSError as error:
+        raise cannot_write(report_dir / "details.jsonl", error) from None
+    try:
+        return _diff_into(
+            run_dir,
+            info,
+            recording,
+            recording_index,
+            parts_dir,
+            report_dir,
+            rules,
+            workers,
+            thresholds,
+            console,
+        )
+    finally:
+        shutil.rmtree(parts_dir, ignore_errors=True)
+
+
+def _diff_into(
+    run_dir: Path,
+    info: Any,
+    recording: Any,
+    recording_index: list[tuple[int, int]],
+    parts_dir: Path,
+    report_dir: Path,
+    rules: RuleSet,
+    workers: int | None,
+    thresholds: tuple[Threshold, ...],
+    console: Any,
+) -> tuple[RunResult, Path]:
     tasks: list[ChunkTask] = []
     for target in info.targets:
         name = str(target["name"])
@@ -154,6 +202,7 @@ def diff_run(
                     answers=answers,
                     answer_offsets={seq: answer_index[seq] for seq, _ in chunk if seq in answer_index},
                     part=parts_dir / f"{len(tasks):05d}.jsonl",
+                    run_version=info.version,
                 )
             )
     tallies: dict[str, dict[OpKey, OperationTally]] = {str(t["name"]): {} for t in info.targets}
@@ -162,19 +211,26 @@ def diff_run(
     progress = ProgressLines(console, sum(len(task.seqs) for task in tasks), "compared")
     # Results arrive in task order, so each part is appended (and removed) as soon as its chunk is
     # done: the copying overlaps the comparing, and the parts never hold a second copy of the run.
-    with details.open("wb", buffering=0) as out:
-        for task, (target_name, chunk_tallies) in zip(tasks, _run_tasks(tasks, rules, workers), strict=True):
-            merged = tallies[target_name]
-            for key, tally in chunk_tallies.items():
-                if key in merged:
-                    merged[key].merge(tally)
-                else:
-                    merged[key] = tally
-            if task.part.exists():
-                _append(task.part, out)
-                task.part.unlink()
-            progress.advance(len(task.seqs))
-    shutil.rmtree(parts_dir, ignore_errors=True)
+    try:
+        with atomic_output(details, buffering=0) as out:
+            for task, (target_name, chunk_tallies) in zip(
+                tasks, _run_tasks(tasks, rules, workers), strict=True
+            ):
+                merged = tallies[target_name]
+                for key, tally in chunk_tallies.items():
+                    if key in merged:
+                        merged[key].merge(tally)
+                    else:
+                        merged[key] = tally
+                if task.part.exists():
+                    _append(task.part, out)
+                    task.part.unlink()
+                progress.advance(len(task.seqs))
+    except OSError as error:
+        # A chunk's part file could not be written: the same disk as the report.
+        if is_write_failure(error):
+            raise cannot_write(details, error) from None
+        raise
     targets = []
     for target in info.targets:
         name = str(target["name"])
@@ -190,6 +246,7 @@ def diff_run(
             "path": str(run_dir.resolve()),
             "created": info.header.get("created"),
             "problems": info.header.get("problems") or [],
+            **_setup_warnings(info.header),
         },
         recording={
             "path": str(info.recording),
@@ -297,9 +354,12 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
                 answer_obj = read_line_at(answers, answer_offset)
                 if answer_obj is not None:
                     try:
-                        answer = decode_answer(answer_obj, answer_blobs)
+                        answer = decode_answer(
+                            answer_obj, answer_blobs, exchange, task.run_version
+                        )
                     except (KeyError, ValueError, TypeError):
                         answer = None
+            exchange, answer = _without_secrets(exchange, answer)
             stages = diff_exchange(exchange, answer, rules, task.target, tokens)
             stages = replace(stages, result=cascades.link(exchange, stages.result))
             key = (exchange.service, exchange.operation)
@@ -318,23 +378,46 @@ def diff_chunk(task: ChunkTask) -> tuple[str, dict[OpKey, OperationTally]]:
     return task.target, tallies
 
 
+def _without_secrets(exchange: Exchange, answer: Answer | None) -> tuple[Exchange, Answer | None]:
+    """Both answers redacted the same way before they are compared or written to details.jsonl: a
+    recording made by hand or by another tool, or a run written by an older replay, may still hold
+    secrets in an answer, and a redacted value on both sides compares equal. (Requests are
+    redacted where they are written, by the recorder and by the replay.)"""
+    op = exchange.op
+    response = redact_response(exchange.response, op)
+    if response is not exchange.response:
+        exchange = replace(exchange, response=response)
+    if answer is not None and answer.response is not None:
+        got = redact_response(answer.response, op)
+        if got is not answer.response:
+            answer = replace(answer, response=got)
+    return exchange, answer
+
+
 def _detail(target: str, exchange: Any, answer: Any, stages: Stages) -> dict[str, Any]:
     result = stages.result
     candidate: dict[str, Any] = {"request": None, "response": None, "normalized": None, "error": None}
     if answer is not None:
-        candidate["request"] = _request_view(answer.request)
-        candidate["response"] = _response_view(answer.response)
+        candidate["request"] = _request_view(answer.request, exchange.request.body)
+        candidate["response"] = _response_view(answer.response, exchange.response.body)
         candidate["error"] = answer.error
         if answer.skipped:
             candidate["skipped"] = answer.skipped
     if stages.candidate_normalized is not None:
-        candidate["normalized"] = stages.candidate_normalized.tree
+        tree = stages.candidate_normalized.tree
+        reference_tree = stages.reference_normalized.tree if stages.reference_normalized else None
+        if tree is not None and tree == reference_tree:
+            # The exchange view shows the reference's tree for both sides.
+            candidate["normalized_same_as_reference"] = True
+        else:
+            candidate["normalized"] = tree
     return {
         "target": target,
         "seq": exchange.seq,
         "service": exchange.service,
         "operation": exchange.operation,
         "verdict": result.verdict,
+        "auth": _auth_schemes(exchange, answer),
         "divergences": [divergence_to_json(d) for d in result.divergences],
         "rules_fired": list(result.rules_fired),
         "notes": list(result.notes),
@@ -347,25 +430,41 @@ def _detail(target: str, exchange: Any, answer: Any, stages: Stages) -> dict[str
     }
 
 
-def _request_view(request: HttpRequest | None) -> dict[str, Any] | None:
+def _auth_schemes(exchange: Any, answer: Any) -> dict[str, str | None]:
+    """How each side's call was signed (sigv4, sigv4-query, sigv2, sigv2-query, none)."""
+    recorded = exchange.auth.scheme if exchange.auth.scheme != "none" else parse_auth(exchange.request).scheme
+    sent = parse_auth(answer.request).scheme if answer is not None and answer.request is not None else None
+    return {"reference": recorded, "candidate": sent}
+
+
+def _request_view(request: HttpRequest | None, reference: Body | None = None) -> dict[str, Any] | None:
     if request is None:
         return None
-    return {
+    view: dict[str, Any] = {
         "method": request.method,
         "url": request.url,
         "headers": _headers_view(request.headers),
-        "body": _body_text(request.body),
     }
+    view.update(_body_view(request.body, reference))
+    return view
 
 
-def _response_view(response: HttpResponse | None) -> dict[str, Any] | None:
+def _response_view(response: HttpResponse | None, reference: Body | None = None) -> dict[str, Any] | None:
     if response is None:
         return None
-    return {
-        "status": response.status,
-        "headers": _headers_view(response.headers),
-        "body": _body_text(response.body),
-    }
+    view: dict[str, Any] = {"status": response.status, "headers": _headers_view(response.headers)}
+    view.update(_body_view(response.body, reference))
+    return view
+
+
+def _body_view(body: Body, reference: Body | None) -> dict[str, Any]:
+    """``body`` as the exchange view shows it; one that repeats the reference's bytes is only named."""
+    if reference is not None and body.size >= DETAIL_SAME_BODY_MIN and body.size == reference.size:
+        digest = body_digest(body)
+        if digest is not None and digest == body_digest(reference):
+            named = f"<the reference's {body.size} bytes, sha256 {digest}>"
+            return {"body": named, "body_same_as_reference": True}
+    return {"body": _body_text(body)}
 
 
 def _headers_view(headers: Headers) -> Any:
@@ -386,7 +485,7 @@ def _body_text(body: Body) -> str:
     data = body.inline or b""
     text = data[:DETAIL_BODY_LIMIT].decode("utf-8", "replace")
     if len(data) > DETAIL_BODY_LIMIT:
-        text += f"... ({len(data)} bytes)"
+        text += f"... ({len(data)} bytes, sha256 {body.digest()})"
     return text
 
 
@@ -419,3 +518,14 @@ def delta_lines(result: RunResult, limit: int = 10) -> list[str]:
         lines.append(f"known divergences that no longer happen ({result.known.path}):")
         lines += [f"  {entry.describe()}" for entry in result.known.stale[:limit]]
     return lines
+
+
+def _setup_warnings(header: dict[str, Any]) -> dict[str, Any]:
+    """The replay's sentences about targets whose answers mostly point at their set-up."""
+    summary = header.get("summary") or {}
+    warnings = {
+        str(name): str(entry["setup_warning"])
+        for name, entry in summary.items()
+        if isinstance(entry, dict) and entry.get("setup_warning")
+    }
+    return {"setup_warnings": warnings} if warnings else {}

@@ -16,11 +16,13 @@ import orjson
 
 from compat_diff.errors import InputError, RecordingError
 from compat_diff.recording import decode_exchange, open_recording
+from compat_diff.recording.format import duplicate_seq_message
 from compat_diff.recording.runformat import (
     RUN_FORMAT,
     RUN_VERSION,
     Answer,
     answers_blob_dir,
+    check_target_name,
     decode_answer,
     migrate_run_header,
 )
@@ -37,6 +39,8 @@ class RunInfo:
     header: dict[str, Any]
     recording: Path
     targets: list[dict[str, Any]] = field(default_factory=list)
+    # The version the run was written in (its answers.jsonl lines migrate from it as they are read).
+    version: int = RUN_VERSION
 
     def answers_path(self, target: str) -> Path:
         return self.path / "targets" / target / "answers.jsonl"
@@ -54,6 +58,7 @@ def read_run(run_dir: Path) -> RunInfo:
         raise InputError(f"{head_path} is not valid JSON ({error}).") from None
     if not isinstance(header, dict):
         raise InputError(f"{head_path} is not a compat-diff run header (format {RUN_FORMAT!r} expected).")
+    written = header.get("version")
     header = migrate_run_header(header, str(head_path))
     recording = (header.get("recording") or {}).get("path")
     if not recording:
@@ -66,21 +71,44 @@ def read_run(run_dir: Path) -> RunInfo:
     targets = [t for t in header.get("targets") or [] if isinstance(t, dict) and t.get("name")]
     if not targets:
         raise InputError(f"{head_path} lists no targets.")
-    return RunInfo(path=run_dir, header=header, recording=recording_path, targets=targets)
+    for target in targets:
+        # The name becomes a folder under targets/: a crafted run.json must not reach outside it.
+        try:
+            check_target_name(target["name"])
+        except ValueError as error:
+            raise InputError(f"{head_path}: {error}.") from None
+    return RunInfo(
+        path=run_dir,
+        header=header,
+        recording=recording_path,
+        targets=targets,
+        version=written if isinstance(written, int) else RUN_VERSION,
+    )
 
 
-def index_lines(path: Path, skip_header: bool = False) -> dict[int, int]:
-    """seq -> byte offset of its line; only the ``seq`` key is decoded cheaply per line."""
+def index_lines(path: Path, skip_header: bool = False, *, unique: bool = False) -> dict[int, int]:
+    """seq -> byte offset of its line; only the ``seq`` key is decoded cheaply per line.
+
+    With ``unique`` (a recording), two lines with one seq raise :class:`RecordingError` naming
+    both lines: keeping either would drop the other exchange without a word.
+    """
     index: dict[int, int] = {}
+    lines: dict[int, int] = {}
     with path.open("rb") as handle:
         offset = 0
+        number = 1
         if skip_header:
             offset = len(handle.readline())
+            number = 2
         for raw in handle:
             seq = _seq_of(raw)
             if seq is not None:
+                if unique and seq in index:
+                    raise RecordingError(duplicate_seq_message(path, seq, lines[seq], number))
                 index[seq] = offset
+                lines[seq] = number
             offset += len(raw)
+            number += 1
     return index
 
 

@@ -14,115 +14,27 @@ while one id missing on one side does not shift the tokens of every later id.
 
 from __future__ import annotations
 
-import itertools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from compat_diff.model import TimestampText
+from compat_diff.normalize.actions import REMOVED, Where, timestamp_class, timestamp_format, type_name
 from compat_diff.normalize.paths import ANY, format_path
 from compat_diff.normalize.rules import Rule
 
-_REMOVED = object()
+__all__ = [
+    "IdPairing",
+    "IdSide",
+    "IdTokens",
+    "Normalized",
+    "normalize",
+    "timestamp_class",
+    "timestamp_format",
+    "type_name",
+]
 
-_ISO8601 = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?P<sep>[T ])\d{2}:\d{2}(?P<sec>:\d{2}(?:\.(?P<frac>\d+))?)?"
-    r"(?P<zone>Z|[+-]\d{2}:?\d{2})?",
-    re.IGNORECASE,
-)
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_RFC1123 = re.compile(
-    r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (?P<day>\d{1,2}) [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} "
-    r"(?P<zone>GMT|UTC|[+-]\d{4})"
-)
-_EPOCH = re.compile(r"-?(?P<whole>\d{9,13})(?:\.(?P<frac>\d+))?")
-
-
-def timestamp_format(value: Any) -> str | None:
-    """The wire format of a timestamp value, or None when it is not one."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return "epoch"
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if _ISO8601.fullmatch(text):
-        return "iso8601"
-    if _RFC1123.fullmatch(text):
-        return "rfc1123"
-    if _EPOCH.fullmatch(text):
-        return "epoch"
-    if _DATE.fullmatch(text):
-        return "date"
-    return None
-
-
-def timestamp_class(value: Any) -> str | None:
-    """The exact wire format of a timestamp, its family first: ``iso8601 YYYY-MM-DDThh:mm:ss.sssZ``.
-
-    Two values of one class differ only in the instant they name, so a placeholder made of the
-    class still shows a candidate that drops milliseconds or writes the zone another way
-    (``...05Z`` and ``...05+00:00`` are both iso8601, not the same class). None when it is no
-    timestamp.
-    """
-    family = timestamp_format(value)
-    if family is None:
-        return None
-    if family == "epoch":
-        if isinstance(value, int | float):
-            # A float was written with a fraction or exponent on the wire, an int without.
-            fraction = isinstance(value, float)
-            unit = "ms" if abs(value) >= 1e11 else "s"
-            return f"epoch number {unit}{'.f' if fraction else ''}"
-        found = _EPOCH.fullmatch(value.strip())
-        assert found is not None
-        unit = "ms" if len(found["whole"]) >= 12 else "s"
-        # Epoch fractions are written by float formatting, whose digit count varies by value.
-        return f"epoch text {unit}" + (".f" if found["frac"] else "")
-    text = value.strip()
-    if family == "iso8601":
-        found = _ISO8601.fullmatch(text)
-        assert found is not None
-        shape = "YYYY-MM-DD" + found["sep"].upper() + "hh:mm"
-        if found["sec"]:
-            shape += ":ss" + ("." + "s" * len(found["frac"]) if found["frac"] is not None else "")
-        zone = found["zone"] or ""
-        if zone.upper() == "Z":
-            shape += zone
-        elif zone:
-            shape += "+hh:mm" if ":" in zone else "+hhmm"
-        return f"iso8601 {shape}"
-    if family == "rfc1123":
-        found = _RFC1123.fullmatch(text)
-        assert found is not None
-        zone = found["zone"] if found["zone"] in ("GMT", "UTC") else "+hhmm"
-        return f"rfc1123 Www, {'D' * len(found['day'])} Mmm YYYY hh:mm:ss {zone}"
-    return "date YYYY-MM-DD"
-
-
-def type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "list"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
-# Where an id stands in one answer: the rule that replaced it, the path to its node (the walker's
-# linked chain of keys, hashable as is) and, for a pattern, which match in the string.
-Where = tuple[str, Any, int]
+_REMOVED = REMOVED
 
 
 @dataclass
@@ -377,15 +289,15 @@ class _Plan:
 
     def _edge(self, complete: list[Rule], next_pairs: list[tuple[Rule, int]], container: bool) -> _Edge:
         descend = container and bool(next_pairs or self.deep)
-        remove = next((rule for rule in complete if rule.action == "ignore"), None)
+        remove = next((rule for rule in complete if rule.action.removes), None)
         return _Edge(
             visit=bool(complete) or descend,
             descend=descend,
             state=self.state(next_pairs if container else []),
             remove=remove,
-            sorts=tuple(rule for rule in complete if rule.action == "sort"),
+            sorts=tuple(rule for rule in complete if rule.action.reorders),
             # A sort fires when it sorts; applying it afterwards changes nothing.
-            applies=tuple(rule for rule in complete if rule.action != "sort"),
+            applies=tuple(rule for rule in complete if not rule.action.reorders),
         )
 
 
@@ -416,12 +328,7 @@ def _wants_type(rule: Rule, kind: type) -> bool:
     """Whether a rule that matches every node can change a node of this type (a type-only test)."""
     if rule.shape is not None:
         return _has_shape_type(kind, rule.shape)
-    action = rule.action
-    if action in ("regex", "timestamp") or (action == "id" and rule.pattern is not None):
-        return issubclass(kind, str) or (action == "timestamp" and issubclass(kind, int | float))
-    if action == "sort":
-        return issubclass(kind, list)
-    return True
+    return rule.action.changes(kind)
 
 
 def _has_shape_type(kind: type, shape: str | None) -> bool:
@@ -433,6 +340,8 @@ def _has_shape_type(kind: type, shape: str | None) -> bool:
 
 
 class _Walker:
+    """One walk of one tree; also the ``Site`` through which actions number ids and note tolerances."""
+
     __slots__ = ("fired", "ids", "plan", "tolerances")
 
     def __init__(self, ids: IdSide, plan: _Plan) -> None:
@@ -441,20 +350,29 @@ class _Walker:
         self.fired: list[str] = []
         self.tolerances: dict[str, float] = {}
 
+    def place_id(self, kind: str, value: Any, where: Where) -> str:
+        return self.ids.place(kind, value, where)
+
+    def tolerate(self, chain: Any, tolerance: float) -> None:
+        self.tolerances[format_path(_keys_of(chain))] = tolerance
+
     def visit(self, node: Any, chain: Any, edge: _Edge) -> Any:
         if edge.remove is not None:
             self.fired.append(edge.remove.id)
             return _REMOVED
         for rule in edge.sorts:
-            if isinstance(node, list):
-                node = sorted(node, key=_sort_key(rule.key))
-                self.fired.append(rule.id)
+            node = self._apply(rule, node, chain)
         if edge.descend:
             node = self._children(node, chain, edge.state)
         for rule in edge.applies:
             node = self._apply(rule, node, chain)
         return node
 
+    def _apply(self, rule: Rule, node: Any, chain: Any) -> Any:
+        new, fired = rule.action.apply(rule.id, node, chain, self)
+        if fired:
+            self.fired.append(rule.id)
+        return new
     def _children(self, node: Any, chain: Any, state: _State) -> Any:
         edges = state.edges
         plan = self.plan
@@ -494,73 +412,3 @@ class _Walker:
             else:
                 items.append(child)
         return items if changed else node
-
-    def _apply(self, rule: Rule, node: Any, chain: Any) -> Any:
-        action = rule.action
-        if action == "sort" or node is _REMOVED:
-            return node
-        if action == "type":
-            self.fired.append(rule.id)
-            return f"<type:{type_name(node)}>"
-        if action == "timestamp":
-            found = timestamp_class(node)
-            if found is None:
-                return node
-            self.fired.append(rule.id)
-            return f"<timestamp:{found}>"
-        if action == "id":
-            if node is None or node == "" or isinstance(node, dict | list | bool):
-                return node
-            if rule.pattern is not None:
-                # Like regex: a rule that only matched the path but not the pattern changed nothing.
-                if not isinstance(node, str):
-                    return node
-                ordinal = itertools.count()
-                new, count = rule.pattern.subn(lambda m: self._id_token(rule, m, chain, next(ordinal)), node)
-                if count:
-                    self.fired.append(rule.id)
-                return new
-            self.fired.append(rule.id)
-            return self.ids.place(rule.kind, node, (rule.id, chain, 0))
-        if action == "regex":
-            if isinstance(node, str) and rule.pattern is not None:
-                new = rule.pattern.sub(rule.replacement, node)
-                if new != node:
-                    self.fired.append(rule.id)
-                    return new
-            return node
-        if action == "tolerance":
-            if isinstance(node, int | float) and not isinstance(node, bool):
-                self.tolerances[format_path(_keys_of(chain))] = rule.tolerance
-                self.fired.append(rule.id)
-            return node
-        return node
-
-    def _id_token(self, rule: Rule, found: re.Match[str], chain: Any, index: int) -> str:
-        where = (rule.id, chain, index)
-        if found.re.groups:
-            value = found.group(1)
-            start, end = found.span(1)
-            whole_start = found.start()
-            text = found.group(0)
-            if value is None:
-                return text
-            token = self.ids.place(rule.kind, value, where)
-            return text[: start - whole_start] + token + text[end - whole_start :]
-        return self.ids.place(rule.kind, found.group(0), where)
-
-
-def _sort_key(member: str | None) -> Any:
-    def key(item: Any) -> tuple[str, str]:
-        value = item.get(member) if member is not None and isinstance(item, dict) else item
-        return (type_name(value), _stable_text(value))
-
-    return key
-
-
-def _stable_text(value: Any) -> str:
-    if isinstance(value, dict):
-        return repr(sorted((str(k), _stable_text(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple):
-        return repr([_stable_text(v) for v in value])
-    return str(value)

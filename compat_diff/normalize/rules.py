@@ -8,8 +8,9 @@ one replaces it, so a user's file can adjust or (``enabled: false``) switch off 
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,26 +18,14 @@ from typing import Any
 import yaml
 
 from compat_diff.errors import RuleError
-from compat_diff.normalize.paths import PathSyntaxError, Step, parse_path
+from compat_diff.normalize.actions import ACTIONS, Action
+from compat_diff.normalize.paths import ANY, PathSyntaxError, Step, parse_path
 
-ACTIONS = ("ignore", "type", "timestamp", "id", "sort", "regex", "tolerance")
+RULES_VERSION = 1
 SHAPES = ("timestamp",)
-_KNOWN_KEYS = {
-    "id",
-    "reason",
-    "service",
-    "operation",
-    "target",
-    "path",
-    "action",
-    "kind",
-    "key",
-    "pattern",
-    "replacement",
-    "tolerance",
-    "shape",
-    "enabled",
-}
+# The keys every rule may have; each action adds its own options (``Action.options``).
+_COMMON_KEYS = ("id", "reason", "service", "operation", "target", "path", "action", "shape", "enabled")
+_KNOWN_KEYS = frozenset(_COMMON_KEYS).union(*(action.options for action in ACTIONS.values()))
 _ID = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
@@ -45,16 +34,11 @@ class Rule:
     id: str
     reason: str
     path: str
-    action: str
+    action: Action
     steps: tuple[Step, ...]
     services: frozenset[str] | None = None
     operations: frozenset[str] | None = None
     targets: frozenset[str] | None = None
-    kind: str = ""
-    key: str | None = None
-    pattern: re.Pattern[str] | None = None
-    replacement: str = ""
-    tolerance: float = 0.0
     shape: str | None = None
     source: str = ""
 
@@ -96,8 +80,13 @@ class RuleSet:
 
 
 def default_pack_dir() -> Path:
-    """The folder of the default packs: ``normalizers/`` at the project root."""
-    return Path(__file__).resolve().parent.parent.parent / "normalizers"
+    """The folder of the default packs: inside the package when installed from a wheel
+    (``compat_diff/normalizers``), ``normalizers/`` at the root of a checkout otherwise."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "normalizers"
+    if installed.is_dir():
+        return installed
+    return package.parent / "normalizers"
 
 
 def rule_files(paths: Iterable[Path]) -> list[Path]:
@@ -115,8 +104,14 @@ def rule_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def load_rules(paths: Iterable[Path], default_rules: bool = True) -> RuleSet:
-    """Load the default packs (unless switched off) and then the given files or folders."""
+def load_rules(
+    paths: Iterable[Path], default_rules: bool = True, known_services: Collection[str] | None = None
+) -> RuleSet:
+    """Load the default packs (unless switched off) and then the given files or folders.
+
+    With ``known_services`` (the service names the API models know), a rule naming any other
+    service is an error that suggests the closest names: such a rule would never apply.
+    """
     sources: list[Path] = []
     if default_rules:
         sources.extend(rule_files([default_pack_dir()]))
@@ -125,7 +120,7 @@ def load_rules(paths: Iterable[Path], default_rules: bool = True) -> RuleSet:
     disabled: set[str] = set()
     for path in sources:
         for raw in _read_file(path):
-            rule = parse_rule(raw, str(path))
+            rule = parse_rule(raw, str(path), known_services)
             if rule is None:
                 disabled.add(str(raw["id"]))
                 by_id.pop(str(raw["id"]), None)
@@ -162,6 +157,17 @@ def _read_text(text: str, source: str) -> list[dict[str, Any]]:
     if data is None:
         return []
     if isinstance(data, dict) and "rules" in data:
+        extra = sorted(set(data) - {"rules", "version"}, key=str)
+        if extra:
+            raise RuleError(f"rule file {source}: unknown top-level key {extra[0]!r} (known: rules, version)")
+        version = data.get("version", RULES_VERSION)
+        # bool is an int in Python: `version: true` must not read as version 1.
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise RuleError(f"rule file {source}: 'version' must be a whole number, not {version!r}")
+        if version != RULES_VERSION:
+            raise RuleError(
+                f"rule file {source} is version {version}; this compat-diff reads version {RULES_VERSION}"
+            )
         data = data["rules"]
     if not isinstance(data, list):
         raise RuleError(f"rule file {source} must hold a list of rules (or a mapping with a 'rules' list)")
@@ -173,7 +179,9 @@ def _read_text(text: str, source: str) -> list[dict[str, Any]]:
     return data
 
 
-def parse_rule(raw: dict[str, Any], source: str) -> Rule | None:
+def parse_rule(
+    raw: dict[str, Any], source: str, known_services: Collection[str] | None = None
+) -> Rule | None:
     """Validate one rule; ``None`` when the rule only switches off an earlier one."""
     rule_id = str(raw["id"])
 
@@ -183,14 +191,18 @@ def parse_rule(raw: dict[str, Any], source: str) -> Rule | None:
     unknown = sorted(set(raw) - _KNOWN_KEYS)
     if unknown:
         raise fail(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(_KNOWN_KEYS))})")
-    if raw.get("enabled", True) is False:
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise fail(f"'enabled' must be true or false, not {enabled!r}")
+    if not enabled:
         return None
     reason = raw.get("reason")
     if not isinstance(reason, str) or not reason.strip():
         raise fail("needs a one-line 'reason'")
-    action = raw.get("action")
-    if action not in ACTIONS:
-        raise fail(f"action {action!r} is not one of {', '.join(ACTIONS)}")
+    name = raw.get("action")
+    action = ACTIONS.get(name) if isinstance(name, str) else None
+    if action is None:
+        raise fail(f"action {name!r} is not one of {', '.join(ACTIONS)}")
     path = raw.get("path")
     if not isinstance(path, str):
         raise fail("needs a 'path' such as $.ResponseMetadata.RequestId")
@@ -198,51 +210,29 @@ def parse_rule(raw: dict[str, Any], source: str) -> Rule | None:
         steps = parse_path(path)
     except PathSyntaxError as error:
         raise fail(f"bad path: {error}") from None
-    if not steps and action in ("ignore", "type"):
-        raise fail(f"action {action} on the root '$' would hide the whole answer")
+    if action.name in ("ignore", "type") and all(step.selector == ANY for step in steps):
+        # `$`, `$.*`, `$..*`, `$[*].*`: every member of every answer, so nothing would be compared.
+        raise fail(f"action {action.name} on {path!r} would hide the whole answer; name the member it is for")
+    if not steps and not action.allowed_at_root:
+        raise fail(f"action {action.name} on the root '$' would hide the whole answer")
     shape = raw.get("shape")
     if shape is not None and shape not in SHAPES:
         raise fail(f"shape {shape!r} is not one of {', '.join(SHAPES)}")
-    pattern = None
-    replacement = ""
-    if action == "regex" and not isinstance(raw.get("pattern"), str):
-        raise fail("action regex needs a 'pattern'")
-    if raw.get("pattern") is not None and action in ("regex", "id"):
-        if not isinstance(raw["pattern"], str):
-            raise fail("'pattern' must be a regular expression")
-        try:
-            pattern = re.compile(raw["pattern"])
-        except re.error as error:
-            raise fail(f"pattern does not compile: {error}") from None
-        replacement = raw.get("replacement", "")
-        if not isinstance(replacement, str):
-            raise fail("'replacement' must be a string")
-    key = raw.get("key")
-    if action == "sort" and key is not None and not isinstance(key, str):
-        raise fail("'key' of a sort must be a member name")
-    tolerance = 0.0
-    if action == "tolerance":
-        value = raw.get("tolerance")
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise fail("action tolerance needs a non-negative number 'tolerance'")
-        tolerance = float(value)
-    kind = raw.get("kind") or rule_id.rsplit(".", 1)[-1]
-    if not isinstance(kind, str) or not _ID.fullmatch(kind):
-        raise fail("'kind' must be a short name such as instance-id")
+    services = _names(raw.get("service"), "service", fail)
+    if services is not None and known_services is not None:
+        for name in sorted(services - set(known_services)):
+            close = difflib.get_close_matches(name, list(known_services), n=3, cutoff=0.6)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise fail(f"service {name!r} is not a service any API model knows{hint}")
     return Rule(
         id=rule_id,
         reason=reason.strip(),
         path=path,
-        action=action,
+        action=action.from_options(raw, rule_id, fail),
         steps=steps,
-        services=_names(raw.get("service"), "service", fail),
+        services=services,
         operations=_names(raw.get("operation"), "operation", fail),
         targets=_names(raw.get("target"), "target", fail),
-        kind=kind,
-        key=key,
-        pattern=pattern,
-        replacement=replacement,
-        tolerance=tolerance,
         shape=shape,
         source=source,
     )

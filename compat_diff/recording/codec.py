@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,27 @@ from compat_diff.model import (
 )
 
 DEFAULT_INLINE_LIMIT = 256 * 1024
+# A blob is named by the sha256 of its bytes and nothing else: no path can be spelled with it.
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+class BlobReferenceError(ValueError):
+    """A body names a blob that is not a sha256 digest (a path, ``../x``), or a bad size."""
+
+
+def check_digest(value: object, what: str) -> str:
+    """``value`` when it is a lower-case sha256 hex digest; raises :class:`BlobReferenceError`."""
+    if not isinstance(value, str) or not _DIGEST.fullmatch(value):
+        shown = value if isinstance(value, str) and len(value) <= 80 else type(value).__name__
+        raise BlobReferenceError(f"{what} {shown!r} is not a sha256 digest (64 lower-case hex digits)")
+    return value
+
+
+def _size(obj: dict[str, Any]) -> int:
+    size = obj.get("size", 0)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise BlobReferenceError(f"a body's size must be a non-negative integer, not {size!r}")
+    return size
 
 
 class BlobStore:
@@ -37,6 +59,38 @@ class BlobStore:
 
     def path_for(self, sha256: str) -> Path:
         return self.directory / sha256
+
+    def put_file(self, source: Path, sha256: str) -> None:
+        """Store the file ``source`` under ``sha256`` without reading it into memory.
+
+        A spool file already in this folder (written while the body streamed through the proxy)
+        is renamed; any other file is copied in chunks and its digest checked on the way.
+        """
+        target = self.path_for(sha256)
+        if source == target:
+            return
+        try:
+            if source.parent == self.directory and source.name.startswith(".spool-"):
+                if target.exists():
+                    source.unlink()
+                else:
+                    os.replace(source, target)
+                return
+            if target.exists():
+                return
+            self.directory.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".partial")
+            digest = hashlib.sha256()
+            with source.open("rb") as reader, partial.open("wb") as writer:
+                while chunk := reader.read(1 << 20):
+                    digest.update(chunk)
+                    writer.write(chunk)
+            if digest.hexdigest() != sha256:
+                partial.unlink()
+                raise RecorderFailure(f"the body blob {source} changed while it was being stored")
+            os.replace(partial, target)
+        except OSError as error:
+            raise RecorderFailure(f"cannot write body blob {target}: {error.strerror or error}") from error
 
     def put(self, data: bytes, sha256: str) -> None:
         target = self.path_for(sha256)
@@ -68,6 +122,14 @@ class BodyPolicy:
         """The JSON form of a body, and whether the bytes were kept (replayable)."""
         if not body.available:
             return {"sha256": body.sha256, "size": body.size}, False
+        if body.storage == "blob" and body.blob_path is not None and body.sha256:
+            # A body that is already a file (streamed through the proxy, or another recording's
+            # blob) is stored or skipped without being read into memory.
+            if self.max_body_bytes is not None and body.size > self.max_body_bytes:
+                return {"sha256": body.sha256, "size": body.size}, False
+            if body.size > self.inline_limit and self.blobs is not None:
+                self.blobs.put_file(body.blob_path, body.sha256)
+                return {"blob": body.sha256, "size": body.size}, True
         data = body.read()
         size = len(data)
         if self.max_body_bytes is not None and size > self.max_body_bytes:
@@ -103,19 +165,20 @@ def decode_body(obj: Any, blob_dir: Path | None) -> Body:
         data = base64.b64decode(obj["base64"], validate=False)
         return Body(inline=data, size=len(data), is_text=False)
     if "blob" in obj:
-        digest = str(obj["blob"])
+        digest = check_digest(obj["blob"], "the body names the blob")
         if blob_dir is None:
-            return Body(inline=None, storage="digest", sha256=digest, size=int(obj.get("size", 0)))
+            return Body(inline=None, storage="digest", sha256=digest, size=_size(obj))
         return Body(
             inline=None,
             storage="blob",
             sha256=digest,
-            size=int(obj.get("size", 0)),
+            size=_size(obj),
             blob_path=blob_dir / digest,
             is_text=False,
         )
     if "sha256" in obj:
-        return Body(inline=None, storage="digest", sha256=str(obj["sha256"]), size=int(obj.get("size", 0)))
+        digest = check_digest(obj["sha256"], "the body's sha256")
+        return Body(inline=None, storage="digest", sha256=digest, size=_size(obj))
     raise ValueError("a body needs one of text, base64, blob or sha256")
 
 

@@ -5,6 +5,7 @@ that survives damaged lines, and the chain of migrations from older versions.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,9 +16,10 @@ import orjson
 
 from compat_diff import __version__
 from compat_diff.errors import RecorderFailure, RecordingError
-from compat_diff.model import Exchange
+from compat_diff.model import Body, Exchange
 from compat_diff.recording.codec import (
     DEFAULT_INLINE_LIMIT,
+    BlobReferenceError,
     BlobStore,
     BodyPolicy,
     decode_exchange,
@@ -26,6 +28,8 @@ from compat_diff.recording.codec import (
 
 FORMAT = "compat-diff/recording"
 VERSION = 2
+# A header line is a few hundred bytes; anything past this is not a recording.
+MAX_HEADER_BYTES = 1 << 20
 
 # Each entry upgrades one exchange object from version N to N+1 (the header only needs its version).
 # Readers apply the chain in order, so a file written by any earlier release still reads.
@@ -137,18 +141,27 @@ class Problem:
 
     line: int
     reason: str
+    # The line points outside the recording's own blobs, or at missing or altered ones: a recording
+    # that cannot be trusted rather than one cut short, so replay refuses it instead of skipping.
+    unsafe: bool = False
 
 
 @dataclass
 class Recording:
     """A recording opened for streaming: iterate it to get exchanges, one line at a time.
 
-    Damaged lines are skipped and collected in ``problems`` as iteration passes them.
+    Damaged lines are skipped and collected in ``problems`` as iteration passes them. Two lines
+    with the same ``seq`` raise :class:`RecordingError` naming both: an exchange is never dropped
+    silently. With ``verify_blobs`` every blob a line references must exist in the recording's blob
+    folder and hash to its name, else the line is an ``unsafe`` problem.
     """
 
     path: Path
     header: dict[str, Any]
     problems: list[Problem] = field(default_factory=list)
+    verify_blobs: bool = False
+    # Blob digests already checked this session (a blob shared by many lines is hashed once).
+    _verified: set[str] = field(default_factory=set, repr=False)
 
     @property
     def blob_dir(self) -> Path:
@@ -161,6 +174,7 @@ class Recording:
     def __iter__(self) -> Iterator[Exchange]:
         self.problems.clear()
         blob_dir = self.blob_dir
+        lines_by_seq: dict[int, int] = {}
         with self.path.open("rb") as handle:
             handle.readline()
             for number, raw in enumerate(handle, start=2):
@@ -171,9 +185,56 @@ class Recording:
                     if not isinstance(obj, dict):
                         raise ValueError("not a JSON object")
                     obj = migrate(obj, self.version)
-                    yield decode_exchange(obj, blob_dir)
+                    exchange = decode_exchange(obj, blob_dir)
+                    if self.verify_blobs:
+                        self._check_blobs(exchange)
                 except (ValueError, KeyError, TypeError) as error:
-                    self.problems.append(Problem(number, _describe(error, raw)))
+                    unsafe = isinstance(error, BlobReferenceError)
+                    self.problems.append(Problem(number, _describe(error, raw), unsafe))
+                    continue
+                first = lines_by_seq.setdefault(exchange.seq, number)
+                if first != number:
+                    raise RecordingError(duplicate_seq_message(self.path, exchange.seq, first, number))
+                yield exchange
+
+    def _check_blobs(self, exchange: Exchange) -> None:
+        for body in (exchange.request.body, exchange.response.body):
+            if body.storage == "blob" and body.sha256 not in self._verified:
+                check_blob(body, self.blob_dir)
+                self._verified.add(str(body.sha256))
+
+
+def duplicate_seq_message(path: Path, seq: int, first: int, second: int) -> str:
+    return (
+        f"{path} has two exchanges numbered seq {seq}, on lines {first} and {second} (two recordings "
+        "joined, or a hand edit); give every exchange its own seq before using it"
+    )
+
+
+def check_blob(body: Body, blob_dir: Path) -> None:
+    """Raise :class:`BlobReferenceError` unless the blob ``body`` names is in ``blob_dir`` with its
+    declared size and bytes whose sha256 is its name."""
+    assert body.blob_path is not None and body.sha256 is not None
+    path = body.blob_path
+    try:
+        with path.open("rb") as handle:
+            digest = hashlib.sha256()
+            size = 0
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+    except FileNotFoundError:
+        raise BlobReferenceError(f"the blob {body.sha256} is missing from {blob_dir}") from None
+    except OSError as error:
+        raise BlobReferenceError(
+            f"the blob {body.sha256} in {blob_dir} cannot be read: {error.strerror or error}"
+        ) from None
+    if digest.hexdigest() != body.sha256:
+        raise BlobReferenceError(f"the bytes of blob {body.sha256} in {blob_dir} do not hash to its name")
+    if size != body.size:
+        raise BlobReferenceError(
+            f"the blob {body.sha256} holds {size} bytes, not the {body.size} the line says"
+        )
 
 
 def _describe(error: Exception, raw: bytes) -> str:
@@ -196,8 +257,12 @@ def migrate(obj: dict[str, Any], version: int) -> dict[str, Any]:
     return obj
 
 
-def open_recording(path: Path | str) -> Recording:
-    """Open a recording and check its header; raises :class:`RecordingError` with a clear sentence."""
+def open_recording(path: Path | str, *, verify_blobs: bool = False) -> Recording:
+    """Open a recording and check its header; raises :class:`RecordingError` with a clear sentence.
+
+    ``verify_blobs`` hashes every referenced blob as the lines are read (what a replay, which sends
+    them, needs); readers that only compare leave it off.
+    """
     path = Path(path)
     if not path.exists():
         raise RecordingError(f"recording {path} does not exist")
@@ -205,9 +270,14 @@ def open_recording(path: Path | str) -> Recording:
         raise RecordingError(f"{path} is a directory, not a recording file")
     try:
         with path.open("rb") as handle:
-            first = handle.readline()
+            # Bounded: a header is a few hundred bytes, and /dev/zero has no line end at all.
+            first = handle.readline(MAX_HEADER_BYTES + 1)
     except OSError as error:
         raise RecordingError(f"cannot read recording {path}: {error.strerror}") from error
+    if len(first) > MAX_HEADER_BYTES:
+        raise RecordingError(
+            f"{path} is not a compat-diff recording (its first line is longer than {MAX_HEADER_BYTES} bytes)"
+        )
     if not first.strip():
         raise RecordingError(f"{path} is empty, not a compat-diff recording")
     try:
@@ -231,7 +301,7 @@ def open_recording(path: Path | str) -> Recording:
             f"{path} is recording version {version}, which this compat-diff cannot upgrade"
             f" (no migration from version {missing[0]})"
         )
-    return Recording(path=path, header=header)
+    return Recording(path=path, header=header, verify_blobs=verify_blobs)
 
 
 def read_recording(path: Path | str) -> Recording:

@@ -10,7 +10,6 @@ bound; other content encodings are kept as sent.
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Iterator
@@ -88,20 +87,20 @@ class _Spool:
         if self.file is None or self.partial is None or self.directory is None:
             return Body.of(bytes(self.memory))
         digest = self.hash.hexdigest()
-        target = self.directory / digest
         try:
             self.file.close()
-            # Content-addressed: an identical answer stored before is the same file.
-            os.replace(self.partial, target)
         except OSError as error:
-            raise SpoolError(f"cannot store the answer in {target}: {error.strerror or error}") from None
-        self.partial = None
+            where = self.partial
+            raise SpoolError(f"cannot store the answer in {where}: {error.strerror or error}") from None
+        # The file keeps its private name until the run directory stores the answer under its digest
+        # (the answer may still be redacted, and an identical answer of another call may share it).
+        spooled, self.partial = self.partial, None
         return Body(
             inline=None,
             storage="blob",
             sha256=digest,
             size=self.size,
-            blob_path=target,
+            blob_path=spooled,
             is_text=_looks_like_text(self.head),
         )
 

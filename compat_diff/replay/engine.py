@@ -10,6 +10,7 @@ errors are recorded on the answer and the replay carries on.
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
 import errno
 import http.client
 import ssl
@@ -17,17 +18,19 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import aiohttp
 import yarl
 
 from compat_diff.aws.models import is_read_only
-from compat_diff.aws.redact import redact_request
+from compat_diff.aws.redact import redact_request, redact_response
 from compat_diff.aws.signing import Clock, system_clock
+from compat_diff.errors import RecordingError
 from compat_diff.model import Body, Exchange, HttpResponse, header_text
+from compat_diff.recording.runformat import Answer
 from compat_diff.replay.answers import (
     DEFAULT_MAX_ANSWER_BYTES,
     AnswerTooLarge,
@@ -37,9 +40,11 @@ from compat_diff.replay.answers import (
 )
 from compat_diff.replay.exact import needs_exact_bytes, send_exact
 from compat_diff.replay.idmap import DependencyIndex, IdMap, Substituter
+from compat_diff.replay.names import NameScope
+from compat_diff.replay.polls import DEFAULT_POLL_TIMEOUT, pollable, reached, recorded_states, states
 from compat_diff.replay.retarget import NotReplayable, OutgoingRequest, rebuild
-from compat_diff.replay.rundir import Answer
 from compat_diff.replay.targets import Target
+from compat_diff.replay.timeshift import shift_exchange
 
 # aiohttp adds these unless told not to; a replay sends only what the recorded client sent.
 _AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
@@ -69,6 +74,10 @@ class ReplayOptions:
     clock: Clock = system_clock
     max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
     unresponsive_after: int = DEFAULT_UNRESPONSIVE_AFTER
+    # Replay start minus recording start: absolute times in requests move by it (None: as recorded).
+    time_shift: _dt.timedelta | None = None
+    # Seconds a poll may be repeated until the candidate reports the recorded state (0: never).
+    poll_timeout: float = DEFAULT_POLL_TIMEOUT
 
 
 @dataclass
@@ -98,6 +107,10 @@ class TargetState:
     too_large: int = 0
     internal_errors: int = 0
     first_internal_error: str | None = None
+    # The target's run-scoped names (None: names as recorded, nothing remembered for the cleanup).
+    names: NameScope | None = None
+    # A resumed run: what the target answered before the interruption (seq -> answer, or None).
+    previous: dict[int, HttpResponse | None] = field(default_factory=dict, repr=False)
 
 
 async def replay(
@@ -107,6 +120,8 @@ async def replay(
     options: ReplayOptions,
     on_answer: Callable[[Target, Answer], None],
     blob_dirs: dict[str, Path] | None = None,
+    names: dict[str, NameScope] | None = None,
+    previous: dict[str, dict[int, HttpResponse | None]] | None = None,
 ) -> list[TargetState]:
     """Replay ``exchanges`` against every target at once; ``on_answer`` receives each outcome.
 
@@ -125,12 +140,32 @@ async def replay(
             limit=asyncio.Semaphore(options.concurrency),
             on_answer=on_answer,
             blob_dir=(blob_dirs or {}).get(target.name),
+            names=(names or {}).get(target.name),
+            previous=(previous or {}).get(target.name, {}),
         )
         for target in targets
     ]
     timeout = aiohttp.ClientTimeout(total=options.timeout)
     # Loading the system's CA store costs milliseconds; only a verified HTTPS target needs it.
     verified: ssl.SSLContext | None = None
+    try:
+        await _replay_all(states, sessions, index, options, timeout, verified)
+    finally:
+        # Closed even when the replay is interrupted, so no session is left unclosed.
+        for state in states:
+            if state.http is not None:
+                await state.http.close()
+    return states
+
+
+async def _replay_all(
+    states: list[TargetState],
+    sessions: dict[str, list[Exchange]],
+    index: DependencyIndex,
+    options: ReplayOptions,
+    timeout: aiohttp.ClientTimeout,
+    verified: ssl.SSLContext | None,
+) -> None:
     async with asyncio.TaskGroup() as group:
         for state in states:
             tls: ssl.SSLContext | bool = False
@@ -146,23 +181,24 @@ async def replay(
             )
             for calls in sessions.values():
                 group.create_task(_replay_session(state, calls, index, options))
-    for state in states:
-        if state.http is not None:
-            await state.http.close()
-    return states
 
 
 async def _replay_session(
     state: TargetState, calls: list[Exchange], index: DependencyIndex, options: ReplayOptions
 ) -> None:
     for exchange in calls:
+        if exchange.seq in state.previous:
+            _restore(state, exchange)
+            continue
         try:
             for origin in index.origins_of(exchange.seq):
                 event = state.done.get(origin)
                 if event is not None:
                     await event.wait()
             try:
-                answer = await _replay_call(state, exchange, options)
+                answer = _without_secrets(
+                    await _replay_call(state, exchange, options), exchange, state.blob_dir
+                )
             except Exception as error:  # a bug of ours, never an outcome of the candidate
                 answer = _internal_error(exchange.seq, error)
         finally:
@@ -174,6 +210,10 @@ async def _replay_session(
             state.idmap.learn(
                 exchange.seq, exchange.response, answer.response if answer.outcome == "answered" else None
             )
+            if state.names is not None and answer.outcome == "answered" and answer.response is not None:
+                # The candidate's own values are learnt above; the comparison sees the recorded names.
+                state.names.note_created(exchange, answer.response)
+                answer = replace(answer, response=state.names.map_back(exchange, answer.response))
         except Exception as error:
             answer = _internal_error(exchange.seq, error)
         if answer.outcome == "answered":
@@ -192,6 +232,46 @@ async def _replay_session(
         state.on_answer(state.target, answer)
 
 
+def _without_secrets(answer: Answer, exchange: Exchange, blob_dir: Path | None) -> Answer:
+    """The answer with the secrets a candidate hands out (keys, tokens, passwords) redacted, the way
+    the recorder redacts AWS's answers, before anything learns from it or writes it down."""
+    response = answer.response
+    if response is None:
+        return answer
+    redacted = redact_response(response, exchange.op)
+    if redacted is response:
+        return answer
+    if redacted.body is not response.body:
+        # Its unredacted bytes go; the redacted body is stored when the answer is written.
+        _drop_spooled(response.body, blob_dir)
+    return replace(answer, response=redacted)
+
+
+def _drop_spooled(body: Body, blob_dir: Path | None) -> None:
+    """Remove a body spooled to a file of its own as it arrived (not yet stored under its digest)."""
+    path = body.blob_path if body.storage == "blob" else None
+    # Spool files are hidden (".answer-..."); a file named by its digest may be another answer's.
+    if path is not None and blob_dir is not None and path.parent == blob_dir and path.name.startswith("."):
+        path.unlink(missing_ok=True)
+
+
+def _restore(state: TargetState, exchange: Exchange) -> None:
+    """A call answered before the interruption of a resumed run: learn from it, do not send it."""
+    response = state.previous[exchange.seq]
+    if response is not None:
+        if state.names is not None:
+            # Stored with the recorded names; the candidate's ids carry the run-scoped ones.
+            response = state.names.map_forward(exchange, response)
+            state.names.note_created(exchange, response)
+        state.idmap.learn(exchange.seq, exchange.response, response)
+        state.answered += 1
+    else:
+        state.idmap.learn(exchange.seq, exchange.response, None)
+    waited_on = state.done.get(exchange.seq)
+    if waited_on is not None:
+        waited_on.set()
+
+
 def _internal_error(seq: int, error: Exception) -> Answer:
     """An exception raised by the replayer's own code: labelled as ours, kept out of the scores."""
     where = ""
@@ -204,24 +284,60 @@ def _internal_error(seq: int, error: Exception) -> Answer:
 
 
 async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOptions) -> Answer:
+    answer = await _replay_once(state, exchange, options)
+    if options.poll_timeout > 0 and answer.outcome == "answered" and pollable(exchange):
+        answer = await _poll(state, exchange, options, answer)
+    return answer
+
+
+async def _poll(state: TargetState, exchange: Exchange, options: ReplayOptions, answer: Answer) -> Answer:
+    """Ask again until the candidate reports the recorded state, or the bound expires."""
+    recorded = recorded_states(exchange)
+    if not recorded or answer.response is None:
+        return answer
+    started = time.monotonic()
+    attempts, delay, done = 1, 0.2, reached(recorded, states(exchange, answer.response))
+    while not done and time.monotonic() - started + delay <= options.poll_timeout:
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 2.0)
+        again = await _replay_once(state, exchange, options)
+        attempts += 1
+        if again.outcome != "answered" or again.response is None:
+            break
+        answer = again
+        done = reached(recorded, states(exchange, again.response))
+    if attempts > 1:
+        answer = replace(answer, polled={
+            "attempts": attempts,
+            "waited_ms": round((time.monotonic() - started) * 1000, 1),
+            "reached": done,
+        })
+    return answer
+
+
+async def _replay_once(state: TargetState, exchange: Exchange, options: ReplayOptions) -> Answer:
     skipped = _skip_reason(exchange, options, state.target)
     if skipped:
         return Answer(exchange.seq, "skipped", skipped=skipped)
+    if options.time_shift is not None and state.target.timeshift:
+        exchange = shift_exchange(exchange, options.time_shift)
     replacements, broken = state.idmap.resolve(exchange.seq)
     substituter = Substituter(replacements) if replacements else None
+    if state.names is not None:
+        substituter = state.names.substituter(substituter)
     if state.unresponsive is not None:
         return Answer(
             exchange.seq,
             "not-run",
             skipped=f"target unresponsive: {state.unresponsive}",
-            broken_dependencies=broken,
+            broken_dependencies=tuple(broken),
         )
     if state.down is not None:
         return Answer(
             exchange.seq,
             "transport",
             error={"kind": state.down["kind"], "message": f"not sent: {state.down['message']}"},
-            broken_dependencies=broken,
+            broken_dependencies=tuple(broken),
         )
     attempts = 0
     while True:
@@ -231,14 +347,17 @@ async def _replay_call(state: TargetState, exchange: Exchange, options: ReplayOp
         except NotReplayable as error:
             return Answer(exchange.seq, "skipped", skipped=f"not-replayable: {error}")
         sent = redact_request(outgoing.as_http_request(), exchange.op)
-        answer = await _send(state, exchange.seq, outgoing, options)
-        answer.request = sent
-        answer.broken_dependencies = broken
-        answer.attempts = attempts
+        answer = replace(
+            await _send(state, exchange.seq, outgoing, options),
+            request=sent,
+            broken_dependencies=tuple(broken),
+            attempts=attempts,
+        )
         if answer.outcome == "transport" and answer.error and answer.error["kind"] in _STALL_KINDS:
             await _note_stall(state, options)
         if answer.response is None or attempts > options.retry_throttled or not _throttled(answer.response):
             return answer
+        _drop_spooled(answer.response.body, state.blob_dir)  # the throttled answer is replaced
         await asyncio.sleep(min(0.1 * 2 ** (attempts - 1), 2.0))
 
 
@@ -255,6 +374,16 @@ def _skip_reason(exchange: Exchange, options: ReplayOptions, target: Target) -> 
     return None
 
 
+def _open_blob(body: Body) -> BinaryIO:
+    assert body.blob_path is not None
+    try:
+        return body.blob_path.open("rb")
+    except OSError as error:
+        raise RecordingError(
+            f"the recording's blob {body.sha256} cannot be read: {error.strerror or error}"
+        ) from None
+
+
 def _throttled(response: HttpResponse) -> bool:
     if response.status not in (400, 429, 503):
         return False
@@ -266,13 +395,16 @@ async def _send(state: TargetState, seq: int, outgoing: OutgoingRequest, options
     read = _BodyReader(state.blob_dir, options.max_answer_bytes)
     async with state.limit:
         started = time.perf_counter()
+        # Opened before the transport's try: a blob that cannot be read is the recording's problem
+        # (the replay checked every blob up front), never a fault of the candidate.
+        data = _open_blob(outgoing.body) if isinstance(outgoing.body, Body) else None
         try:
             # The session skips aiohttp's automatic headers, so nothing but the rebuilt headers is sent.
-            if isinstance(outgoing.body, Body):
-                assert outgoing.body.blob_path is not None
-                with outgoing.body.blob_path.open("rb") as data:
+            if data is not None:
+                with data:
                     response = await _exchange(state, outgoing, data, read, options)
             else:
+                assert not isinstance(outgoing.body, Body)
                 response = await _exchange(state, outgoing, outgoing.body or None, read, options)
         except AnswerTooLarge as error:
             state.stalls_in_a_row = 0
@@ -339,9 +471,7 @@ async def _exchange(
             # The common small answer: its Content-Length bounds what aiohttp reads.
             return HttpResponse(status=reply.status, headers=headers, body=Body.of(await reply.read()))
         try:
-            body = await read_body(
-                reply.content.iter_chunked(1 << 16), encoding, read.blob_dir, read.limit
-            )
+            body = await read_body(reply.content.iter_chunked(1 << 16), encoding, read.blob_dir, read.limit)
         except AnswerTooLarge:
             # Drop the connection rather than drain a body that may never end.
             reply.close()

@@ -158,7 +158,8 @@ def _json_values(value: Any, path: str) -> Iterator[tuple[str, str]]:
         for index, item in enumerate(value):
             yield from _json_values(item, f"{path}[{index}]")
     elif isinstance(value, str):
-        yield path, value
+        # Some ids end in a newline (Kinesis shard iterators); the client sends the id back as a token.
+        yield path, value.strip()
     elif isinstance(value, int | float) and not isinstance(value, bool):
         yield path, str(value)
 

@@ -7,17 +7,15 @@ run directory records). Nothing here does IO beyond reading a recorded body.
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import hashlib
-import re
-import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
+from compat_diff.aws.addressing import bucket_addressed, bucket_from_host
 from compat_diff.aws.auth import credential_scope, is_sigv2_query_api, parse_auth
+from compat_diff.aws.checksums import checksum_header
 from compat_diff.aws.identify import recorded_endpoint_path
 from compat_diff.aws.models import has_service, service_meta
 from compat_diff.aws.redact import REDACTED
@@ -33,6 +31,7 @@ from compat_diff.aws.signing import (
     sign_request,
     strip_query_api_v2,
     system_clock,
+    uses_s3_signing_rules,
 )
 from compat_diff.model import Auth, Body, Exchange, HttpRequest, client_header_text, is_exact_text
 from compat_diff.replay.idmap import Substituter, substitutable_body
@@ -54,14 +53,6 @@ HOP_BY_HOP = frozenset(
 # Recomputed for every request rather than copied.
 _REBUILT = frozenset({"host", "content-length", "expect"})
 _CHUNKED_ONLY = frozenset({"x-amz-decoded-content-length", "x-amz-trailer"})
-_S3_VIRTUAL_HOST = re.compile(r"^(?P<bucket>.+?)\.s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?$")
-_LOCAL_VIRTUAL_HOST = re.compile(
-    r"^(?P<bucket>[^.]+(?:\.[^.]+)*?)\.(?:s3\.)?localhost(?:\.localstack\.cloud)?$"
-)
-# S3-compatible services conventionally serve virtual hosts as <bucket>.s3.<their domain>
-# (MinIO, Ceph and Swift deployments, s3.compat-diff.test in tests); the endpoint itself
-# (s3.<domain>) names no bucket.
-_S3_DOMAIN_VIRTUAL_HOST = re.compile(r"^(?P<bucket>[^.]+(?:\.[^.]+)*?)\.s3\.[a-z0-9-]+(?:\.[a-z0-9-]+)+$")
 
 
 # SSE-C key headers: the user's own secret, redacted in recordings, put back from the target.
@@ -103,17 +94,6 @@ class OutgoingRequest:
         return HttpRequest(self.method, self.url, self.headers, body)
 
 
-@lru_cache(maxsize=4096)
-def virtual_host_bucket(host: str) -> str | None:
-    """The bucket named in a virtual-host style S3 host name, if any."""
-    host = host.lower().rstrip(".")
-    for pattern in (_S3_VIRTUAL_HOST, _LOCAL_VIRTUAL_HOST, _S3_DOMAIN_VIRTUAL_HOST):
-        match = pattern.match(host)
-        if match and match.group("bucket") not in ("s3", "www"):
-            return match.group("bucket")
-    return None
-
-
 def recorded_auth(exchange: Exchange) -> Auth:
     if exchange.auth.scheme != "none":
         return exchange.auth
@@ -135,7 +115,8 @@ def rebuild(
         raise NotReplayable(f"the recorded signature scheme {auth.scheme!r} cannot be re-signed")
     scope = credential_scope(request)
     signing_service = scope[1] if scope else "s3"
-    is_s3 = exchange.service == "s3" or (exchange.service is None and signing_service == "s3")
+    # Whether the bucket may travel in the host: the service model's request paths say (/{Bucket}/...).
+    is_s3 = bucket_addressed(exchange.service or signing_service)
 
     try:
         recorded = urlsplit(request.url)
@@ -144,7 +125,7 @@ def rebuild(
     path = _without_recorded_prefix(exchange, target, recorded.path or "/")
     query = recorded.query
     if is_s3:
-        bucket = virtual_host_bucket(recorded.hostname or "")
+        bucket = bucket_from_host(recorded.netloc, exchange.service or signing_service)
         if bucket:
             path = "/" + bucket + (path if path.startswith("/") else "/" + path)
 
@@ -153,7 +134,7 @@ def rebuild(
     if is_s3 and target.s3_addressing == "virtual":
         first, _, rest = path.lstrip("/").partition("/")
         if first:
-            netloc = f"{first}.{netloc}"
+            netloc = f"{substituter.text(first) if substituter else first}.{netloc}"
             auth_path = path
             path = "/" + rest
     path = prefix + path if prefix else path
@@ -368,7 +349,8 @@ def _signing_plan(
         payload_hash: str | None = UNSIGNED_PAYLOAD
     elif isinstance(body, Body):
         payload_hash = body.digest()
-    elif recorded_hash or signing_service == "s3":
+    elif recorded_hash or uses_s3_signing_rules(signing_service):
+        # S3's SigV4 variant always sends the payload hash; the model's signatureVersion says who uses it.
         payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
     else:
         payload_hash = None
@@ -403,42 +385,6 @@ def _parse_time(value: str) -> _dt.datetime | None:
 
 # --------------------------------------------------------------------------------------------
 # Checksums: recomputed when a body changed, and sent as headers instead of aws-chunked trailers.
-
-
-def _crc_table(poly: int) -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_CRC32C_TABLE = _crc_table(0x82F63B78)
-_CRC64NVME_TABLE = _crc_table(0x9A6C9329AC4BC9B5)
-
-
-def _crc(data: bytes, table: list[int], mask: int, width: int) -> bytes:
-    crc = mask
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return (crc ^ mask).to_bytes(width, "big")
-
-
-CHECKSUMS: dict[str, Callable[[bytes], bytes]] = {
-    "content-md5": lambda data: hashlib.md5(data).digest(),
-    "x-amz-checksum-crc32": lambda data: zlib.crc32(data).to_bytes(4, "big"),
-    "x-amz-checksum-crc32c": lambda data: _crc(data, _CRC32C_TABLE, 0xFFFFFFFF, 4),
-    "x-amz-checksum-crc64nvme": lambda data: _crc(data, _CRC64NVME_TABLE, 0xFFFFFFFFFFFFFFFF, 8),
-    "x-amz-checksum-sha1": lambda data: hashlib.sha1(data).digest(),
-    "x-amz-checksum-sha256": lambda data: hashlib.sha256(data).digest(),
-}
-
-
-def checksum_header(name: str, data: bytes) -> str | None:
-    compute = CHECKSUMS.get(name.lower())
-    return base64.b64encode(compute(data)).decode("ascii") if compute else None
 
 
 def _recompute_checksums(headers: list[tuple[str, str]], body: bytes | Body) -> list[tuple[str, str]]:

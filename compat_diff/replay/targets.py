@@ -17,16 +17,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from compat_diff.aws.cliconfig import CliConfiguration, read_cli_configuration
 from compat_diff.aws.services import canonical_service, closest_services
 from compat_diff.aws.signing import SigningCredentials, credentials_from_chain
 from compat_diff.errors import TargetError
+from compat_diff.recording.runformat import check_target_name
+from compat_diff.replay.endpoints import AWS_HOST_SUFFIXES, canonical_endpoint, endpoint_host, is_aws_host
 
-AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+__all__ = ["AWS_HOST_SUFFIXES", "Target", "is_aws_host", "load_targets", "validate_target_name"]
+
 S3_ADDRESSING = ("path", "virtual")
 SIGV2_MODES = ("keep", "v4")
+NAME_MODES = ("run-scoped", "as-recorded")
 _TARGET_KEYS = {
     "endpoint",
     "endpoints",
@@ -44,6 +47,8 @@ _TARGET_KEYS = {
     "services",
     "sse_customer_key",
     "sse_customer_key_env",
+    "timeshift",
+    "names",
 }
 _CREDENTIAL_KEYS = {
     "access_key",
@@ -87,6 +92,10 @@ class Target:
     # SSE-C customer keys (base64, as the header carries them) to put back where the recording
     # redacted one; each recorded use is matched by the key's MD5, which is recorded in clear.
     sse_customer_keys: tuple[str, ...] = ()
+    # Absolute times in requests move with the replay (docs/replay.md, "Time-shifted replay").
+    timeshift: bool = True
+    # "run-scoped": names the recording created carry the run id; "as-recorded": sent unchanged.
+    names: str = "run-scoped"
 
     def sse_customer_key(self, recorded_md5: str | None) -> str | None:
         """The target's SSE-C key whose MD5 is ``recorded_md5`` (the only key when none was sent)."""
@@ -136,17 +145,14 @@ class Target:
             "recorded_prefixes": dict(self.recorded_prefixes),
             # The MD5 of an SSE-C key is sent in clear with every use; the key never is written.
             "sse_customer_key_md5s": [key_md5(key) for key in self.sse_customer_keys],
+            "timeshift": self.timeshift,
+            "names": self.names,
         }
 
 
 def key_md5(key: str) -> str:
     """The ``...-customer-key-MD5`` header value for an SSE-C key given in base64."""
     return base64.b64encode(hashlib.md5(base64.b64decode(key)).digest()).decode()
-
-
-def is_aws_host(host: str) -> bool:
-    host = host.lower().rstrip(".")
-    return any(host.endswith(suffix) or host == suffix[1:] for suffix in AWS_HOST_SUFFIXES)
 
 
 def load_targets(
@@ -174,18 +180,28 @@ def load_targets(
         raise TargetError("no target given: use --target NAME=URL or --targets FILE.toml")
     seen: set[str] = set()
     for target in targets:
+        validate_target_name(target.name)
         if target.name in seen:
             raise TargetError(f"target {target.name!r} is defined twice")
         seen.add(target.name)
         if not allow_aws:
             for url in (target.endpoint, *target.endpoints.values()):
-                host = urlsplit(url).hostname or ""
+                # Every URL here is canonical (endpoints.py): the host judged is the host resolved.
+                host = endpoint_host(url)
                 if is_aws_host(host):
                     raise TargetError(
                         f"target {target.name!r} points at the AWS endpoint {host}; "
                         "pass --allow-aws to replay against AWS itself"
                     )
     return targets
+
+
+def validate_target_name(name: str) -> None:
+    """Refuse a name that cannot be a folder of the run directory (``../evil``, ``a/b``, ``.x``)."""
+    try:
+        check_target_name(name)
+    except ValueError as error:
+        raise TargetError(str(error)) from None
 
 
 def _short_target(
@@ -220,14 +236,13 @@ def _short_target(
                 "(AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, or endpoint_url/services in the profile)"
             )
         for service, service_url in configured.endpoints.items():
-            _check_url(service_url, f"{where}: the endpoint of {service}")
-            endpoints[service] = service_url.rstrip("/")
+            endpoints[service] = _check_url(service_url, f"{where}: the endpoint of {service}")
         url = configured.endpoint or next(iter(endpoints.values()))
-    _check_url(url, where)
+    url = _check_url(url, where)
     credentials, source = _chain_credentials(chain, profile or configured.profile, where)
     return Target(
         name=name,
-        endpoint=url.rstrip("/"),
+        endpoint=url,
         endpoints=endpoints,
         region=region or configured.region,
         credentials=credentials,
@@ -264,8 +279,7 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
     endpoint = table.get("endpoint")
     if endpoint is None:
         raise TargetError(f"{where}.endpoint is missing (the URL every service is sent to by default)")
-    endpoint = _string(endpoint, f"{where}.endpoint")
-    _check_url(endpoint, f"{where}.endpoint")
+    endpoint = _check_url(_string(endpoint, f"{where}.endpoint"), f"{where}.endpoint")
 
     endpoints: dict[str, str] = {}
     raw_endpoints = table.get("endpoints", {})
@@ -297,6 +311,12 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
     tls_verify = table.get("tls_verify", True)
     if not isinstance(tls_verify, bool):
         raise TargetError(f"{where}.tls_verify must be true or false, not {tls_verify!r}")
+    timeshift = table.get("timeshift", True)
+    if not isinstance(timeshift, bool):
+        raise TargetError(f"{where}.timeshift must be true or false, not {timeshift!r}")
+    names = table.get("names", "run-scoped")
+    if names not in NAME_MODES:
+        raise TargetError(f'{where}.names must be "run-scoped" or "as-recorded", not {names!r}')
     services: frozenset[str] | None = None
     if "services" in table:
         raw_services = table["services"]
@@ -326,7 +346,7 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
 
     return Target(
         name=name,
-        endpoint=endpoint.rstrip("/"),
+        endpoint=endpoint,
         endpoints=endpoints,
         region=region,
         credentials=credentials,
@@ -339,6 +359,8 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
         service_credentials=service_credentials,
         recorded_prefixes=recorded_prefixes,
         sse_customer_keys=sse_keys,
+        timeshift=timeshift,
+        names=names,
     )
 
 
@@ -431,16 +453,9 @@ def _string(value: Any, where: str) -> str:
     return value.strip()
 
 
-def _check_url(url: str, where: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TargetError(f"{where} must be an http:// or https:// URL with a host, not {url!r}")
-    if parts.query or parts.fragment:
-        raise TargetError(f"{where} must not carry a query or fragment: {url!r}")
-    try:
-        parts.port  # noqa: B018 - parsing the port is the check
-    except ValueError:
-        raise TargetError(f"{where} has an invalid port: {url!r}") from None
+def _check_url(url: str, where: str) -> str:
+    """The canonical form of ``url`` (the one the HTTP client will use); every caller keeps it."""
+    return canonical_endpoint(url, where)
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,9 +485,7 @@ def _endpoint_entry(
     secret_key_env = ... }`` (or ``profile = ...``) for a service with its own keys.
     """
     if isinstance(entry, str):
-        url = _string(entry, where)
-        _check_url(url, where)
-        return url.rstrip("/"), None, ""
+        return _check_url(_string(entry, where), where), None, ""
     if not isinstance(entry, dict):
         raise TargetError(f'{where} must be a URL or a table like {{ url = "http://...", access_key = ... }}')
     extra = sorted(set(entry) - _ENDPOINT_KEYS)
@@ -482,8 +495,7 @@ def _endpoint_entry(
         )
     if "url" not in entry:
         raise TargetError(f"{where}.url is missing")
-    url = _string(entry["url"], f"{where}.url")
-    _check_url(url, f"{where}.url")
+    url = _check_url(_string(entry["url"], f"{where}.url"), f"{where}.url")
     prefix = ""
     if "recorded_prefix" in entry:
         prefix = _string(entry["recorded_prefix"], f"{where}.recorded_prefix")
@@ -493,4 +505,4 @@ def _endpoint_entry(
     credentials = None
     if set(entry) & _CREDENTIAL_KEYS:
         credentials, _ = _credentials(entry, where, env, chain)
-    return url.rstrip("/"), credentials, prefix
+    return url, credentials, prefix

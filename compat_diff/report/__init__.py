@@ -9,9 +9,10 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from compat_diff.report.document import as_result
+from compat_diff.report.files import report_directory, write_with
 from compat_diff.report.result import RunResult
 
 __all__ = ["write_reports"]
@@ -37,12 +38,12 @@ def write_reports(
     from compat_diff.report.markdown import append_step_summary, write_summary
 
     result = as_result(doc)
-    report_dir.mkdir(parents=True, exist_ok=True)
+    report_directory(report_dir)
     details_in_dir: Path | None = None
     if details_path is not None and details_path.exists():
         details_in_dir = report_dir / "details.jsonl"
         if details_path.resolve() != details_in_dir.resolve():
-            shutil.copyfile(details_path, details_in_dir)
+            write_with(details_in_dir, lambda out: _copy(details_path, out))
     written = [write_json(result, report_dir / "report.json")]
     if details_in_dir is not None:
         written.append(details_in_dir)
@@ -53,3 +54,8 @@ def write_reports(
     if environ is not None:
         append_step_summary(result, environ)
     return written
+
+
+def _copy(source: Path, out: IO[bytes]) -> None:
+    with source.open("rb") as data:
+        shutil.copyfileobj(data, out)

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from compat_diff.report.files import write_file
 from compat_diff.report.result import RunResult, format_score
 
 # (lowest score, colour): the first threshold a score reaches picks the colour.
@@ -73,6 +74,6 @@ def write_badges(result: RunResult, report_dir: Path) -> list[Path]:
     written = []
     for target in result.targets:
         path = report_dir / badge_filename(target.name)
-        path.write_text(render_badge(f"compat {target.name}", target.score), encoding="utf-8")
+        write_file(path, render_badge(f"compat {target.name}", target.score))
         written.append(path)
     return written

@@ -74,14 +74,26 @@ def iter_details(path: Path) -> Iterator[dict[str, Any]]:
 
 def load_result(path: Path) -> RunResult:
     """Read a report.json into the typed result document."""
-    return RunResult.from_json(load_document(path))
+    return _typed(load_document(path), str(path))
 
 
 def as_result(doc: RunResult | dict[str, Any], origin: str = "the report document") -> RunResult:
     """The typed result, converting a report.json-shaped dict once at the edge."""
     if isinstance(doc, RunResult):
         return doc
-    return RunResult.from_json(validate_document(doc, origin))
+    return _typed(validate_document(doc, origin), origin)
+
+
+def _typed(doc: dict[str, Any], origin: str) -> RunResult:
+    # validate_document checks the frame; a value of the wrong type deeper down (a count that is
+    # text, a list that is a number) is the document's fault too, said in one sentence.
+    try:
+        return RunResult.from_json(doc)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        reason = f"{type(error).__name__}: {error}" if isinstance(error, KeyError) else str(error)
+        raise InputError(
+            f"{origin} is not a valid compat-diff report (a value has the wrong type: {reason})."
+        ) from None
 
 
 __all__ = ["FORMAT", "SEVERITIES", "VERDICTS", "VERSION", "as_result", "format_score", "iter_details",

@@ -27,6 +27,7 @@ from markupsafe import Markup
 
 from compat_diff.model import SEVERITIES, VERDICTS
 from compat_diff.report.document import iter_details
+from compat_diff.report.files import write_file
 from compat_diff.report.result import RunResult, collapse_path, divergence_to_json
 
 # Exchanges per compressed chunk: small enough that opening one exchange decompresses little,
@@ -53,7 +54,9 @@ class ExchangeIndex:
     strings: list[str] = field(default_factory=list)
     _string_ids: dict[str, int] = field(default_factory=dict)
     columns: dict[str, list[int]] = field(
-        default_factory=lambda: {name: [] for name in ("t", "seq", "svc", "op", "v", "sev", "n", "paths")}
+        default_factory=lambda: {
+            name: [] for name in ("t", "seq", "svc", "op", "v", "sev", "n", "paths", "auth")
+        }
     )
 
     def string(self, text: str | None) -> int:
@@ -82,9 +85,19 @@ class ExchangeIndex:
         columns["sev"].append(severity_mask)
         columns["n"].append(len(divergences))
         columns["paths"].append(self.string(" ".join(paths)) if paths else -1)
+        columns["auth"].append(self.string(auth_label(record.get("auth"))))
 
     def as_json(self) -> dict[str, Any]:
         return {"strings": self.strings, "chunk": CHUNK_SIZE, **self.columns}
+
+
+def auth_label(auth: Any) -> str | None:
+    """How the calls were signed, as the table shows it: ``sigv4``, or ``sigv2 → sigv4`` when the
+    replay signed the candidate's call differently from the recorded one."""
+    if not isinstance(auth, dict) or not auth.get("reference"):
+        return None
+    reference, candidate = str(auth["reference"]), auth.get("candidate")
+    return reference if not candidate or candidate == reference else f"{reference} → {candidate}"
 
 
 def build_summary(result: RunResult, has_details: bool) -> dict[str, Any]:
@@ -311,8 +324,7 @@ def render_html(result: RunResult, details_path: Path | None) -> str:
 
 
 def write_html(result: RunResult, path: Path, details_path: Path | None) -> Path:
-    path.write_text(render_html(result, details_path), encoding="utf-8")
-    return path
+    return write_file(path, render_html(result, details_path))
 
 
 __all__ = ["iter_details", "render_html", "write_html"]

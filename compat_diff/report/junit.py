@@ -9,9 +9,11 @@ skipped. Messages name the top divergence with both sides as JSON.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from compat_diff.report.files import write_with
 from compat_diff.report.result import Finding, OperationResult, RunResult, TargetResult, format_score
 
 # Enough findings to act on without making a CI page unreadable for a badly broken operation.
@@ -104,8 +106,25 @@ def _suite_notes(result: RunResult, target: TargetResult) -> list[str]:
     return lines
 
 
+# Characters XML 1.0 cannot carry at all (control characters, lone surrogates): a CI system's
+# parser rejects the whole file for one of them, so each becomes U+FFFD.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_safe(root: ET.Element) -> ET.Element:
+    """Every text and attribute of ``root`` without characters XML cannot carry (ElementTree
+    escapes markup, but writes these as they are)."""
+    for element in root.iter():
+        if element.text:
+            element.text = _NOT_XML.sub("\ufffd", element.text)
+        if element.tail:
+            element.tail = _NOT_XML.sub("\ufffd", element.tail)
+        for key, value in element.attrib.items():
+            element.set(key, _NOT_XML.sub("\ufffd", value))
+    return root
+
+
 def write_junit(result: RunResult, path: Path) -> Path:
-    tree = ET.ElementTree(build_junit(result))
+    tree = ET.ElementTree(_xml_safe(build_junit(result)))
     ET.indent(tree)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
-    return path
+    return write_with(path, lambda out: tree.write(out, encoding="utf-8", xml_declaration=True))

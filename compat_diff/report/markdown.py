@@ -4,21 +4,41 @@ the findings that matter most."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from compat_diff.model import SEVERITIES, SEVERITY_ORDER
+from compat_diff.report.files import write_file
 from compat_diff.report.result import Finding, FindingRef, RunResult, format_score
 
 TOP_DIVERGENCES = 10
 LISTED_CHANGES = 20
 
 
-def _cell(value: Any) -> str:
-    """Table cells must not break the table: pipes and newlines are escaped, long values cut."""
-    text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("`", "'")
-    return text if len(text) <= 60 else text[:59] + "…"
+# Text from a recording, a report.json or a target name is data: Markdown and HTML in it must be
+# shown, never interpreted, and nothing in it may end a table row or a code span.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_MARKDOWN = re.compile(r"([\\*_\[\]~|])")
+
+
+def _one_line(value: Any, limit: int) -> str:
+    text = _CONTROL.sub(lambda found: " " if found.group(0) in "\t\n\r" else "\ufffd", str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cell(value: Any, limit: int = 60) -> str:
+    """Plain text for a table cell or a sentence: one line, Markdown and HTML escaped, long values cut."""
+    # A backtick would open a code span that escapes nothing: it becomes a quote.
+    text = _MARKDOWN.sub(r"\\\1", _one_line(value, limit).replace("`", "'"))
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _code(value: Any, limit: int = 60) -> str:
+    """Text for inside a code span (which shows HTML and Markdown as they are): one line, no
+    backtick to end the span, pipes escaped for the table."""
+    return _one_line(value, limit).replace("`", "'").replace("|", "\\|")
 
 
 def top_divergences(result: RunResult, limit: int = TOP_DIVERGENCES) -> list[FindingRef]:
@@ -45,7 +65,7 @@ def top_divergences(result: RunResult, limit: int = TOP_DIVERGENCES) -> list[Fin
 def _status(finding: Finding) -> str:
     if finding.status == "known":
         return "known" + (f" ({_cell(finding.issue)})" if finding.issue else "")
-    return finding.status or ""
+    return _cell(finding.status or "")
 
 
 def _finding_rows(refs: list[FindingRef], with_status: bool) -> list[str]:
@@ -55,8 +75,9 @@ def _finding_rows(refs: list[FindingRef], with_status: bool) -> list[str]:
     for ref in refs:
         finding = ref.finding
         row = (
-            f"| {finding.severity} | {_cell(ref.target)} | {_cell(ref.service)}.{_cell(ref.operation)} "
-            f"| {finding.kind} | `{_cell(finding.path)}` | {finding.count} |"
+            f"| {_cell(finding.severity)} | {_cell(ref.target)} "
+            f"| {_cell(ref.service)}.{_cell(ref.operation)} | {_cell(finding.kind)} "
+            f"| `{_code(finding.path)}` | {_cell(finding.count)} |"
         )
         lines.append(row + (f" {_status(finding)} |" if with_status else ""))
     return lines
@@ -69,12 +90,12 @@ def render_summary(result: RunResult) -> str:
     reference = (recording.get("header") or {}).get("reference")
     lines = ["## compat-diff report", ""]
     lines.append(
-        f"{recording.get('exchanges', '?')} recorded exchanges"
+        f"{_cell(recording.get('exchanges', '?'))} recorded exchanges"
         + (f" against {_cell(reference)}" if reference else "")
         + f", {len(targets)} target{'s' if len(targets) != 1 else ''}."
     )
     lines.append("")
-    header = ["Target", "Score", *(f"`{_cell(s)}`" for s in services), "Critical", "Major", "Minor"]
+    header = ["Target", "Score", *(f"`{_code(s)}`" for s in services), "Critical", "Major", "Minor"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join([":---", "---:", *(["---:"] * len(services)), "---:", "---:", "---:"]) + "|")
     for target in targets:
@@ -87,6 +108,8 @@ def render_summary(result: RunResult) -> str:
             *(str(severities[s]) for s in SEVERITIES),
         ]
         lines.append("| " + " | ".join(row) + " |")
+    for warning in (result.run or {}).get("setup_warnings", {}).values():
+        lines += ["", f"> **Warning:** {_line(str(warning))}"]
     gate = result.gate
     lines += ["", f"**Gate: {'passed' if gate.passed else 'failed'}**"]
     lines += [f"- {_line(reason)}" for reason in gate.reasons]
@@ -118,7 +141,7 @@ def _unscored(targets: Any) -> list[str]:
 
 
 def _line(text: str) -> str:
-    return text.replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")[:300]
+    return _cell(text, limit=300)
 
 
 def _changes(result: RunResult) -> list[str]:
@@ -139,8 +162,7 @@ def _changes(result: RunResult) -> list[str]:
 
 
 def write_summary(result: RunResult, path: Path) -> Path:
-    path.write_text(render_summary(result), encoding="utf-8")
-    return path
+    return write_file(path, render_summary(result))
 
 
 def append_step_summary(result: RunResult, environ: Mapping[str, str]) -> Path | None:

@@ -347,3 +347,18 @@ def test_x_id_names_the_operation_among_routes_that_fit() -> None:
 def test_s3_host_forms(url: str, operation: str) -> None:
     found = identify(make_request("GET", url))
     assert (found.service, found.operation) == ("s3", operation)
+
+
+def test_an_unsigned_query_call_to_a_shared_endpoint_is_named_by_its_action() -> None:
+    # moto and LocalStack serve every service on one port: the host learnt from signed KMS calls
+    # does not make an unsigned STS call a KMS call.
+    hints = {"127.0.0.1:5000": "kms"}
+    body = (
+        "Action=AssumeRoleWithWebIdentity&Version=2011-06-15"
+        "&RoleArn=arn&RoleSessionName=s&WebIdentityToken=t"
+    )
+    request = make_request(
+        "POST", "http://127.0.0.1:5000/", {"Content-Type": "application/x-www-form-urlencoded"}, body
+    )
+    found = identify(request, hints)
+    assert (found.service, found.operation) == ("sts", "AssumeRoleWithWebIdentity")

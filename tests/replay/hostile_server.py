@@ -9,6 +9,7 @@ Modes:
   answer-then-hang N   answers the first N requests with <ok/>, then reads requests and never answers
   hiccup FIRST LAST    hangs on requests FIRST..LAST (counted from 1), answers every other one
   head SIZE            answers 200 with Content-Length SIZE and no body (right for a HEAD request)
+  file TYPE PATH       answers 200 with the bytes of PATH as they are, with Content-Type TYPE
 """
 
 from __future__ import annotations
@@ -78,6 +79,13 @@ def _answer(connection: socket.socket, mode: str, args: list[str], bomb: bytes) 
                 b"Content-Type: application/xml\r\nContent-Length: %d\r\n\r\n" % len(bomb)
             )
             connection.sendall(bomb)
+        elif mode == "file":
+            with open(args[1], "rb") as handle:
+                body = handle.read()
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: %s\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (args[0].encode(), len(body), body)
+            )
         else:
             body = b"<ok/>"
             connection.sendall(

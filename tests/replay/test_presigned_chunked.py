@@ -168,9 +168,12 @@ def test_presigned_and_streamed_calls_are_accepted_by_a_verifying_server(
         False,
         tmp_path / "run",
         console=Console(stderr=True),
+        keep_resources=True,  # the objects are read back below
     )
 
     answers = _answers(tmp_path / "run", "rclone")
+    names = json.loads((tmp_path / "run" / "targets" / "rclone" / "names.json").read_text())
+    bucket = next(name["sent"] for name in names["names"] if name["recorded"] == "presign-bucket")
     statuses = [
         (a["seq"], a["response"]["status"], a["response"]["body"].get("text", "")[:200]) for a in answers
     ]
@@ -197,11 +200,11 @@ def test_presigned_and_streamed_calls_are_accepted_by_a_verifying_server(
         aws_secret_access_key=RCLONE_SECRET,
     )
     assert (
-        check.get_object(Bucket="presign-bucket", Key="streamed.txt")["Body"].read()
+        check.get_object(Bucket=bucket, Key="streamed.txt")["Body"].read()
         == b"streamed bytes " * 1000
     )
     assert (
-        check.get_object(Bucket="presign-bucket", Key="up.txt")["Body"].read()
+        check.get_object(Bucket=bucket, Key="up.txt")["Body"].read()
         == b"uploaded through a presigned URL"
     )
 

@@ -197,10 +197,12 @@ def test_header_bytes_that_are_not_utf8_are_recorded_and_replayed_exactly(tmp_pa
     assert base64.b64decode(meta["base64"]) == b"Hello World\xe9"
 
     candidate = moto_factory()
-    report = compare_against(recording, candidate.url, tmp_path / "report")
+    # Kept after the run, so the stored object can be read back below.
+    report = compare_against(recording, candidate.url, tmp_path / "report", "--keep-resources")
     assert divergences(report) == []
     assert report["targets"][0]["matching"] == report["recording"]["exchanges"] == 3
-    # The candidate stored the very bytes the client sent: a client reads them back alike.
+    # The candidate stored the very bytes the client sent: a client reads them back alike (the
+    # bucket carries the run's id, as every name the recording created does).
     s3 = boto3.client(
         "s3",
         endpoint_url=candidate.url,
@@ -208,4 +210,5 @@ def test_header_bytes_that_are_not_utf8_are_recorded_and_replayed_exactly(tmp_pa
         aws_access_key_id="x",
         aws_secret_access_key="y",
     )
-    assert s3.head_object(Bucket="bytes", Key="k")["Metadata"] == {"latin": "Hello World\xe9"}
+    (bucket,) = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("bytes")]
+    assert s3.head_object(Bucket=bucket, Key="k")["Metadata"] == {"latin": "Hello World\xe9"}

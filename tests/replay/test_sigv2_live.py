@@ -59,6 +59,7 @@ def test_sigv2_session_against_a_checking_endpoint(checker: str, tmp_path: Path)
 
 
 @pytest.mark.live
+@pytest.mark.timeout(1500)  # a first start of ec2-api provisions its stack (minutes); later ones ~30 s
 def test_sigv2_session_recorded_against_ec2_api_replays_against_a_fresh_one(tmp_path: Path) -> None:
     from compat_diff.candidates import CANDIDATES
     from compat_diff.candidates.lifecycle import running

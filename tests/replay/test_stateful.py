@@ -85,6 +85,7 @@ def test_generated_ids_are_mapped_on_two_targets_at_once(tmp_path, moto_factory,
         tmp_path / "run",
         concurrency=4,
         console=Console(stderr=True),
+        keep_resources=True,
     )
 
     assert status == 0
@@ -108,6 +109,8 @@ def test_generated_ids_are_mapped_on_two_targets_at_once(tmp_path, moto_factory,
         assert idmap["unresolved"] == []
     # The versioned read asked each candidate for its own version id, not the recorded one.
     for target, server in (("one", first), ("two", second)):
+        names = json.loads((tmp_path / "run" / "targets" / target / "names.json").read_text())
+        bucket = next(name["sent"] for name in names["names"] if name["recorded"] == "state-bucket")
         s3 = boto3.client(
             "s3",
             endpoint_url=server.url,
@@ -115,7 +118,7 @@ def test_generated_ids_are_mapped_on_two_targets_at_once(tmp_path, moto_factory,
             aws_access_key_id="x",
             aws_secret_access_key="y",
         )
-        versions = s3.list_object_versions(Bucket="state-bucket", Prefix="doc")["Versions"]
+        versions = s3.list_object_versions(Bucket=bucket, Prefix="doc")["Versions"]
         oldest = next(v["VersionId"] for v in versions if v["Key"] == "doc" and not v["IsLatest"])
         get = next(
             a
@@ -143,10 +146,13 @@ def test_a_create_that_fails_on_the_candidate_is_a_broken_dependency(tmp_path, m
         aws_secret_access_key="y",
     ).create_queue(QueueName="clash", Attributes={"VisibilityTimeout": "5"})
 
+    # Names as recorded, so the recorded CreateQueue meets the queue made above.
+    targets = tmp_path / "targets.toml"
+    targets.write_text(f'[target.c]\nendpoint = "{candidate.url}"\nnames = "as-recorded"\n')
     run_replay(
         recorder.writer.path,
-        [f"c={candidate.url}"],
-        None,
+        [],
+        targets,
         False,
         tmp_path / "run",
         console=Console(stderr=True),

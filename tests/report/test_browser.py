@@ -3,6 +3,7 @@ filter, open an exchange, see each divergence highlighted where it is."""
 
 from __future__ import annotations
 
+import copy
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,3 +188,174 @@ def test_sorting_and_pages_keep_the_dom_small(page: Any, tmp_path: Path) -> None
     assert "seq 1150" in page.locator("#exchange h2").inner_text()
     page.click("#exchange button:has-text('next')")
     assert "seq 1149" in page.locator("#exchange h2").inner_text()
+
+
+# ------------------------------------------------------------------ sharing and debugging aids
+
+SIGNATURE = "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeed"
+CUSTOMER_KEY = "c3VwZXItc2VjcmV0LWN1c3RvbWVyLWtleS0zMi1ieXRlcyE="
+
+
+def listing(keys: list[str]) -> str:
+    contents = "".join(f"<Contents><Key>{key}</Key><Size>1</Size></Contents>" for key in keys)
+    return f'<?xml version="1.0"?><ListBucketResult><Name>reports</Name>{contents}</ListBucketResult>'
+
+
+@pytest.fixture
+def shared_dir(tmp_path: Path) -> Path:
+    doc, details = sample_report()
+    details = copy.deepcopy(details)
+    for record in details:
+        record["auth"] = {"reference": "sigv4", "candidate": "sigv4"}
+    record = next(r for r in details if r["target"] == "swift" and r["operation"] == "GetObject")
+    record["auth"] = {"reference": "sigv2", "candidate": "sigv4"}
+    keys = [f"k{n:03d}" for n in range(40)]
+    record["reference"]["response"]["body"] = listing(keys)
+    record["candidate"]["response"]["body"] = listing([*keys[:20], "k020-changed", *keys[21:]])
+    record["candidate"]["request"]["headers"] = [
+        ["Host", "127.0.0.1:8080"],
+        [
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIAREPLAYTARGET0001/20261206/eu-west-1/s3/aws4_request, "
+            f"SignedHeaders=host;x-amz-date, Signature={SIGNATURE}",
+        ],
+        ["x-amz-date", "20261206T000000Z"],
+        ["x-amz-security-token", "**REDACTED**"],
+        ["x-amz-server-side-encryption-customer-key", "**REDACTED**"],
+        ["Content-Type", "text/plain"],
+    ]
+    record["candidate"]["request"]["method"] = "PUT"
+    record["candidate"]["request"]["body"] = "it's a body"
+    write_reports(doc, tmp_path / "report", write_details(details, tmp_path / "details.jsonl"))
+    return tmp_path / "report"
+
+
+def fragment(opened: Any) -> str:
+    return opened.evaluate("location.hash")
+
+
+def test_filters_and_sorting_live_in_the_url(page: Any, shared_dir: Path) -> None:
+    open_report(page, shared_dir)
+    page.click(".tab[data-tab=exchanges]")
+    page.select_option("#filters select[name=severity]", "major")
+    page.click("#table th:has-text('Worst')")
+    link = fragment(page)
+    assert "tab=exchanges" in link and "severity=major" in link and "sort=severity" in link
+    # Whoever opens the link sees the same view.
+    page.goto((shared_dir / "index.html").as_uri() + "#tab=exchanges&severity=major")
+    page.wait_for_selector("html[data-ready='1']", state="attached")
+    assert page.locator(".tab[data-tab=exchanges]").get_attribute("aria-selected") == "true"
+    assert page.locator("#filters select[name=severity]").input_value() == "major"
+    assert page.locator("#row-count").inner_text() == "1 exchange"
+    # Sorted by severity, worst first: the first row is the one with the worst severity there is.
+    page.goto((shared_dir / "index.html").as_uri() + "#tab=exchanges&sort=severity")
+    page.wait_for_selector("html[data-ready='1']", state="attached")
+    worst = page.locator("#table tbody tr").first.locator("td").nth(5).inner_text()
+    shown = page.locator("#table tbody tr td:nth-child(6)").all_inner_texts()
+    rank = {"critical": 0, "major": 1, "minor": 2, "·": 3}
+    assert [rank[s] for s in shown] == sorted(rank[s] for s in shown) and worst == min(shown, key=rank.get)
+    page.goto((shared_dir / "index.html").as_uri() + "#tab=exchanges&sort=-severity")
+    page.wait_for_selector("html[data-ready='1']", state="attached")
+    reverse = page.locator("#table tbody tr td:nth-child(6)").all_inner_texts()
+    assert [rank[s] for s in reverse] == sorted((rank[s] for s in reverse), reverse=True)
+
+
+def test_an_opened_exchange_is_a_link(page: Any, shared_dir: Path) -> None:
+    open_report(page, shared_dir)
+    page.click(".tab[data-tab=exchanges]")
+    page.fill("#filters input[name=q]", "GetObject")
+    page.locator("#table tbody tr").first.click()
+    page.locator("#exchange").wait_for(state="visible")
+    link = fragment(page)
+    assert "exchange=" in link and "q=GetObject" in link
+    other = page.context.new_page()
+    other.goto((shared_dir / "index.html").as_uri() + link)
+    other.wait_for_selector("html[data-ready='1']", state="attached")
+    other.locator("#exchange").wait_for(state="visible")
+    assert "s3.GetObject" in other.locator("#exchange h2").inner_text()
+    assert other.locator("#filters input[name=q]").input_value() == "GetObject"
+    other.close()
+
+
+def test_auth_scheme_body_diff_and_curl(page: Any, shared_dir: Path) -> None:
+    open_report(page, shared_dir)
+    page.click(".tab[data-tab=exchanges]")
+    auth_cells = page.locator("#table tbody tr td.auth").all_inner_texts()
+    assert "sigv2 → sigv4" in auth_cells and "sigv4" in auth_cells
+    page.fill("#filters input[name=q]", "GetObject")
+    rows = page.locator("#table tbody tr")
+    rows.filter(has_text="swift").first.click()
+    exchange = page.locator("#exchange")
+    exchange.wait_for(state="visible")
+    assert exchange.locator(".exchange-head .chip.auth").inner_text() == "auth: sigv2 → sigv4"
+
+    exchange.locator(".tabs.small .tab[data-view=diff]").click()
+    diff = exchange.locator(".view[data-view=diff]")
+    assert diff.is_visible()
+    assert diff.locator(".dl-del").all_inner_texts() == ["-     <Key>k020</Key>"]
+    assert diff.locator(".dl-add").all_inner_texts() == ["+     <Key>k020-changed</Key>"]
+    assert "unchanged lines" in diff.locator(".dl-skip").first.inner_text()
+
+    exchange.locator(".tabs.small .tab[data-view=raw]").click()
+    button = exchange.locator(".view[data-view=raw] .column[data-side=candidate] button.curl")
+    button.click()
+    command = button.get_attribute("data-copied") or ""
+    assert command.startswith("curl -X 'PUT' 'http://127.0.0.1:8080/reports/hello.txt'")
+    assert "--aws-sigv4 'aws:amz:eu-west-1:s3'" in command
+    assert '--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"' in command
+    assert '"x-amz-security-token: $AWS_SESSION_TOKEN"' in command
+    sse_key = "x-amz-server-side-encryption-customer-key"
+    assert f"'{sse_key}: <{sse_key}>'" in command
+    assert "--data-binary 'it'\\''s a body'" in command
+    for secret in (SIGNATURE, "AKIAREPLAYTARGET0001", "**REDACTED**", "x-amz-date"):
+        assert secret not in command
+    assert CUSTOMER_KEY not in command
+
+
+def test_a_presigned_url_keeps_placeholders(page: Any, tmp_path: Path) -> None:
+    doc, details = sample_report()
+    details = copy.deepcopy(details)
+    record = next(r for r in details if r["operation"] == "GetObject")
+    record["reference"]["request"]["url"] = (
+        "https://reports.s3.amazonaws.com/hello.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        f"&X-Amz-Credential=AKIAEXAMPLE%2F20261206%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature={SIGNATURE}"
+    )
+    record["reference"]["request"]["headers"] = [["Host", "reports.s3.amazonaws.com"]]
+    write_reports(doc, tmp_path / "report", write_details(details, tmp_path / "details.jsonl"))
+    open_report(page, tmp_path / "report")
+    page.click(".tab[data-tab=exchanges]")
+    page.fill("#filters input[name=q]", "GetObject")
+    page.locator("#table tbody tr").first.click()
+    exchange = page.locator("#exchange")
+    exchange.wait_for(state="visible")
+    exchange.locator(".tabs.small .tab[data-view=raw]").click()
+    button = exchange.locator(".view[data-view=raw] .column[data-side=reference] button.curl")
+    button.click()
+    command = button.get_attribute("data-copied") or ""
+    assert "X-Amz-Signature=<x-amz-signature>" in command and "X-Amz-Credential=<x-amz-credential>" in command
+    assert SIGNATURE not in command and "AKIAEXAMPLE" not in command
+
+
+def test_a_candidate_equal_to_the_reference_is_shown_from_it(page: Any, tmp_path: Path) -> None:
+    """details.jsonl leaves out what repeats the reference; the view shows the reference's copy."""
+    doc, details = sample_report()
+    details = copy.deepcopy(details)
+    record = next(r for r in details if r["target"] == "swift" and r["operation"] == "ListBuckets")
+    candidate = record["candidate"]
+    del candidate["normalized"]
+    candidate["normalized_same_as_reference"] = True
+    candidate["response"]["body"] = "<the reference's 312 bytes, sha256 " + "ab" * 32 + ">"
+    candidate["response"]["body_same_as_reference"] = True
+    write_reports(doc, tmp_path / "report", write_details(details, tmp_path / "details.jsonl"))
+    open_report(page, tmp_path / "report")
+    page.click(".tab[data-tab=exchanges]")
+    page.fill("#filters input[name=q]", "ListBuckets")
+    page.locator("#table tbody tr").filter(has_text="swift").first.click()
+    exchange = page.locator("#exchange")
+    exchange.wait_for(state="visible")
+    column = exchange.locator(".view[data-view=normalized] .column[data-side=candidate]")
+    assert "Same as the reference after normalization." in column.inner_text()
+    name = column.locator('[data-path="$.Buckets[0].Name"]').inner_text().strip()
+    assert name.startswith('"Name": "reports"')
+    exchange.locator(".tabs.small .tab[data-view=diff]").click()
+    assert "byte for byte the reference's" in exchange.locator(".view[data-view=diff]").inner_text()

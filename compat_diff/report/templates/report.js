@@ -202,6 +202,7 @@
     ["severity", "Worst", (i) => worst(index.sev[i])],
     ["n", "Divergences", (i) => index.n[i], true],
     ["paths", "Paths", (i) => str(index.paths[i])],
+    ["auth", "Auth", (i) => str(index.auth ? index.auth[i] : -1)],
   ];
   function worst(mask) {
     for (let s = 0; s < SEVERITIES.length; s++) if (mask & (1 << s)) return s;
@@ -233,10 +234,47 @@
   }
   function setFilters(values) {
     Object.assign(state, values, { page: 0 });
+    syncForm();
+    refresh();
+  }
+  function syncForm() {
     for (const name of ["target", "service", "verdict", "severity", "q"]) {
       document.querySelector('#filters [name="' + name + '"]').value = state[name];
     }
-    refresh();
+  }
+
+  // The view lives in the URL's fragment (#tab=exchanges&severity=major&sort=-n&exchange=0:12), so a
+  // link to the report file opens the same filtered, sorted table or exchange for whoever follows it.
+  const URL_FIELDS = ["tab", "target", "service", "operation", "verdict", "severity", "q"];
+  const DEFAULT_SORT = { operations: ["score", 1], exchanges: ["seq", 1] };
+  let openKey = null;
+  function writeUrl() {
+    const params = new URLSearchParams();
+    for (const name of URL_FIELDS) {
+      if (state[name] !== "" && !(name === "tab" && state.tab === "operations")) params.set(name, state[name]);
+    }
+    const [key, direction] = state.sort[state.tab];
+    const fallback = DEFAULT_SORT[state.tab];
+    if (key !== fallback[0] || direction !== fallback[1]) params.set("sort", (direction < 0 ? "-" : "") + key);
+    if (state.page) params.set("page", String(state.page + 1));
+    if (openKey) params.set("exchange", openKey);
+    const fragment = params.toString();
+    history.replaceState(null, "", fragment ? "#" + fragment : location.pathname + location.search);
+  }
+  function readUrl() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    for (const name of URL_FIELDS) if (params.has(name)) state[name] = params.get(name);
+    if (state.tab !== "exchanges") state.tab = "operations";
+    if (state.target !== "" && !targets[Number(state.target)]) state.target = "";
+    const sort = params.get("sort");
+    if (sort) {
+      const key = sort.replace(/^-/, "");
+      const columns = state.tab === "operations" ? OPERATION_COLUMNS : EXCHANGE_COLUMNS;
+      if (columns.some((c) => c[0] === key)) state.sort[state.tab] = [key, sort.startsWith("-") ? -1 : 1];
+    }
+    const page = Number(params.get("page"));
+    if (Number.isInteger(page) && page >= 1) state.page = page - 1;
+    return params.get("exchange");
   }
   function focusResults() { closeExchange(); document.getElementById("results").scrollIntoView(); }
 
@@ -313,6 +351,7 @@
     document.getElementById("row-count").textContent =
       plural(visible.length, operations ? "operation" : "exchange");
     renderPager(pages);
+    writeUrl();
   }
   function renderHead(columns) {
     const [key, direction] = state.sort[state.tab];
@@ -357,6 +396,7 @@
       el("td", null, [w < 9 ? chip("sev", SEVERITIES[w]) : "·"]),
       el("td", { class: "num", text: String(index.n[i]) }),
       el("td", { class: "mono paths", text: str(index.paths[i]) }),
+      el("td", { class: "mono auth", text: str(index.auth ? index.auth[i] : -1) }),
     ]);
   }
   function renderPager(pages) {
@@ -397,7 +437,8 @@
       section.replaceChildren(el("p", { class: "notice", text: "This exchange's details cannot be read: " + error }));
       return;
     }
-    history.replaceState(null, "", "#exchange=" + index.t[row] + ":" + index.seq[row]);
+    openKey = index.t[row] + ":" + index.seq[row];
+    writeUrl();
     renderExchange(section, row, record);
     section.scrollIntoView();
   }
@@ -409,7 +450,8 @@
   function closeExchange() {
     if (document.getElementById("exchange").hidden) return;
     showExchangeSection(false);
-    history.replaceState(null, "", "#");
+    openKey = null;
+    writeUrl();
   }
 
   function renderExchange(section, row, record) {
@@ -427,6 +469,7 @@
         el("h2", null, [el("span", { class: "mono", text: (record.service || "?") + "." + (record.operation || "?") }),
           el("span", { class: "muted", text: " on " + target.name + " · seq " + record.seq })]),
         chip("verdict", record.verdict || "unknown"),
+        authChip(record),
         el("span", { class: "spacer" }),
         el("button", { type: "button", disabled: !previous, onclick: previous }, ["‹ previous"]),
         el("button", { type: "button", disabled: !next, onclick: next }, ["next ›"]),
@@ -436,6 +479,16 @@
       sideBySide(record),
     );
     highlight(section, divergences);
+  }
+
+  // How each side's call was signed; the replay re-signs, so the two can differ.
+  function authChip(record) {
+    const auth = record.auth;
+    if (!auth || !auth.reference) return null;
+    const label = !auth.candidate || auth.candidate === auth.reference ? auth.reference :
+      auth.reference + " → " + auth.candidate;
+    return el("span", { class: "chip auth", title: "Signature scheme: recorded call → call sent to the candidate",
+      text: "auth: " + label });
   }
 
   function divergenceList(record, target) {
@@ -500,8 +553,13 @@
     return el("details", { class: "accept" }, [el("summary", { text: "Accept this divergence with a rule" }),
       el("div", { class: "yaml-box" }, [pre, button])]);
   }
-  function copy(text, button) {
-    const done = () => { button.textContent = "Copied"; setTimeout(() => { button.textContent = "Copy"; }, 1500); };
+  function copy(text, button, label) {
+    // What was copied stays on the button, for whoever cannot read the clipboard (and for tests).
+    button.dataset.copied = text;
+    const done = () => {
+      button.textContent = "Copied";
+      setTimeout(() => { button.textContent = label || "Copy"; }, 1500);
+    };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done, () => fallbackCopy(text, done));
     } else fallbackCopy(text, done);
@@ -525,7 +583,7 @@
   // The two sides: the normalized trees (where divergence paths point) and the raw HTTP traffic.
   function sideBySide(record) {
     const box = el("div", { class: "sides" });
-    const views = [["normalized", "Normalized"], ["raw", "Raw request and response"]];
+    const views = [["normalized", "Normalized"], ["raw", "Raw request and response"], ["diff", "Raw body diff"]];
     const tabs = el("div", { class: "tabs small" }, views.map(([key, label]) => el("button", {
       type: "button", class: "tab" + (key === "normalized" ? " active" : ""), dataset: { view: key },
       onclick: (event) => {
@@ -535,16 +593,22 @@
     }, [label])));
     const normalized = el("div", { class: "view columns", dataset: { view: "normalized" } });
     const raw = el("div", { class: "view columns", dataset: { view: "raw" }, hidden: true });
+    const diff = el("div", { class: "view", dataset: { view: "diff" }, hidden: true }, [bodyDiff(record)]);
     for (const side of ["reference", "candidate"]) {
       const data = record[side];
+      // details.jsonl does not repeat a candidate tree equal to the reference's.
+      const same = side === "candidate" && data && data.normalized_same_as_reference && record.reference;
+      const tree = same ? record.reference.normalized : data && data.normalized;
       normalized.append(el("div", { class: "column", dataset: { side } }, [el("h4", { text: side }),
-        data && data.normalized !== undefined && data.normalized !== null ?
-          el("div", { class: "tree mono" }, [treeNode(data.normalized, [], null, true)]) :
+        same ? el("p", { class: "muted same", text: "Same as the reference after normalization." }) : null,
+        tree !== undefined && tree !== null ?
+          el("div", { class: "tree mono" }, [treeNode(tree, [], null, true)]) :
           el("p", { class: "muted", text: record.omitted ? "Omitted to keep this page small; see details.jsonl." :
             "No normalized view (the report was rendered without details.jsonl)." })]));
-      raw.append(el("div", { class: "column", dataset: { side } }, [el("h4", { text: side }), rawView(data, record)]));
+      raw.append(el("div", { class: "column", dataset: { side } }, [el("h4", { text: side }),
+        rawView(data, record, side)]));
     }
-    box.append(tabs, normalized, raw);
+    box.append(tabs, normalized, raw, diff);
     return box;
   }
   function treeNode(value, keys, key, last) {
@@ -571,7 +635,7 @@
     return el("div", { class: "node", dataset: { path } }, [el("div", { class: "line" },
       [...label, el("span", { class: "v-" + kind, text: JSON.stringify(value) }), comma])]);
   }
-  function rawView(data, record) {
+  function rawView(data, record, side) {
     if (!data) return el("p", { class: "muted", text: "No raw traffic in this report." });
     const parts = [];
     if (data.error) {
@@ -579,7 +643,11 @@
         (data.error.message || "") }));
     }
     if (data.request) {
-      parts.push(el("h5", { text: "Request" }), el("div", { class: "mono start-line",
+      const command = curlCommand(record, side);
+      const button = el("button", { type: "button", class: "copy curl", title: "A curl command for this request; " +
+        "credentials and signatures are placeholders", onclick: () => copy(command, button, "Copy as curl") },
+      ["Copy as curl"]);
+      parts.push(el("h5", null, ["Request ", button]), el("div", { class: "mono start-line",
         text: (data.request.method || "") + " " + (data.request.url || "") }),
       headerTable(data.request.headers), bodyBox(data.request.body, data.request.headers));
     }
@@ -594,6 +662,132 @@
     }
     return el("div", null, parts);
   }
+  // ---------------------------------------------------------- raw body diff
+  // Bodies in details.jsonl are text excerpts or markers such as "<the reference's N bytes, sha256 …>".
+  const BODY_MARKER = /^<(?:the reference's \d+ bytes|\d+ bytes (?:not stored|of (?:binary|text) data)), sha256 [0-9a-f]+>$/;
+  function bodyText(message) {
+    if (!message || message.body === undefined || message.body === null) return "";
+    return typeof message.body === "string" ? message.body : message.body.text !== undefined ? message.body.text :
+      JSON.stringify(message.body);
+  }
+  function bodyDiff(record) {
+    const reference = record.reference && record.reference.response;
+    const candidate = record.candidate && record.candidate.response;
+    if (!reference || !candidate) {
+      return el("p", { class: "muted", text: record.omitted ? "Omitted to keep this page small; see details.jsonl." :
+        "Only one side has a response body." });
+    }
+    if (candidate.body_same_as_reference) {
+      return el("p", { class: "notice ok", text: "The candidate's response body is byte for byte the reference's." });
+    }
+    const left = bodyText(reference), right = bodyText(candidate);
+    if (BODY_MARKER.test(left) || BODY_MARKER.test(right)) {
+      return el("div", null, [el("p", { class: "muted", text: "A body was too large or binary to keep as text:" }),
+        el("pre", { class: "mono", text: "reference: " + left + "\ncandidate: " + right })]);
+    }
+    if (left === right) return el("p", { class: "notice ok", text: "The response bodies are identical." });
+    const lines = lineDiff(prettyBody(left, reference.headers).split("\n"),
+      prettyBody(right, candidate.headers).split("\n"));
+    const added = lines.filter((l) => l[0] === "+").length, removed = lines.filter((l) => l[0] === "-").length;
+    const out = [];
+    const CONTEXT = 3;
+    for (let i = 0; i < lines.length; i++) {
+      const [sign, text] = lines[i];
+      if (sign === " ") {
+        let end = i;
+        while (end < lines.length && lines[end][0] === " ") end++;
+        const run = end - i;
+        if (run > CONTEXT * 2 + 1) {
+          const head = i === 0 ? 0 : CONTEXT, tail = end === lines.length ? 0 : CONTEXT;
+          for (let k = i; k < i + head; k++) out.push(diffLine(" ", lines[k][1]));
+          out.push(el("div", { class: "dl dl-skip", text: "… " + (run - head - tail) + " unchanged lines" }));
+          for (let k = end - tail; k < end; k++) out.push(diffLine(" ", lines[k][1]));
+          i = end - 1;
+          continue;
+        }
+      }
+      out.push(diffLine(sign, text));
+    }
+    return el("div", { class: "body-diff" }, [
+      el("p", { class: "muted", text: "Response body, reference (−) against candidate (+): " + removed +
+        " lines only in the reference, " + added + " only in the candidate." }),
+      el("div", { class: "diff mono" }, out)]);
+  }
+  function diffLine(sign, text) {
+    const kind = sign === "+" ? "add" : sign === "-" ? "del" : "same";
+    return el("div", { class: "dl dl-" + kind, text: (sign === " " ? "  " : sign + " ") + text });
+  }
+  function lineDiff(a, b) {
+    let start = 0;
+    while (start < a.length && start < b.length && a[start] === b[start]) start++;
+    let endA = a.length, endB = b.length;
+    while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) { endA--; endB--; }
+    const midA = a.slice(start, endA), midB = b.slice(start, endB);
+    // A longest-common-subsequence table up to 4M cells; past that the changed middle is shown whole.
+    const middle = midA.length * midB.length <= 4e6 ? lcsDiff(midA, midB) :
+      [...midA.map((l) => ["-", l]), ...midB.map((l) => ["+", l])];
+    return [...a.slice(0, start).map((l) => [" ", l]), ...middle, ...a.slice(endA).map((l) => [" ", l])];
+  }
+  function lcsDiff(a, b) {
+    const n = a.length, m = b.length, w = m + 1;
+    const table = new Uint32Array((n + 1) * w);
+    for (let i = n - 1; i >= 0; i--) {
+      for (let j = m - 1; j >= 0; j--) {
+        table[i * w + j] = a[i] === b[j] ? table[(i + 1) * w + j + 1] + 1 :
+          Math.max(table[(i + 1) * w + j], table[i * w + j + 1]);
+      }
+    }
+    const out = [];
+    let i = 0, j = 0;
+    while (i < n && j < m) {
+      if (a[i] === b[j]) { out.push([" ", a[i]]); i++; j++; }
+      else if (table[(i + 1) * w + j] >= table[i * w + j + 1]) out.push(["-", a[i++]]);
+      else out.push(["+", b[j++]]);
+    }
+    while (i < n) out.push(["-", a[i++]]);
+    while (j < m) out.push(["+", b[j++]]);
+    return out;
+  }
+
+  // ---------------------------------------------------------- copy as curl
+  // Credentials never appear: a SigV4 call is re-signed by curl itself from $AWS_ACCESS_KEY_ID and
+  // $AWS_SECRET_ACCESS_KEY, a query signature or a redacted value becomes a <placeholder>.
+  const QUERY_SECRETS = /([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|AWSAccessKeyId)=)[^&]*/g;
+  const SIGNING_HEADERS = new Set(["authorization", "x-amz-date", "x-amz-security-token", "host", "content-length"]);
+  function shellQuote(text) { return "'" + String(text).replace(/'/g, "'\\''") + "'"; }
+  function curlCommand(record, side) {
+    const data = record[side] || {};
+    const request = data.request || {};
+    const headers = request.headers || [];
+    const header = (name) => (headers.find(([n]) => n.toLowerCase() === name) || [, null])[1];
+    const authorization = header("authorization") || "";
+    const url = String(request.url || "").replace(QUERY_SECRETS, (found, name) => name + "<" +
+      name.replace(/[?&=]/g, "").toLowerCase() + ">");
+    const parts = ["curl -X " + shellQuote(request.method || "GET") + " " + shellQuote(url)];
+    const scope = /Credential=[^/,\s]*\/\d{8}\/([^/]+)\/([^/]+)\//.exec(authorization);
+    if (authorization.startsWith("AWS4-HMAC-SHA256")) {
+      const region = scope ? scope[1] : "us-east-1", service = scope ? scope[2] : (record.service || "s3");
+      parts.push("--aws-sigv4 " + shellQuote("aws:amz:" + region + ":" + service),
+        '--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"');
+    } else if (authorization) {
+      parts.push("-H " + shellQuote("Authorization: " + authorization.split(" ")[0] + " <credentials>"));
+    }
+    if (header("x-amz-security-token") !== null) parts.push('-H "x-amz-security-token: $AWS_SESSION_TOKEN"');
+    for (const [name, value] of headers) {
+      if (SIGNING_HEADERS.has(name.toLowerCase())) continue;
+      parts.push("-H " + shellQuote(name + ": " + (String(value).includes("**REDACTED**") ? "<" + name.toLowerCase() +
+        ">" : value)));
+    }
+    let body = bodyText(request);
+    if (data.request && data.request.body_same_as_reference) body = bodyText((record.reference || {}).request);
+    if (body && (BODY_MARKER.test(body) || / bytes, sha256 [0-9a-f]+\)$/.test(body))) {
+      parts.push("--data-binary @body.bin");
+      return parts.join(" \\\n  ") + "\n# body.bin: the request body, not kept in this report (" + body + ")\n";
+    }
+    if (body) parts.push("--data-binary " + shellQuote(body));
+    return parts.join(" \\\n  ") + "\n";
+  }
+
   function headerTable(headers) {
     if (!headers || !headers.length) return el("p", { class: "muted", text: "no headers" });
     return el("table", { class: "headers mono" }, [el("tbody", null, headers.map(([name, value]) =>
@@ -678,8 +872,8 @@
     }
   }
 
-  function openFromHash() {
-    const match = /^#exchange=(\d+):(-?\d+)$/.exec(location.hash);
+  function openFromUrl(key) {
+    const match = /^(\d+):(-?\d+)$/.exec(key || "");
     if (!match) return;
     const t = Number(match[1]), seq = Number(match[2]);
     for (let i = 0; i < rowCount; i++) {
@@ -699,9 +893,11 @@
   renderMatrix();
   renderProvenance();
   setupFilters();
+  const wanted = readUrl();
   if (!summary.details && rowCount === 0) state.tab = "operations";
+  syncForm();
   refresh();
-  openFromHash();
+  openFromUrl(wanted);
   window.compatDiffReadyMs = performance.now();
   document.documentElement.dataset.ready = "1";
 })();

@@ -1,0 +1,1 @@
+"""``compat-diff generate``: request suites built from the botocore service models."""

@@ -1,0 +1,179 @@
+"""Deleting what a run created on its targets, after the run or later (``compat-diff cleanup``).
+
+The replay remembers, per target, every successful ``Create<X>`` call and the parameters its
+``Delete<X>`` needs (``targets/NAME/names.json``, "created"). The cleanup calls those deletes in
+reverse order of creation. A bucket is emptied first (every object version, delete marker and
+unfinished multipart upload), since a bucket that holds anything cannot be deleted.
+
+It is bounded in time, never fatal: every call goes to ``targets/NAME/cleanup.jsonl``, a resource
+already gone counts as cleaned, and what could not be deleted is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compat_diff.aws.calls import ApiCaller, CallResult
+from compat_diff.errors import InputError
+from compat_diff.replay.targets import Target
+
+DEFAULT_CLEANUP_SECONDS = 120.0
+_GONE_MARKERS = ("NoSuch", "NotFound", "NonExistent", "DoesNotExist", "NotExist")
+
+
+@dataclass
+class CleanupOutcome:
+    target: str
+    deleted: int = 0
+    already_gone: int = 0
+    failed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    calls: int = 0
+    timed_out: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "deleted": self.deleted,
+            "already_gone": self.already_gone,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "calls": self.calls,
+            "timed_out": self.timed_out,
+        }
+
+    def sentence(self) -> str:
+        parts = [f"{self.deleted} deleted"]
+        if self.already_gone:
+            parts.append(f"{self.already_gone} already gone")
+        if self.failed:
+            parts.append(f"{len(self.failed)} could not be deleted ({'; '.join(self.failed[:3])})")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped ({'; '.join(self.skipped[:3])})")
+        if self.timed_out:
+            parts.append("stopped at the time limit")
+        return f"cleanup of {self.target}: " + ", ".join(parts)
+
+
+def caller_for(
+    target: Target, timeout: float = 10.0, region: str | None = None, recorded_key: str | None = None
+) -> ApiCaller:
+    """Calls to ``target`` as the principal ``recorded_key`` maps to, in the target's region (else
+    ``region``, the one the call was recorded in)."""
+    return ApiCaller(
+        endpoints=target.endpoint_for,
+        region=target.region or region or "us-east-1",
+        credentials=lambda service: target.credentials_for(recorded_key, service),
+        s3_addressing=target.s3_addressing,
+        verify=target.tls_verify,
+        timeout=timeout,
+    )
+
+
+def clean_target(
+    target: Target,
+    created: list[dict[str, Any]],
+    log: Path,
+    seconds: float = DEFAULT_CLEANUP_SECONDS,
+) -> CleanupOutcome:
+    """Delete ``created`` (the names.json "created" list) on ``target``, newest first."""
+    outcome = CleanupOutcome(target.name)
+    deadline = time.monotonic() + seconds
+    callers: dict[tuple[str | None, str | None], ApiCaller] = {}
+    current: list[tuple[str | None, str | None]] = [(None, None)]
+    with log.open("a", encoding="utf-8") as handle:
+
+        def call(service: str, operation: str, params: dict[str, Any]) -> CallResult:
+            key = current[0]
+            if key not in callers:
+                callers[key] = caller_for(target, min(10.0, seconds), region=key[0], recorded_key=key[1])
+            result = callers[key].call(service, operation, params)
+            outcome.calls += 1
+            handle.write(json.dumps(result.to_json(), sort_keys=True) + "\n")
+            handle.flush()
+            return result
+
+        try:
+            for resource in sorted(created, key=lambda item: item["seq"], reverse=True):
+                label = f"{resource['delete']} {_label(resource['params'])} (seq {resource['seq']})"
+                if time.monotonic() > deadline:
+                    outcome.timed_out = True
+                    outcome.skipped.append(f"{label}: time limit reached")
+                    continue
+                if resource.get("missing"):
+                    outcome.skipped.append(f"{label}: no value for {', '.join(resource['missing'])}")
+                    continue
+                service, params = resource["service"], dict(resource["params"])
+                current[0] = (resource.get("region"), resource.get("recorded_key"))
+                if resource["delete"] == "DeleteBucket" and "Bucket" in params:
+                    _empty_bucket(call, service, params["Bucket"], deadline)
+                result = call(service, resource["delete"], params)
+                if result.ok:
+                    outcome.deleted += 1
+                elif _gone(result):
+                    outcome.already_gone += 1
+                else:
+                    outcome.failed.append(f"{label}: {result.error_code or result.status}")
+        finally:
+            for caller in callers.values():
+                caller.close()
+    return outcome
+
+
+def _label(params: dict[str, Any]) -> str:
+    return " ".join(f"{key}={value}" for key, value in sorted(params.items()))
+
+
+def _gone(result: CallResult) -> bool:
+    code = result.error_code or ""
+    return result.status == 404 or any(marker in code for marker in _GONE_MARKERS)
+
+
+def _empty_bucket(call: Any, service: str, bucket: str, deadline: float) -> None:
+    """Delete every object version, delete marker and unfinished upload of ``bucket``."""
+    for _ in range(100):  # pages
+        if time.monotonic() > deadline:
+            return
+        listed = call(service, "ListObjectVersions", {"Bucket": bucket})
+        if not listed.ok or listed.output is None:
+            # Servers without versioning answer ListObjects; delete what that lists.
+            listed = call(service, "ListObjects", {"Bucket": bucket})
+            if not listed.ok or listed.output is None:
+                return
+        entries = [
+            *((item["Key"], item.get("VersionId")) for item in listed.output.get("Versions", [])),
+            *((item["Key"], item.get("VersionId")) for item in listed.output.get("DeleteMarkers", [])),
+            *((item["Key"], None) for item in listed.output.get("Contents", [])),
+        ]
+        if not entries:
+            break
+        for key, version in entries:
+            if time.monotonic() > deadline:
+                return
+            params = {"Bucket": bucket, "Key": key}
+            if version and version != "null":
+                params["VersionId"] = version
+            call(service, "DeleteObject", params)
+    uploads = call(service, "ListMultipartUploads", {"Bucket": bucket})
+    if uploads.ok and uploads.output is not None:
+        for upload in uploads.output.get("Uploads", []):
+            call(
+                service,
+                "AbortMultipartUpload",
+                {"Bucket": bucket, "Key": upload["Key"], "UploadId": upload["UploadId"]},
+            )
+
+
+def read_created(run_dir: Path, target: str) -> list[dict[str, Any]]:
+    path = run_dir / "targets" / target / "names.json"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read {path}: {error}") from None
+    created = document.get("created", [])
+    return created if isinstance(created, list) else []

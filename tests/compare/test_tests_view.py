@@ -1,0 +1,60 @@
+"""Results per test and error conformance, from a report's details and its recording's sessions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from compat_diff.compare.tests_view import build, conformance_class, to_json, to_markdown
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from matrix import error_conformance_markdown
+
+
+def _detail(seq: int, status: int, verdict: str = "match", kinds: tuple[str, ...] = ()) -> dict:
+    return {
+        "target": "cand",
+        "seq": seq,
+        "service": "sqs",
+        "operation": "SendMessage",
+        "verdict": verdict,
+        "divergences": [{"kind": kind, "path": "$.x"} for kind in kinds],
+        "reference": {"response": {"status": status}},
+    }
+
+
+def test_conformance_classes() -> None:
+    assert conformance_class(_detail(1, 200)) is None  # the reference did not refuse it
+    assert conformance_class(_detail(1, 400)) == "same-code"
+    assert conformance_class(_detail(1, 400, "diverges", ("error-code",))) == "same-status"
+    assert conformance_class(_detail(1, 400, "diverges", ("error-code", "status"))) == "different"
+    assert conformance_class(_detail(1, 400, "error", ("transport",))) == "different"
+    assert conformance_class(_detail(1, 400, "not-run")) == "not-compared"
+
+
+def test_tests_are_the_recording_sessions_with_their_steps(tmp_path: Path) -> None:
+    recording = tmp_path / "r.jsonl"
+    lines = [{"format": "compat-diff/recording", "version": 1}]
+    for seq, session, step in ((1, "t::a", "setup"), (2, "t::a", "call"), (3, "t::b", "call")):
+        lines.append({"seq": seq, "session": session, "notes": {"step": step}})
+    recording.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    details = tmp_path / "details.jsonl"
+    rows = [_detail(1, 200), _detail(2, 400, "diverges", ("status",)), _detail(3, 404)]
+    details.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    targets = build(recording, details)
+    doc = to_json(targets)
+    tests = {t["test"]: t for t in doc["targets"][0]["tests"]}
+    assert tests["t::a"]["verdict"] == "diverges" and tests["t::a"]["matching"] == 1
+    assert tests["t::a"]["diverging"][0]["step"] == "call"
+    assert tests["t::b"]["verdict"] == "match"
+    assert doc["targets"][0]["error_conformance"]["total"] == {
+        "same-code": 1,
+        "same-status": 0,
+        "different": 1,
+        "not-compared": 0,
+    }
+    markdown = to_markdown(targets)
+    assert "1 of 2 tests match" in markdown and "`t::a`" in markdown
+    table = "\n".join(error_conformance_markdown(doc))
+    assert "| cand | 2 | 1 (50%) | 0 (0%) | 1 (50%) |" in table
