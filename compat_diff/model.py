@@ -33,6 +33,32 @@ def headers_from(pairs: Iterable[tuple[str, str]] | dict[str, str]) -> Headers:
     return tuple((str(name), str(value)) for name, value in pairs)
 
 
+def header_text(raw: bytes) -> str:
+    """A header name or value as held in memory: its UTF-8 text, any byte that is not UTF-8 kept
+    as a surrogate escape, so ``header_bytes`` gives back exactly the bytes that crossed the wire."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def header_bytes(text: str) -> bytes:
+    """The exact wire bytes of a header name or value held by :func:`header_text`."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def is_exact_text(text: str) -> bool:
+    """Whether a header value is plain UTF-8 text (no escaped byte), so JSON can hold it as is."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def client_header_text(text: str) -> str:
+    """A header value as an HTTP client reads it (http.client, hence botocore: one character per
+    byte, Latin-1), whatever bytes it holds."""
+    return text if text.isascii() else header_bytes(text).decode("latin-1")
+
+
 def header_value(headers: Headers, name: str, default: str | None = None) -> str | None:
     """First value of a header, matched case-insensitively."""
     wanted = name.lower()

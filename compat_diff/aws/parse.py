@@ -38,13 +38,27 @@ from botocore.parsers import (
     RestXMLParser,
 )
 
+from compat_diff.aws.customize import after_call, before_parse
 from compat_diff.aws.models import service_model
-from compat_diff.model import HttpRequest, HttpResponse, OperationRef, TimestampText
+from compat_diff.model import HttpRequest, HttpResponse, OperationRef, TimestampText, client_header_text
 
 _JSON_PROTOCOLS = frozenset({"json", "rest-json"})
 _XML_PROTOCOLS = frozenset({"query", "ec2", "rest-xml"})
 # Unmodeled response headers a client reads; modeled ones already appear as output members.
 _CLIENT_HEADERS = ("x-amzn-errortype", "x-amzn-query-error")
+# Headers that carry semantics for HTTP clients, browsers and caches whether or not the
+# operation's model names them (a 304's ETag, a CORS answer's Access-Control-Allow-Origin, a
+# redirect's Location and x-amz-bucket-region, a throttle's Retry-After). They are compared under
+# ``ResponseMetadata.HTTPHeaders`` unless the answer already parsed them as output members.
+SEMANTIC_HEADERS = (
+    "etag",
+    "location",
+    "content-range",
+    "cache-control",
+    "retry-after",
+    "x-amz-bucket-region",
+)
+SEMANTIC_HEADER_PREFIXES = ("access-control-",)
 _CHECKSUMS = {"crc32": "crc32", "sha1": "sha1", "sha256": "sha256"}
 
 
@@ -90,14 +104,19 @@ def parse_answer(
     if problem is not None:
         return ParsedAnswer({"ResponseMetadata": metadata}, status, is_error, problem=problem)
     parser = _parser(protocol)
-    wire = {
+    wire: dict[str, Any] = {
         "status_code": status,
         "headers": headers.joined,
         "body": b"" if payload is not None else raw,
     }
     try:
+        customized = before_parse(operation_model, wire)
         parsed = parser.parse(wire, output_shape)
-    except (ResponseParserError, ValueError, KeyError, TypeError, AttributeError) as error:
+        if isinstance(parsed, dict):
+            parsed.update(customized)
+            if not is_error:
+                after_call(operation_model, parsed, status, headers.joined, wire["body"])
+    except (ResponseParserError, ValueError, KeyError, TypeError, AttributeError, SyntaxError) as error:
         return ParsedAnswer({"ResponseMetadata": metadata}, status, is_error, problem=_reason(error))
     if not isinstance(parsed, dict):
         parsed = {"Output": parsed}
@@ -373,6 +392,9 @@ class _Headers(dict[str, str]):
     def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
         return dict.get(self, name.lower(), default)
 
+    def __delitem__(self, name: str) -> None:
+        dict.__delitem__(self, name.lower())
+
 
 class _HeaderViews:
     """An answer's headers by lower-case name, read in one pass for every consumer.
@@ -387,8 +409,10 @@ class _HeaderViews:
         joined = _Headers()
         first: dict[str, str] = {}
         last: dict[str, str] = {}
-        for name, value in response.headers:
+        for name, raw in response.headers:
             key = name.lower()
+            # What a client reads: http.client gives botocore one character per byte.
+            value = raw if raw.isascii() else client_header_text(raw)
             if key in first:
                 dict.__setitem__(joined, key, dict.__getitem__(joined, key) + ", " + value)
             else:
@@ -484,12 +508,36 @@ def _metadata(
             metadata["ContentType"] = family
     first = views.first
     headers = {name: value for name in _CLIENT_HEADERS if (value := first.get(name)) is not None}
+    headers.update(_semantic_headers(response, request, op, views))
     if headers:
         metadata["HTTPHeaders"] = headers
     integrity = _integrity(response, request, op, views.last)
     if integrity:
         metadata["Integrity"] = integrity
     return metadata
+
+
+def _semantic_headers(
+    response: HttpResponse, request: HttpRequest | None, op: OperationRef, views: _HeaderViews
+) -> dict[str, str]:
+    """The semantic headers present (joined, as a client reads them), minus the members the
+    operation's output parses from headers on a successful answer (compared there already)."""
+    # CORS headers answer a CORS request (one with an Origin): elsewhere a server may send them
+    # or not (moto sends them on every answer, AWS does not), and no client looks.
+    cors = request is not None and request.header("origin") is not None
+    found = {
+        name: value
+        for name, value in views.joined.items()
+        if name in SEMANTIC_HEADERS or (cors and name.startswith(SEMANTIC_HEADER_PREFIXES))
+    }
+    if not found or response.status >= 300:
+        return found
+    operation_model = _operation_model(op.service, op.operation)
+    output = operation_model.output_shape if operation_model is not None else None
+    if isinstance(output, botocore.model.StructureShape):
+        modeled = _header_plan(output).by_header
+        found = {name: value for name, value in found.items() if name not in modeled}
+    return found
 
 
 def _integrity(
@@ -655,3 +703,35 @@ def _xml_value(node: ElementTree.Element) -> Any:
         else:
             out[name] = value
     return out
+
+
+def model_declares(service: str | None, operation: str | None, keys: tuple[str | int, ...]) -> bool:
+    """Whether the operation's output model names a member at ``keys`` (a path of the parsed view).
+
+    List positions and map keys follow the list's or map's member shape; a member name must be one
+    the model declares. False without a model, or under ``ResponseMetadata`` and ``Error``.
+    """
+    operation_model = _operation_model(service, operation)
+    if operation_model is None or not keys or keys[0] in ("ResponseMetadata", "Error"):
+        return False
+    shape: botocore.model.Shape | None = operation_model.output_shape
+    named = False
+    for key in keys:
+        named = False
+        if isinstance(shape, botocore.model.StructureShape):
+            if not isinstance(key, str) or key not in shape.members:
+                return False
+            shape = shape.members[key]
+            named = True
+        elif isinstance(shape, botocore.model.ListShape):
+            if not isinstance(key, int):
+                return False
+            shape = shape.member
+        elif isinstance(shape, botocore.model.MapShape):
+            if not isinstance(key, str):
+                return False
+            shape = shape.value
+        else:
+            return False
+    # Only a named member counts: an extra list item or map entry is no member the model promises.
+    return named

@@ -58,6 +58,12 @@ def is_aws_chunked(content_encoding: str | None, content_sha256: str | None) -> 
 def decode_aws_chunked(raw: bytes, content_sha256: str | None, content_encoding: str | None) -> Decoded:
     """Strip aws-chunked framing from ``raw``; on broken framing keep ``raw`` (signatures scrubbed)."""
     note: dict[str, Any] = {"payload": content_sha256, "content_encoding": content_encoding}
+    if not raw and not (content_sha256 or "").upper().startswith("STREAMING-"):
+        # Content-Encoding names aws-chunked but the payload hash is an ordinary one and there
+        # are no bytes: nothing was framed (framing has at least its last chunk, "0\r\n\r\n").
+        # The replay sends it as recorded, Content-Encoding included.
+        note.update({"framed": False, "decoded_length": 0, "framed_length": 0})
+        return Decoded(raw, note)
     try:
         payload, chunk_size, chunks, trailer = _unframe(raw)
     except _Broken as problem:

@@ -3,7 +3,8 @@
 Bodies are taken RAW (``raw_content``): mitmproxy's decoded view undoes Content-Encoding and
 fails on S3's ``aws-chunked``; the recording keeps bodies as they crossed the wire (only the
 aws-chunked request framing is removed later, with a note). Header names and values keep their
-order and duplicates; bytes that are not UTF-8 are read as Latin-1 so nothing is lost.
+order and duplicates; bytes that are not UTF-8 are kept as surrogate escapes, so the exact bytes
+are recorded and replayed (``model.header_bytes``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from urllib.parse import quote
 
 from mitmproxy import http
 
-from compat_diff.model import Body, Headers, HttpRequest, HttpResponse
+from compat_diff.model import Body, Headers, HttpRequest, HttpResponse, header_text
 
 # Where the request's headers as the client sent them are kept when the proxy will change them.
 SENT_HEADERS = "compat-diff.sent-headers"
@@ -65,10 +66,7 @@ def _headers(fields: tuple[tuple[bytes, bytes], ...]) -> Headers:
 
 
 def _text(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+    return header_text(raw)
 
 
 def _ascii_url(url: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from compat_diff.aws.parse import SEMANTIC_HEADER_PREFIXES, SEMANTIC_HEADERS
 from compat_diff.model import DivergenceKind, Severity
 
 Classified = tuple[DivergenceKind, Severity, str]
@@ -42,6 +43,11 @@ def classify(change: str, keys: tuple[Any, ...], reference: Any, candidate: Any)
         return "extra", "minor", "the candidate's answer has a member the reference did not send"
     if change == "type":
         return "type", "major", f"{_type(reference)} in the reference, {_type(candidate)} in the candidate"
+    family = _timestamp_family(reference)
+    if family is not None and family == _timestamp_family(candidate):
+        # Same family (iso8601, rfc1123, epoch): a client's parser reads both; the precision or
+        # zone notation changed, which only a client comparing the text would notice.
+        return "value", "minor", f"the same {family} timestamp written in another format"
     return "value", "major", ""
 
 
@@ -60,6 +66,16 @@ def _metadata(change: str, rest: tuple[Any, ...], reference: Any, candidate: Any
         return "header", "minor", "the content type family differs"
     if name in ("RequestId", "HostId"):
         return "header", "minor", "request id presence differs"
+    header = rest[1] if name == "HTTPHeaders" and len(rest) > 1 else None
+    semantic = isinstance(header, str) and (
+        header in SEMANTIC_HEADERS or header.startswith(SEMANTIC_HEADER_PREFIXES)
+    )
+    if semantic:
+        if change == "extra":
+            return "header", "minor", f"the candidate sends a {header} header the reference did not"
+        if change == "missing":
+            return "header", "major", f"the candidate's answer lacks the {header} header"
+        return "header", "major", f"the {header} header differs"
     return "header", "minor", ""
 
 
@@ -73,6 +89,13 @@ def _error(change: str, rest: tuple[Any, ...], reference: Any, candidate: Any) -
         return "error-code", "major", ""
     # Messages and other error details are for humans: clients branch on the code.
     return "value", "minor", "error details are cosmetic"
+
+
+def _timestamp_family(value: Any) -> str | None:
+    """The family of a timestamp placeholder (``<timestamp:iso8601 ...>``), else None."""
+    if isinstance(value, str) and value.startswith("<timestamp:") and value.endswith(">"):
+        return value[len("<timestamp:") : -1].split(" ", 1)[0]
+    return None
 
 
 def _success(status: Any) -> bool | None:

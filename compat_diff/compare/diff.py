@@ -61,7 +61,7 @@ def compare(
         change = _CHANGE_KINDS.get(report_key)
         if change is None:
             continue
-        for level in levels:
+        for level in _per_header(levels):
             keys = tuple(level.path(output_format="list"))
             path = format_path(keys)
             ref_value = _value(level.t1)
@@ -87,6 +87,37 @@ def compare(
             )
     found.sort(key=_order)
     return found
+
+
+_HEADERS_KEYS = ["ResponseMetadata", "HTTPHeaders"]
+
+
+class _HeaderLevel:
+    """One header of a headers map that only one side sent, as deepdiff would report it alone."""
+
+    def __init__(self, name: str, reference: Any, candidate: Any) -> None:
+        self.name = name
+        self.t1 = reference
+        self.t2 = candidate
+
+    def path(self, output_format: str = "list") -> list[Any]:
+        return [*_HEADERS_KEYS, self.name]
+
+
+def _per_header(levels: Iterable[Any]) -> Iterable[Any]:
+    """Levels, with a headers map present on one side only split into its headers, so each
+    header is judged (and its path printed) on its own, as when both sides sent some."""
+    for level in levels:
+        if level.path(output_format="list") == _HEADERS_KEYS:
+            reference, candidate = _value(level.t1), _value(level.t2)
+            present = reference if isinstance(reference, dict) else candidate
+            if isinstance(present, dict) and (reference is None or candidate is None):
+                for name, value in present.items():
+                    yield _HeaderLevel(
+                        name, value if present is reference else None, value if present is candidate else None
+                    )
+                continue
+        yield level
 
 
 def _value(value: Any) -> Any:

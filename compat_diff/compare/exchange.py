@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from compat_diff.aws.parse import ParsedAnswer, parse_answer
+from compat_diff.aws.parse import ParsedAnswer, model_declares, parse_answer
 from compat_diff.compare.classify import NOT_IMPLEMENTED_CODES
 from compat_diff.compare.diff import compare
 from compat_diff.compare.runfiles import Answer
 from compat_diff.model import Divergence, Exchange, ExchangeResult, Verdict
 from compat_diff.normalize import IdPairing, Normalized, RuleSet, normalize
+from compat_diff.normalize.paths import PathSyntaxError, parse_path
 
 
 class SideTokens(IdPairing):
@@ -121,6 +122,8 @@ def diff_exchange(
         seq=seq,
         tolerances={**cand_norm.tolerances, **ref_norm.tolerances},
     )
+    if not reference.is_error:
+        divergences = [_modeled_extra(d, service, operation) for d in divergences]
     divergences = fold_under_root(divergences, ref_norm.tree, cand_norm.tree, seq)
     if caused_by is not None:
         divergences = [replace(d, caused_by=caused_by) for d in divergences]
@@ -128,6 +131,26 @@ def diff_exchange(
     verdict = _verdict(reference, candidate, divergences)
     res = result(verdict, tuple(divergences), rules_fired=fired, notes=tuple(notes))
     return Stages(reference, candidate, ref_norm, cand_norm, res)
+
+
+_REFERENCE_LACKS = (
+    "the reference lacks a member the model says this operation returns; the reference may be "
+    "the one that is wrong"
+)
+
+
+def _modeled_extra(divergence: Divergence, service: str | None, operation: str | None) -> Divergence:
+    """An extra member the model declares is the reference's omission as much as the candidate's
+    addition: say so (it stays minor, never counted against the candidate)."""
+    if divergence.kind != "extra":
+        return divergence
+    try:
+        keys = tuple(step.selector for step in parse_path(divergence.path))
+    except PathSyntaxError:
+        return divergence
+    if any(not isinstance(key, str | int) for key in keys) or not model_declares(service, operation, keys):
+        return divergence
+    return replace(divergence, message=_REFERENCE_LACKS)
 
 
 # Outcomes of the replay that mean "not compared": the exchange is shown but never scored.

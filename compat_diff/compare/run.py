@@ -39,7 +39,16 @@ from compat_diff.compare.runfiles import (
 )
 from compat_diff.compare.score import OperationTally, target_result
 from compat_diff.errors import InputError
-from compat_diff.model import Body, Exchange, ExitStatus, HttpRequest, HttpResponse
+from compat_diff.model import (
+    Body,
+    Exchange,
+    ExitStatus,
+    Headers,
+    HttpRequest,
+    HttpResponse,
+    client_header_text,
+    is_exact_text,
+)
 from compat_diff.normalize import RuleSet, load_rules
 from compat_diff.recording import blob_dir_for, decode_exchange, now_iso, open_recording
 from compat_diff.recording.format import migrate
@@ -434,7 +443,7 @@ def _request_view(request: HttpRequest | None, reference: Body | None = None) ->
     view: dict[str, Any] = {
         "method": request.method,
         "url": request.url,
-        "headers": request.headers,  # tuples encode as JSON arrays, like lists
+        "headers": _headers_view(request.headers),
     }
     view.update(_body_view(request.body, reference))
     return view
@@ -443,7 +452,7 @@ def _request_view(request: HttpRequest | None, reference: Body | None = None) ->
 def _response_view(response: HttpResponse | None, reference: Body | None = None) -> dict[str, Any] | None:
     if response is None:
         return None
-    view: dict[str, Any] = {"status": response.status, "headers": response.headers}
+    view: dict[str, Any] = {"status": response.status, "headers": _headers_view(response.headers)}
     view.update(_body_view(response.body, reference))
     return view
 
@@ -456,6 +465,14 @@ def _body_view(body: Body, reference: Body | None) -> dict[str, Any]:
             named = f"<the reference's {body.size} bytes, sha256 {digest}>"
             return {"body": named, "body_same_as_reference": True}
     return {"body": _body_text(body)}
+
+
+def _headers_view(headers: Headers) -> Any:
+    """Headers to show: as they are (tuples encode as JSON arrays), a value whose bytes are not
+    UTF-8 as a client reads it (one character per byte)."""
+    if all(is_exact_text(name) and is_exact_text(value) for name, value in headers):
+        return headers
+    return [(client_header_text(name), client_header_text(value)) for name, value in headers]
 
 
 def _body_text(body: Body) -> str:

@@ -6,6 +6,7 @@ from compat_diff.normalize.engine import (
     IdTokens,
     Normalized,
     normalize,
+    timestamp_class,
     timestamp_format,
     type_name,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "normalize",
     "parse_path",
     "rules_from_yaml",
+    "timestamp_class",
     "timestamp_format",
     "type_name",
 ]

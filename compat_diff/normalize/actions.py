@@ -38,13 +38,16 @@ class Site(Protocol):
 
 
 _ISO8601 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE
+    r"\d{4}-\d{2}-\d{2}(?P<sep>[T ])\d{2}:\d{2}(?P<sec>:\d{2}(?:\.(?P<frac>\d+))?)?"
+    r"(?P<zone>Z|[+-]\d{2}:?\d{2})?",
+    re.IGNORECASE,
 )
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _RFC1123 = re.compile(
-    r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} (GMT|UTC|[+-]\d{4})"
+    r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (?P<day>\d{1,2}) [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} "
+    r"(?P<zone>GMT|UTC|[+-]\d{4})"
 )
-_EPOCH = re.compile(r"-?\d{9,13}(\.\d+)?")
+_EPOCH = re.compile(r"-?(?P<whole>\d{9,13})(?:\.(?P<frac>\d+))?")
 
 
 def timestamp_format(value: Any) -> str | None:
@@ -65,6 +68,49 @@ def timestamp_format(value: Any) -> str | None:
     if _DATE.fullmatch(text):
         return "date"
     return None
+
+
+def timestamp_class(value: Any) -> str | None:
+    """The exact wire format of a timestamp, its family first: ``iso8601 YYYY-MM-DDThh:mm:ss.sssZ``.
+
+    Two values of one class differ only in the instant they name, so a placeholder made of the
+    class still shows a candidate that drops milliseconds or writes the zone another way
+    (``...05Z`` and ``...05+00:00`` are both iso8601, not the same class). None when it is no
+    timestamp.
+    """
+    family = timestamp_format(value)
+    if family is None:
+        return None
+    if family == "epoch":
+        if isinstance(value, int | float):
+            # A float was written with a fraction or exponent on the wire, an int without.
+            fraction = isinstance(value, float)
+            unit = "ms" if abs(value) >= 1e11 else "s"
+            return f"epoch number {unit}{'.f' if fraction else ''}"
+        found = _EPOCH.fullmatch(value.strip())
+        assert found is not None
+        unit = "ms" if len(found["whole"]) >= 12 else "s"
+        # Epoch fractions are written by float formatting, whose digit count varies by value.
+        return f"epoch text {unit}" + (".f" if found["frac"] else "")
+    text = value.strip()
+    if family == "iso8601":
+        found = _ISO8601.fullmatch(text)
+        assert found is not None
+        shape = "YYYY-MM-DD" + found["sep"].upper() + "hh:mm"
+        if found["sec"]:
+            shape += ":ss" + ("." + "s" * len(found["frac"]) if found["frac"] is not None else "")
+        zone = found["zone"] or ""
+        if zone.upper() == "Z":
+            shape += zone
+        elif zone:
+            shape += "+hh:mm" if ":" in zone else "+hhmm"
+        return f"iso8601 {shape}"
+    if family == "rfc1123":
+        found = _RFC1123.fullmatch(text)
+        assert found is not None
+        zone = found["zone"] if found["zone"] in ("GMT", "UTC") else "+hhmm"
+        return f"rfc1123 Www, {'D' * len(found['day'])} Mmm YYYY hh:mm:ss {zone}"
+    return "date YYYY-MM-DD"
 
 
 def type_name(value: Any) -> str:
@@ -142,7 +188,7 @@ class Timestamp(Action):
         return issubclass(kind, str | int | float)
 
     def apply(self, rule_id: str, node: Any, chain: Any, site: Site) -> tuple[Any, bool]:
-        found = timestamp_format(node)
+        found = timestamp_class(node)
         if found is None:
             return node, False
         return f"<timestamp:{found}>", True

@@ -5,11 +5,11 @@ steps; ``..`` steps stay active at every depth), so a subtree no rule can reach 
 input instead of copied. The automaton's states and its moves from a node to a child (by member
 name or index and the child's type) are worked out once per rule set and remembered, since answers
 of one operation repeat the same shapes. Placeholders keep the shape of what they replace: a
-timestamp keeps its format (``<timestamp:rfc1123>``) and a generated id becomes a numbered token
-(``<instance-id:1>``). Over a run, a candidate's ids are paired with the reference's (``IdPairing``):
-a candidate id takes the token of the reference id it first stood in for, so a candidate that
-reuses one id where the reference used two still differs, while one id missing on one side does
-not shift the tokens of every later id.
+timestamp keeps its exact format class (``<timestamp:iso8601 YYYY-MM-DDThh:mm:ss.sssZ>``) and a
+generated id becomes a numbered token (``<instance-id:1>``). Over a run, a candidate's ids are
+paired with the reference's (``IdPairing``): a candidate id takes the token of the reference id it
+first stood in for, so a candidate that reuses one id where the reference used two still differs,
+while one id missing on one side does not shift the tokens of every later id.
 """
 
 from __future__ import annotations
@@ -19,11 +19,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compat_diff.model import TimestampText
-from compat_diff.normalize.actions import REMOVED, Where, timestamp_format, type_name
+from compat_diff.normalize.actions import REMOVED, Where, timestamp_class, timestamp_format, type_name
 from compat_diff.normalize.paths import ANY, format_path
 from compat_diff.normalize.rules import Rule
 
-__all__ = ["IdPairing", "IdSide", "IdTokens", "Normalized", "normalize", "timestamp_format", "type_name"]
+__all__ = [
+    "IdPairing",
+    "IdSide",
+    "IdTokens",
+    "Normalized",
+    "normalize",
+    "timestamp_class",
+    "timestamp_format",
+    "type_name",
+]
 
 _REMOVED = REMOVED
 

@@ -4,6 +4,9 @@ A printed path (``$.Contents[0].Key``, ``$.ResponseMetadata.HTTPHeaders.x-amz-re
 ``$.Tags['aws:cloudformation']``) parses back into the steps that select exactly that node, so a
 user can paste a path from a report into a rule. Rules may also use ``[*]`` / ``.*`` (any key or
 index) and ``..Name`` (``Name`` at any depth).
+
+Inside a quoted key a backslash escapes the next character (``\\'`` is a quote, ``\\\\`` a backslash),
+and a quoted key is always that literal key: ``['*']`` is a member named ``*``, not "any".
 """
 
 from __future__ import annotations
@@ -12,7 +15,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-ANY = "*"
+
+class _AnyKey:
+    """The wildcard selector (``*``): a sentinel, so that a member literally named ``*`` stays a key."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY: Any = _AnyKey()
 
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _NAME = re.compile(r"[A-Za-z0-9_\-]+|\*")
@@ -22,7 +35,7 @@ _NAME = re.compile(r"[A-Za-z0-9_\-]+|\*")
 class Step:
     """One path step: a key (str), an index (int) or ANY; ``deep`` means "at any depth below"."""
 
-    selector: str | int
+    selector: str | int  # or ANY
     deep: bool = False
 
     def matches(self, key: str | int) -> bool:
@@ -56,13 +69,13 @@ def parse_path(text: str) -> tuple[Step, ...]:
             found = _NAME.match(text, position)
             if not found:
                 raise PathSyntaxError(f"expected a name after '..' at position {position} of {text!r}")
-            steps.append(Step(found.group(), deep=True))
+            steps.append(Step(_name(found.group()), deep=True))
             position = found.end()
         elif char == ".":
             found = _NAME.match(text, position + 1)
             if not found:
                 raise PathSyntaxError(f"expected a name after '.' at position {position} of {text!r}")
-            steps.append(Step(found.group()))
+            steps.append(Step(_name(found.group())))
             position = found.end()
         elif char == "[":
             step, position = _bracket(text, position, deep)
@@ -72,25 +85,44 @@ def parse_path(text: str) -> tuple[Step, ...]:
     return tuple(steps)
 
 
+def _name(text: str) -> Any:
+    return ANY if text == "*" else text
+
+
 def _bracket(text: str, position: int, deep: bool) -> tuple[Step, int]:
     if position + 1 < len(text) and text[position + 1] in "'\"":
-        quote = text[position + 1]
-        close = text.find(quote + "]", position + 2)
-        if close < 0:
-            raise PathSyntaxError(f"unclosed quote at position {position} of {text!r}")
-        key = text[position + 2 : close].replace("\\" + quote, quote)
-        return Step(key, deep), close + 2
+        return _quoted(text, position, deep)
     end = text.find("]", position)
     if end < 0:
         raise PathSyntaxError(f"unclosed '[' at position {position} of {text!r}")
     inner = text[position + 1 : end]
     if inner == "*":
         return Step(ANY, deep), end + 1
-    if inner.isdigit():
+    if inner.isdigit() and inner.isascii():
         return Step(int(inner), deep), end + 1
     raise PathSyntaxError(
         f"cannot read [{inner}] at position {position} of {text!r} (use [0], [*] or ['key'])"
     )
+
+
+def _quoted(text: str, position: int, deep: bool) -> tuple[Step, int]:
+    """A quoted key from ``[`` at ``position``: the characters up to the closing quote, unescaped."""
+    quote = text[position + 1]
+    key: list[str] = []
+    index = position + 2
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and index + 1 < len(text):
+            key.append(text[index + 1])
+            index += 2
+            continue
+        if char == quote:
+            if not text.startswith("]", index + 1):
+                raise PathSyntaxError(f"expected ']' after the quoted key at position {index} of {text!r}")
+            return Step("".join(key), deep), index + 2
+        key.append(char)
+        index += 1
+    raise PathSyntaxError(f"unclosed quote at position {position} of {text!r}")
 
 
 def format_path(keys: tuple[str | int, ...] | list[str | int]) -> str:
@@ -106,7 +138,7 @@ def format_key(key: str | int) -> str:
         return f"[{key}]"
     if _PLAIN_KEY.fullmatch(key):
         return f".{key}"
-    return "['" + key.replace("'", "\\'") + "']"
+    return "['" + key.replace("\\", "\\\\").replace("'", "\\'") + "']"
 
 
 def join(parent: str, key: str | int) -> str:

@@ -15,7 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from compat_diff.errors import RecorderFailure
-from compat_diff.model import Auth, Body, Exchange, HttpRequest, HttpResponse, headers_from
+from compat_diff.model import (
+    Auth,
+    Body,
+    Exchange,
+    Headers,
+    HttpRequest,
+    HttpResponse,
+    header_bytes,
+    header_text,
+    is_exact_text,
+)
 
 DEFAULT_INLINE_LIMIT = 256 * 1024
 # A blob is named by the sha256 of its bytes and nothing else: no path can be spelled with it.
@@ -177,7 +187,7 @@ def encode_request(request: HttpRequest, policy: BodyPolicy) -> tuple[dict[str, 
     return {
         "method": request.method,
         "url": request.url,
-        "headers": [list(pair) for pair in request.headers],
+        "headers": encode_headers(request.headers),
         "body": body,
     }, kept
 
@@ -186,16 +196,38 @@ def encode_response(response: HttpResponse, policy: BodyPolicy) -> tuple[dict[st
     body, kept = policy.encode(response.body)
     return {
         "status": response.status,
-        "headers": [list(pair) for pair in response.headers],
+        "headers": encode_headers(response.headers),
         "body": body,
     }, kept
+
+
+def encode_headers(headers: Headers) -> list[list[Any]]:
+    """``[name, value]`` pairs; a name or value whose bytes are not UTF-8 is ``{"base64": ...}``
+    of its exact bytes (JSON text cannot hold them)."""
+    return [[_header_json(name), _header_json(value)] for name, value in headers]
+
+
+def _header_json(text: str) -> Any:
+    if is_exact_text(text):
+        return text
+    return {"base64": base64.b64encode(header_bytes(text)).decode("ascii")}
+
+
+def decode_headers(pairs: Any) -> Headers:
+    return tuple((_header_from_json(name), _header_from_json(value)) for name, value in pairs)
+
+
+def _header_from_json(value: Any) -> str:
+    if isinstance(value, dict) and "base64" in value:
+        return header_text(base64.b64decode(value["base64"]))
+    return str(value)
 
 
 def decode_request(obj: dict[str, Any], blob_dir: Path | None) -> HttpRequest:
     return HttpRequest(
         method=str(obj["method"]),
         url=str(obj["url"]),
-        headers=headers_from(tuple(pair) for pair in obj.get("headers", ())),
+        headers=decode_headers(obj.get("headers", ())),
         body=decode_body(obj.get("body"), blob_dir),
     )
 
@@ -203,7 +235,7 @@ def decode_request(obj: dict[str, Any], blob_dir: Path | None) -> HttpRequest:
 def decode_response(obj: dict[str, Any], blob_dir: Path | None) -> HttpResponse:
     return HttpResponse(
         status=int(obj["status"]),
-        headers=headers_from(tuple(pair) for pair in obj.get("headers", ())),
+        headers=decode_headers(obj.get("headers", ())),
         body=decode_body(obj.get("body"), blob_dir),
     )
 

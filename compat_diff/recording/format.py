@@ -27,14 +27,39 @@ from compat_diff.recording.codec import (
 )
 
 FORMAT = "compat-diff/recording"
-VERSION = 1
+VERSION = 2
 # A header line is a few hundred bytes; anything past this is not a recording.
 MAX_HEADER_BYTES = 1 << 20
 
 # Each entry upgrades one exchange object from version N to N+1 (the header only needs its version).
 # Readers apply the chain in order, so a file written by any earlier release still reads.
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
-MIGRATIONS: dict[int, Migration] = {}
+
+
+def _v1_to_v2(exchange: dict[str, Any]) -> dict[str, Any]:
+    # Version 2 may write a header name or value as {"base64": ...} (bytes that are not UTF-8);
+    # every version-1 header is a plain string, which version 2 reads unchanged. (Version 1 read
+    # such bytes as Latin-1 text: what it recorded is kept as it is.)
+    # Version 1 also judged an empty body whose Content-Encoding named aws-chunked (with an
+    # ordinary payload hash) a damaged upload; nothing was framed there, so it is replayable.
+    notes = exchange.get("notes")
+    if not isinstance(notes, dict):
+        return exchange
+    chunked = notes.get("aws-chunked")
+    if (
+        isinstance(chunked, dict)
+        and "damaged" in chunked
+        and chunked.get("framed_length") == 0
+        and not str(chunked.get("payload") or "").upper().startswith("STREAMING-")
+    ):
+        fixed = {key: value for key, value in chunked.items() if key != "damaged"}
+        fixed.update(framed=False, decoded_length=0)
+        exchange = {**exchange, "notes": {**notes, "aws-chunked": fixed}}
+        exchange.pop("replayable", None)
+    return exchange
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2}
 
 
 def now_iso() -> str:

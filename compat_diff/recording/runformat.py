@@ -21,17 +21,32 @@ from typing import Any, TypeVar
 
 from compat_diff.errors import CannotRun, InputError
 from compat_diff.model import Body, Exchange, HttpRequest, HttpResponse
-from compat_diff.recording.codec import BodyPolicy, decode_request, decode_response
+from compat_diff.recording.codec import BodyPolicy, decode_request, decode_response, encode_headers
 from compat_diff.recording.format import blob_dir_for
 
 RUN_FORMAT = "compat-diff/run"
-RUN_VERSION = 1
+RUN_VERSION = 2
 
 # Each entry upgrades a run.json header from version N to N+1; readers apply the chain in order.
 RunMigration = Callable[[dict[str, Any]], dict[str, Any]]
-RUN_MIGRATIONS: dict[int, RunMigration] = {}
+
+
+def _run_v1_to_v2(header: dict[str, Any]) -> dict[str, Any]:
+    # Version 2 answers may write a header name or value as {"base64": ...} (bytes that are not
+    # UTF-8), as recordings do from their version 2; version-1 answers hold plain strings only.
+    return header
+
+
+RUN_MIGRATIONS: dict[int, RunMigration] = {1: _run_v1_to_v2}
+
+
+def _answer_v1_to_v2(line: dict[str, Any]) -> dict[str, Any]:
+    # A version-1 answer line's headers are plain strings, which version 2 reads unchanged.
+    return line
+
+
 # Each entry upgrades one answers.jsonl line of a version-N run to N+1 (the run's version is in run.json).
-ANSWER_MIGRATIONS: dict[int, RunMigration] = {}
+ANSWER_MIGRATIONS: dict[int, RunMigration] = {1: _answer_v1_to_v2}
 
 # What a target did with a recorded exchange (docs/formats.md); the first four carry an error or reason.
 # Below this size a body costs no more than naming the reference's digest.
@@ -102,7 +117,7 @@ def encode_answer(answer: Answer, policy: BodyPolicy, recorded: Exchange | None 
         else {
             "method": request.method,
             "url": request.url,
-            "headers": [list(pair) for pair in request.headers],
+            "headers": encode_headers(request.headers),
             "body": _encode_body(request.body, policy, recorded.request.body if recorded else None),
         }
     )
@@ -111,7 +126,7 @@ def encode_answer(answer: Answer, policy: BodyPolicy, recorded: Exchange | None 
         if response is None
         else {
             "status": response.status,
-            "headers": [list(pair) for pair in response.headers],
+            "headers": encode_headers(response.headers),
             "body": _encode_body(response.body, policy, recorded.response.body if recorded else None),
         }
     )

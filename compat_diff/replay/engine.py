@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import errno
+import http.client
 import ssl
 import time
 import traceback
@@ -28,7 +29,7 @@ from compat_diff.aws.models import is_read_only
 from compat_diff.aws.redact import redact_request, redact_response
 from compat_diff.aws.signing import Clock, system_clock
 from compat_diff.errors import RecordingError
-from compat_diff.model import Body, Exchange, HttpResponse
+from compat_diff.model import Body, Exchange, HttpResponse, header_text
 from compat_diff.recording.runformat import Answer
 from compat_diff.replay.answers import (
     DEFAULT_MAX_ANSWER_BYTES,
@@ -37,6 +38,7 @@ from compat_diff.replay.answers import (
     read_body,
     small_enough,
 )
+from compat_diff.replay.exact import needs_exact_bytes, send_exact
 from compat_diff.replay.idmap import DependencyIndex, IdMap, Substituter
 from compat_diff.replay.names import NameScope
 from compat_diff.replay.polls import DEFAULT_POLL_TIMEOUT, pollable, reached, recorded_states, states
@@ -390,8 +392,6 @@ def _throttled(response: HttpResponse) -> bool:
 
 
 async def _send(state: TargetState, seq: int, outgoing: OutgoingRequest, options: ReplayOptions) -> Answer:
-    assert state.http is not None
-    http = state.http
     read = _BodyReader(state.blob_dir, options.max_answer_bytes)
     async with state.limit:
         started = time.perf_counter()
@@ -402,10 +402,10 @@ async def _send(state: TargetState, seq: int, outgoing: OutgoingRequest, options
             # The session skips aiohttp's automatic headers, so nothing but the rebuilt headers is sent.
             if data is not None:
                 with data:
-                    response = await _exchange(http, outgoing, data, read)
+                    response = await _exchange(state, outgoing, data, read, options)
             else:
                 assert not isinstance(outgoing.body, Body)
-                response = await _exchange(http, outgoing, outgoing.body or None, read)
+                response = await _exchange(state, outgoing, outgoing.body or None, read, options)
         except AnswerTooLarge as error:
             state.stalls_in_a_row = 0
             return Answer(
@@ -441,9 +441,21 @@ class _BodyReader:
 
 
 async def _exchange(
-    http: aiohttp.ClientSession, outgoing: OutgoingRequest, data: Any, read: _BodyReader
+    state: TargetState, outgoing: OutgoingRequest, data: Any, read: _BodyReader, options: ReplayOptions
 ) -> HttpResponse:
-    async with http.request(
+    if needs_exact_bytes(outgoing.headers):
+        return await send_exact(
+            outgoing.method,
+            outgoing.url,
+            outgoing.headers,
+            data,
+            timeout=options.timeout,
+            tls=state.tls,
+            blob_dir=read.blob_dir,
+            limit=read.limit,
+        )
+    assert state.http is not None
+    async with state.http.request(
         outgoing.method,
         yarl.URL(outgoing.url, encoded=True),
         headers=outgoing.headers,
@@ -452,7 +464,8 @@ async def _exchange(
         allow_redirects=False,
     ) as reply:
         read.status = reply.status
-        headers = tuple((key.decode("latin-1"), value.decode("latin-1")) for key, value in reply.raw_headers)
+        # Held like recorded headers: UTF-8 text, other bytes escaped (model.header_text).
+        headers = tuple((header_text(key), header_text(value)) for key, value in reply.raw_headers)
         encoding = reply.headers.get("Content-Encoding")
         if small_enough(reply.content_length, encoding, read.limit):
             # The common small answer: its Content-Length bounds what aiohttp reads.
@@ -532,8 +545,12 @@ def classify(error: BaseException, endpoint: str) -> tuple[str, str]:
         return "protocol", f"{endpoint} did not answer valid HTTP: {_reason(error)}"
     if isinstance(error, aiohttp.ClientError):
         return "protocol", f"talking to {endpoint} failed: {_reason(error)}"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection-refused", f"{endpoint} refused the connection"
     if isinstance(error, OSError):
         return "reset", f"talking to {endpoint} failed: {_reason(error)}"
+    if isinstance(error, http.client.HTTPException):
+        return "protocol", f"{endpoint} did not answer valid HTTP: {_reason(error)}"
     raise error
 
 

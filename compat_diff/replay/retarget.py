@@ -18,6 +18,7 @@ from compat_diff.aws.auth import credential_scope, is_sigv2_query_api, parse_aut
 from compat_diff.aws.checksums import checksum_header
 from compat_diff.aws.identify import recorded_endpoint_path
 from compat_diff.aws.models import has_service, service_meta
+from compat_diff.aws.redact import REDACTED
 from compat_diff.aws.signing import (
     EMPTY_SHA256,
     UNSIGNED_PAYLOAD,
@@ -32,7 +33,7 @@ from compat_diff.aws.signing import (
     system_clock,
     uses_s3_signing_rules,
 )
-from compat_diff.model import Auth, Body, Exchange, HttpRequest
+from compat_diff.model import Auth, Body, Exchange, HttpRequest, client_header_text, is_exact_text
 from compat_diff.replay.idmap import Substituter, substitutable_body
 from compat_diff.replay.targets import Target
 
@@ -52,6 +53,12 @@ HOP_BY_HOP = frozenset(
 # Recomputed for every request rather than copied.
 _REBUILT = frozenset({"host", "content-length", "expect"})
 _CHUNKED_ONLY = frozenset({"x-amz-decoded-content-length", "x-amz-trailer"})
+
+
+# SSE-C key headers: the user's own secret, redacted in recordings, put back from the target.
+_SSE_C_KEY_HEADERS = frozenset(
+    {"x-amz-server-side-encryption-customer-key", "x-amz-copy-source-server-side-encryption-customer-key"}
+)
 
 
 # The recorded signature schemes a request can be re-signed with (or sent unsigned, "none").
@@ -141,6 +148,7 @@ def rebuild(
 
     chunked = _is_aws_chunked(exchange)
     headers: list[tuple[str, str]] = []
+    exact: dict[str, str] = {}
     expect_continue = False
     for name, value in request.headers:
         lower = name.lower()
@@ -158,6 +166,13 @@ def rebuild(
                 continue
         if substituter and lower not in ("authorization", "x-amz-content-sha256"):
             value = substituter.text(value)
+        if lower in _SSE_C_KEY_HEADERS and value == REDACTED:
+            value = _sse_customer_key(request, lower, target)
+        if not is_exact_text(value):
+            # Bytes that are not UTF-8 (a Latin-1 x-amz-meta-* value): signed as the client signed
+            # them, one character per byte, and sent as the very bytes recorded.
+            exact[client_header_text(value)] = value
+            value = client_header_text(value)
         headers.append((name, value))
     headers.insert(0, ("Host", netloc))
 
@@ -180,7 +195,7 @@ def rebuild(
         return OutgoingRequest(
             method=request.method,
             url=signed_url,
-            headers=tuple(signed_headers),
+            headers=_exact_values(signed_headers, exact),
             body=body,
             expect_continue=expect_continue,
             broken_dependencies=broken,
@@ -192,11 +207,19 @@ def rebuild(
     return OutgoingRequest(
         method=request.method,
         url=signed_url,
-        headers=tuple(signed_headers),
+        headers=_exact_values(signed_headers, exact),
         body=body,
         expect_continue=expect_continue,
         broken_dependencies=broken,
     )
+
+
+def _exact_values(headers: list[tuple[str, str]], exact: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The signed headers with each value that was signed in its client view put back as the
+    exact bytes recorded (``model.header_text``)."""
+    if not exact:
+        return tuple(headers)
+    return tuple((name, exact.get(value, value)) for name, value in headers)
 
 
 def _without_recorded_prefix(exchange: Exchange, target: Target, path: str) -> str:
@@ -263,11 +286,33 @@ def _netloc(scheme: str, host: str, port: int | None) -> str:
 
 
 def _is_aws_chunked(exchange: Exchange) -> bool:
-    if "aws-chunked" in exchange.notes:
-        return True
+    """Whether the recorded upload was framed (so the replay frames it again, for the target)."""
+    note = exchange.notes.get("aws-chunked")
+    if isinstance(note, dict):
+        # An empty body that only named aws-chunked in Content-Encoding was never framed.
+        return note.get("framed", True) is not False
     encoding = exchange.request.header("content-encoding") or ""
     payload = exchange.request.header("x-amz-content-sha256") or ""
     return "aws-chunked" in encoding.lower() or payload.startswith("STREAMING-")
+
+
+def _sse_customer_key(request: HttpRequest, header: str, target: Target) -> str:
+    """The target's SSE-C key for a redacted key header, matched by the MD5 recorded beside it.
+
+    Without it the candidate would get the redaction marker as a key and refuse the call, a
+    failure of ours counted against it: the call is not replayable instead, with the reason.
+    """
+    recorded_md5 = request.header(header + "-md5")
+    key = target.sse_customer_key(recorded_md5)
+    if key is not None:
+        return key
+    which = f" with MD5 {recorded_md5}" if recorded_md5 else ""
+    if target.sse_customer_keys:
+        raise NotReplayable(f"the target has no SSE-C customer key{which} for the redacted {header} header")
+    raise NotReplayable(
+        f"the SSE-C customer key{which} in {header} was redacted when recorded; give it in the "
+        "targets file (sse_customer_key_env) to replay this call"
+    )
 
 
 def _body(request: HttpRequest, substituter: Substituter | None) -> tuple[bytes | Body, bool]:

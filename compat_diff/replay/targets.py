@@ -8,6 +8,9 @@ naming the key and the problem, so the command line can say it in one sentence.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -42,6 +45,8 @@ _TARGET_KEYS = {
     "principals",
     "tls_verify",
     "services",
+    "sse_customer_key",
+    "sse_customer_key_env",
     "timeshift",
     "names",
 }
@@ -84,10 +89,19 @@ class Target:
     service_credentials: Mapping[str, SigningCredentials] = field(default_factory=dict)
     # The path prefix a service was recorded behind, removed before this target's prefix is added.
     recorded_prefixes: Mapping[str, str] = field(default_factory=dict)
+    # SSE-C customer keys (base64, as the header carries them) to put back where the recording
+    # redacted one; each recorded use is matched by the key's MD5, which is recorded in clear.
+    sse_customer_keys: tuple[str, ...] = ()
     # Absolute times in requests move with the replay (docs/replay.md, "Time-shifted replay").
     timeshift: bool = True
     # "run-scoped": names the recording created carry the run id; "as-recorded": sent unchanged.
     names: str = "run-scoped"
+
+    def sse_customer_key(self, recorded_md5: str | None) -> str | None:
+        """The target's SSE-C key whose MD5 is ``recorded_md5`` (the only key when none was sent)."""
+        if recorded_md5 is None:
+            return self.sse_customer_keys[0] if len(self.sse_customer_keys) == 1 else None
+        return next((key for key in self.sse_customer_keys if key_md5(key) == recorded_md5.strip()), None)
 
     def serves(self, service: str | None) -> bool:
         return self.services is None or (service is not None and service in self.services)
@@ -129,9 +143,16 @@ class Target:
                 service: creds.access_key for service, creds in self.service_credentials.items()
             },
             "recorded_prefixes": dict(self.recorded_prefixes),
+            # The MD5 of an SSE-C key is sent in clear with every use; the key never is written.
+            "sse_customer_key_md5s": [key_md5(key) for key in self.sse_customer_keys],
             "timeshift": self.timeshift,
             "names": self.names,
         }
+
+
+def key_md5(key: str) -> str:
+    """The ``...-customer-key-MD5`` header value for an SSE-C key given in base64."""
+    return base64.b64encode(hashlib.md5(base64.b64decode(key)).digest()).decode()
 
 
 def load_targets(
@@ -303,6 +324,7 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
             raise TargetError(f'{where}.services must be a list of service names, like ["s3", "sqs"]')
         services = frozenset(_service_name(x, f"{where}.services") for x in raw_services)
     credentials, source = _credentials(table, where, env, chain)
+    sse_keys = _sse_customer_keys(table, where, env)
 
     principals: dict[str, SigningCredentials] = {}
     raw_principals = table.get("principals", {})
@@ -336,9 +358,43 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
         services=services,
         service_credentials=service_credentials,
         recorded_prefixes=recorded_prefixes,
+        sse_customer_keys=sse_keys,
         timeshift=timeshift,
         names=names,
     )
+
+
+def _sse_customer_keys(table: dict[str, Any], where: str, env: Mapping[str, str]) -> tuple[str, ...]:
+    """``sse_customer_key`` (a base64 key or a list of them, inline) and ``sse_customer_key_env``
+    (the names of environment variables holding them), checked to be base64."""
+    keys: list[tuple[str, str]] = []
+    for written in _one_or_list(table.get("sse_customer_key"), f"{where}.sse_customer_key"):
+        keys.append((written, f"{where}.sse_customer_key"))
+    for variable in _one_or_list(table.get("sse_customer_key_env"), f"{where}.sse_customer_key_env"):
+        if variable not in env:
+            raise TargetError(
+                f"{where}.sse_customer_key_env names the environment variable {variable}, which is not set"
+            )
+        keys.append((env[variable].strip(), f"{where}.sse_customer_key_env ({variable})"))
+    for key, origin in keys:
+        try:
+            base64.b64decode(key, validate=True)
+        except (binascii.Error, ValueError):
+            raise TargetError(
+                f"{origin} is not a base64 key (give the SSE-C key as the "
+                "x-amz-server-side-encryption-customer-key header carries it)"
+            ) from None
+    return tuple(key for key, _ in keys)
+
+
+def _one_or_list(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise TargetError(f"{where} must be a string or a list of strings")
 
 
 def _credentials(

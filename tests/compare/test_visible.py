@@ -144,7 +144,27 @@ def test_timestamp_in_another_format() -> None:
     )
     divergence = only(result)
     assert divergence.path == "$.Buckets[0].CreationDate"
-    assert (divergence.reference, divergence.candidate) == ("<timestamp:iso8601>", "<timestamp:rfc1123>")
+    assert divergence.reference.startswith("<timestamp:iso8601 ")
+    assert divergence.candidate == "<timestamp:rfc1123 Www, DD Mmm YYYY hh:mm:ss GMT>"
+    assert divergence.severity == "major"
+
+
+def test_timestamp_that_drops_its_milliseconds_is_a_minor_divergence() -> None:
+    # moto writes S3 creation dates with milliseconds (...12.000Z); a candidate without them.
+    result = run(
+        "rest-xml-s3-ListBuckets",
+        edit=lambda t: re.sub(
+            r"<CreationDate>([^<.]*)\.\d+Z</CreationDate>", r"<CreationDate>\1Z</CreationDate>", t
+        ),
+    )
+    assert counting(result) == []
+    (divergence,) = result.divergences
+    assert divergence.path == "$.Buckets[0].CreationDate"
+    assert (divergence.reference, divergence.candidate) == (
+        "<timestamp:iso8601 YYYY-MM-DDThh:mm:ss.sssZ>",
+        "<timestamp:iso8601 YYYY-MM-DDThh:mm:ssZ>",
+    )
+    assert (divergence.kind, divergence.severity) == ("value", "minor")
 
 
 def test_one_id_reused_where_the_reference_used_two() -> None:

@@ -92,7 +92,7 @@ def test_each_action_of_the_table_parses_applies_and_pickles() -> None:
     result = normalize(tree, pickle.loads(pickle.dumps(rules)).rules)
     assert result.tree == {
         "Size": "<type:integer>",
-        "When": "<timestamp:iso8601>",
+        "When": "<timestamp:iso8601 YYYY-MM-DDThh:mm:ssZ>",
         "Id": "<item-id:1>",
         "Url": "http://<host:1>/q",
         "Items": [{"N": "a"}, {"N": "b"}],

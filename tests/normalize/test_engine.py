@@ -65,9 +65,34 @@ def test_timestamp_keeps_the_format() -> None:
     }
     result = normalize(tree, rules("- {id: t, reason: x, path: $..*, shape: timestamp, action: timestamp}"))
     assert result.tree == {
-        "T": ["<timestamp:iso8601>", "<timestamp:rfc1123>"],
+        "T": [
+            "<timestamp:iso8601 YYYY-MM-DDThh:mm:ssZ>",
+            "<timestamp:rfc1123 Www, DD Mmm YYYY hh:mm:ss GMT>",
+        ],
         "NotModeled": "2024-01-02T03:04:05Z",
     }
+
+
+def test_the_placeholder_keeps_the_exact_format_class() -> None:
+    rule = rules("- {id: t, reason: x, path: $..*, action: timestamp}")
+    classes = [
+        normalize({"T": value}, rule).tree["T"]
+        for value in (
+            "2024-01-02T03:04:01.000Z",
+            "2024-01-02T03:04:01Z",
+            "2024-01-02T03:04:01+00:00",
+            "2024-01-02T03:04:01+0000",
+        )
+    ]
+    assert len(set(classes)) == 4, classes
+    assert classes[0] == "<timestamp:iso8601 YYYY-MM-DDThh:mm:ss.sssZ>"
+    # Another instant of one class is the same placeholder: only the format is compared.
+    assert normalize({"T": "2031-12-31T23:59:59.999Z"}, rule).tree["T"] == classes[0]
+    assert normalize({"T": 1700000000}, rule).tree != normalize({"T": 1700000000.5}, rule).tree
+    assert (
+        normalize({"T": "Tue, 2 Jan 2024 03:04:05 GMT"}, rule).tree
+        != normalize({"T": "Tue, 02 Jan 2024 03:04:05 GMT"}, rule).tree
+    )
 
 
 def test_id_tokens_are_shared_across_answers_of_one_side() -> None:

@@ -149,6 +149,7 @@ def test_a_version_without_a_migration_path_is_refused_up_front(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(recording_format, "VERSION", 3)
+    monkeypatch.delitem(recording_format.MIGRATIONS, 1)
     monkeypatch.setitem(recording_format.MIGRATIONS, 2, lambda obj: obj)
     path = tmp_path / "old.jsonl"
     path.write_bytes(orjson.dumps({"format": "compat-diff/recording", "version": 1}) + b"\n")
@@ -235,3 +236,56 @@ def test_digest_only_body_passed_in_stays_digest_only(tmp_path: Path) -> None:
         writer.write(make_exchange(1, make_request(body=gone), exchange.response))
     _, (read,) = load_exchanges(path)
     assert read.request.body.sha256 == "ab" * 32 and not read.replayable
+
+
+def test_header_bytes_that_are_not_utf8_survive_a_round_trip(tmp_path: Path) -> None:
+    from compat_diff.model import header_bytes, header_text
+
+    latin1 = header_text(b"Hello World\xe9")
+    utf8 = header_text("Hello World\u00e9".encode())
+    exchange = make_exchange(
+        1,
+        make_request("PUT", "http://h/b/k", [("x-amz-meta-latin", latin1), ("x-amz-meta-utf8", utf8)]),
+        make_response(200, [("x-amz-meta-echo", latin1)]),
+    )
+    path = tmp_path / "rec.jsonl"
+    writer = RecordingWriter(path)
+    writer.write(exchange)
+    writer.close()
+    line = orjson.loads(path.read_bytes().splitlines()[1])
+    # Valid UTF-8 stays readable text; other bytes are stored as base64 of exactly those bytes.
+    assert line["request"]["headers"][1] == ["x-amz-meta-utf8", "Hello World\u00e9"]
+    assert line["request"]["headers"][0] == ["x-amz-meta-latin", {"base64": "SGVsbG8gV29ybGTp"}]
+    _, (read,) = load_exchanges(path)
+    assert header_bytes(read.request.headers[0][1]) == b"Hello World\xe9"
+    assert header_bytes(read.request.headers[1][1]) == "Hello World\u00e9".encode()
+    assert header_bytes(read.response.headers[0][1]) == b"Hello World\xe9"
+
+
+def test_version_1_empty_aws_chunked_bodies_become_replayable(tmp_path: Path) -> None:
+    damaged = {"payload": "UNSIGNED-PAYLOAD", "content_encoding": "gzip, aws-chunked"}
+    damaged.update(damaged="the body ends inside the chunk 1 header (truncated body)", framed_length=0)
+    old = {
+        "seq": 1,
+        "replayable": False,
+        "notes": {"aws-chunked": damaged},
+        "request": {"method": "PUT", "url": "http://h/b/k", "headers": [], "body": {"text": ""}},
+        "response": {"status": 200, "headers": [], "body": {"text": ""}},
+    }
+    streamed = {
+        **old,
+        "seq": 2,
+        "notes": {"aws-chunked": {**damaged, "payload": "STREAMING-UNSIGNED-PAYLOAD"}},
+    }
+    path = tmp_path / "old.jsonl"
+    path.write_bytes(
+        b"\n".join(
+            orjson.dumps(obj) for obj in ({"format": "compat-diff/recording", "version": 1}, old, streamed)
+        )
+        + b"\n"
+    )
+    _, (empty, truly_damaged) = load_exchanges(path)
+    assert empty.replayable and empty.notes["aws-chunked"]["framed"] is False
+    assert "damaged" not in empty.notes["aws-chunked"]
+    # A streamed upload with no bytes at all is damaged indeed (framing ends with "0\r\n\r\n").
+    assert not truly_damaged.replayable and "damaged" in truly_damaged.notes["aws-chunked"]

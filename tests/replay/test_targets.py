@@ -51,6 +51,15 @@ def recording(tmp_path: Path) -> Path:
             "target.swift.surprise is not a known key",
         ),
         ('[target.swift\nendpoint = "x"\n', "is not valid TOML"),
+        (
+            '[target.swift]\nendpoint = "http://127.0.0.1:1"\nsse_customer_key = "not base64!"\n',
+            "target.swift.sse_customer_key is not a base64 key",
+        ),
+        (
+            '[target.swift]\nendpoint = "http://127.0.0.1:1"\n'
+            'sse_customer_key_env = "COMPAT_DIFF_UNSET_VAR"\n',
+            "target.swift.sse_customer_key_env names the environment variable COMPAT_DIFF_UNSET_VAR",
+        ),
     ],
 )
 def test_targets_file_mistakes_exit_2_naming_the_key(tmp_path, recording, toml, named):
@@ -145,3 +154,36 @@ def test_s3_virtual_host_recording_goes_path_style_or_virtual_as_configured(tmp_
     assert dict((k.lower(), v) for k, v in out.headers)["host"] == "my.bucket.localhost:9000"
     recorded_path_style = _signed("http://127.0.0.1:5000/bkt/k", "s3", "127.0.0.1:5000")
     assert rebuild(recorded_path_style, virtual).url == "http://bkt.localhost:9000/k"
+
+
+def test_a_redacted_sse_c_key_is_put_back_by_its_md5_and_never_guessed(tmp_path):
+    import base64
+    import hashlib
+
+    from compat_diff.replay.retarget import NotReplayable
+
+    first, second = bytes(range(32)), bytes(range(1, 33))
+    encoded = [base64.b64encode(key).decode() for key in (first, second)]
+    targets = tmp_path / "targets.toml"
+    targets.write_text(
+        '[target.t]\nendpoint = "http://127.0.0.1:1"\naccess_key = "k"\nsecret_key = "s"\n'
+        f"sse_customer_key = {encoded!r}\n".replace("'", '"')
+    )
+    (target,) = load_targets([], targets, chain=lambda _: None)
+
+    def put(md5_of: bytes | None):
+        headers = {"x-amz-server-side-encryption-customer-algorithm": "AES256"}
+        headers["x-amz-server-side-encryption-customer-key"] = "**REDACTED**"
+        if md5_of is not None:
+            md5 = base64.b64encode(hashlib.md5(md5_of).digest()).decode()
+            headers["x-amz-server-side-encryption-customer-key-MD5"] = md5
+        request = make_request("PUT", "http://127.0.0.1:5000/b/k", headers, b"x")
+        return make_exchange(1, request, service="s3", operation="PutObject", protocol="rest-xml")
+
+    sent = dict(rebuild(put(second), target).headers)
+    assert sent["x-amz-server-side-encryption-customer-key"] == encoded[1]
+    with pytest.raises(NotReplayable, match="no SSE-C customer key with MD5"):
+        rebuild(put(b"another key"), target)
+    # Two keys and no MD5 recorded: which one was used is unknown, so none is guessed.
+    with pytest.raises(NotReplayable):
+        rebuild(put(None), target)
