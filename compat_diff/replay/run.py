@@ -372,7 +372,9 @@ def _sigterm_interrupts() -> Iterator[None]:
         return
 
     def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        # Handled as a Ctrl-C: asyncio.run's own SIGINT handling cancels the replay between awaits,
+        # where raising KeyboardInterrupt here could land in the middle of the event loop's own code.
+        signal.raise_signal(signal.SIGINT)
 
     before = signal.signal(signal.SIGTERM, interrupt)
     try:
