@@ -86,6 +86,9 @@ def test_the_pytest_plugin_makes_each_test_a_session_reported_per_test(tmp_path:
                 "--compat-diff-sessions",  # the plugin is registered by compat-diff's entry point
                 "-p",
                 "no:cacheprovider",
+                # Test ids relative to the suite's folder, wherever the checkout and the temp dir are.
+                "--rootdir",
+                str(tmp_path),
                 str(suite),
             ],
             env=client_environment(AWS_ENDPOINT_URL=reference.url),
