@@ -10,6 +10,7 @@ Every process started here is stopped on exit, Ctrl-C included.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -108,9 +109,12 @@ def _most_severe(operations: list[dict]) -> str:
     if not found:
         return "-"
     _, seq, operation, d = min(found, key=lambda item: item[:2])
-    return (
-        f"{operation} (seq {seq}): {d['kind']} at {d['path']}, moto {d['reference']!r} vs {d['candidate']!r}"
+    # A root finding says it in words ("the reference succeeded (200) where the candidate failed
+    # (400 UnsupportedAlgorithm)"); other divergences show both values as JSON.
+    detail = d.get("message") or (
+        f"{d['kind']} at {d['path']}, moto {json.dumps(d['reference'])} vs {json.dumps(d['candidate'])}"
     )
+    return f"{operation} (seq {seq}): {detail}"
 
 
 def main() -> int:
