@@ -9,14 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import botocore.config
 import botocore.exceptions
 import botocore.parsers
+import botocore.session
 
-from compat_diff.aws.models import _session
 from compat_diff.aws.signing import SigningCredentials
+
+
+@cache
+def _client_session() -> botocore.session.Session:
+    """A botocore session of its own for our clients, apart from the one whose models identify and
+    rebuild requests: a botocore S3 client rewrites the operation models it loads (its requestUri
+    loses ``/{Bucket}``), which must never reach identification in the same process."""
+    return botocore.session.get_session()
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,7 @@ class ApiCaller:
     def _client(self, service: str) -> Any:
         if service not in self._clients:
             keys = self._credentials(service)
-            self._clients[service] = _session().create_client(
+            self._clients[service] = _client_session().create_client(
                 service,
                 endpoint_url=self._endpoints(service),
                 region_name=self._region,
