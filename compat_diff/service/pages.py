@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from compat_diff.report.result import format_score
 from compat_diff.service import public
+from compat_diff.service.runs import run_row
 from compat_diff.service.store import Forbidden, NotFound, Principal, Service
 from compat_diff.service.svg import history_chart, mark_badge
 
@@ -92,10 +93,11 @@ def public_router(service: Service, authenticate: Callable[[str | None], Princip
     def badge(request: Request, provider: str, suite: str, service_name: str | None) -> Response:
         facts = public.mark(service, provider, suite).facts()
         if service_name is not None:
-            scores = public.leaderboard(service, suite, service_name)["rows"]
-            mine = [row for row in scores if row["provider"] == provider and row["run"] == facts["run"]]
-            facts["score"] = mine[0]["score"] if mine else None
-            if not mine and facts["state"] == "valid":
+            # The service's score in the run behind the mark, not the whole leaderboard's.
+            run = run_row(service, facts["run"]) if facts["run"] else None
+            scores = (run.summary or {}).get("services", {}) if run is not None else {}
+            facts["score"] = scores.get(service_name)
+            if service_name not in scores and facts["state"] == "valid":
                 facts["state"] = "none"
         label = f"{suite} {service_name}" if service_name else suite
         svg = mark_badge(label, facts, status_link(request, provider, suite))

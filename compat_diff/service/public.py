@@ -133,12 +133,18 @@ class Mark:
         return asdict(self)
 
 
-def _valid_until(envelope: Any) -> str | None:
+def _predicate(envelope: Any) -> dict[str, Any] | None:
+    """The predicate of a stored attestation's signed statement (None if it cannot be read)."""
     try:
-        statement = json.loads(unb64(str(envelope["payload"])))
-        return str(statement["predicate"]["validUntil"])
+        predicate = json.loads(unb64(str(envelope["payload"])))["predicate"]
     except (KeyError, TypeError, ValueError):
         return None
+    return predicate if isinstance(predicate, dict) else None
+
+
+def _valid_until(envelope: Any) -> str | None:
+    valid_until = (_predicate(envelope) or {}).get("validUntil")
+    return str(valid_until) if valid_until is not None else None
 
 
 def mark(service: Service, provider: str, suite: str, now: datetime | None = None) -> Mark:
@@ -558,9 +564,8 @@ def run_provenance(service: Service, run_id: int) -> dict[str, Any] | None:
         ).first()
     if row is None:
         return None
-    try:
-        predicate = json.loads(unb64(str(row.envelope["payload"])))["predicate"]
-    except (KeyError, TypeError, ValueError):
+    predicate = _predicate(row.envelope)
+    if predicate is None:
         return None
     return {
         "digest": row.digest,

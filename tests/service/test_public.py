@@ -143,6 +143,9 @@ def test_marks_are_valid_expired_failed_or_revoked_and_badges_say_so(
         client.post(f"/api/v1/admin/revocations/{revoked.json()['id']}/lift", headers=headers).status_code
         == 404
     )
+    sqs_score = _latest_run(service, "alpha").summary["services"]["sqs"]
+    assert f">{round(sqs_score * 100)}" in client.get("/badge/alpha/mini/sqs.svg").text.replace("%", "")
+    assert ">no mark<" in client.get("/badge/alpha/mini/lambda.svg").text  # a service the run never had
     valid_badge = client.get("/badge/alpha/mini.svg").text
     assert f">{round(_latest_run(service, 'alpha').score * 100)}" in valid_badge.replace("%", "")
 
