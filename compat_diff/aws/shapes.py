@@ -105,6 +105,11 @@ def _input_shape(service: str | None, operation: str | None) -> botocore.model.S
     return shape if isinstance(shape, botocore.model.StructureShape) else None
 
 
+def input_shape(service: str | None, operation: str | None) -> botocore.model.StructureShape | None:
+    """The input shape of ``operation``, or None when the model does not know it."""
+    return _input_shape(service, operation)
+
+
 def _output_shape(service: str | None, operation: str | None) -> botocore.model.StructureShape | None:
     if not service or not operation or not has_service(service):
         return None
