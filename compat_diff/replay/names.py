@@ -232,6 +232,10 @@ class NameScope:
         # with what it belongs to.
         if (missing or not params) and create_pair(exchange.service, exchange.operation) is None:
             return
+        # A change (attach, put, add ...) is undone only on something the run made: on what
+        # existed before, the cleanup cannot tell whether the change was there already.
+        if not undo.makes and not self._touches_made(request, params):
+            return
         self.resources.append(
             Resource(
                 exchange.seq,
@@ -246,6 +250,14 @@ class NameScope:
                 wait=undo.waiter,
             )
         )
+
+    def _touches_made(self, request: dict[str, str], params: dict[str, Any]) -> bool:
+        made = set(self.forward.values())
+        for resource in self.resources:
+            if resource.makes:
+                made.update(_strings(resource.params))
+        made.discard("")
+        return any(value in text for text in _strings({**request, **params}) for value in made)
 
     def evidence(self, target: str) -> dict[str, Any]:
         return {
@@ -265,6 +277,14 @@ class NameScope:
             ],
             "created": [resource.to_json() for resource in self.resources],
         }
+
+
+def _strings(params: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    for value in params.values():
+        items = value if isinstance(value, list) else [value]
+        found.extend(item for item in items if isinstance(item, str))
+    return found
 
 
 def _rewrite(exchange: Exchange, response: HttpResponse, substituter: Substituter) -> HttpResponse:

@@ -261,3 +261,33 @@ def test_undo_parameters_come_from_the_request_and_the_answer_by_member_name():
     assert undo_of("sqs", "SendMessage") is None
     missing = undo_of("iam", "DeleteUser")
     assert missing is None
+
+
+def test_a_change_to_something_that_existed_before_is_left(tmp_path, moto_factory, boto_recorder):
+    """A policy the recording put on a user it did not create is not deleted: whether it was there
+    before the run cannot be told."""
+    reference = moto_factory()
+    _client("iam", reference.url).create_user(UserName="existing")
+    recorder = boto_recorder()
+    iam = recorder.client("iam", reference.url)
+    iam.get_user(UserName="existing")
+    iam.put_user_policy(UserName="existing", PolicyName="inline", PolicyDocument=POLICY)
+    recorder.close()
+
+    backend = moto_factory()
+    _client("iam", backend.url).create_user(UserName="existing")
+    targets = _targets_file(tmp_path / "targets.toml", backend.url, ["cloud"])
+    status = run_replay(
+        recorder.writer.path,
+        [],
+        targets,
+        False,
+        tmp_path / "run",
+        console=Console(stderr=True),
+        env=ENV,
+        keep_resources=False,
+    )
+    assert status == 0
+    names = json.loads((tmp_path / "run" / "targets" / "cloud" / "names.json").read_text())
+    assert names["created"] == []
+    assert _client("iam", backend.url).list_user_policies(UserName="existing")["PolicyNames"] == ["inline"]
