@@ -102,10 +102,9 @@ def clean_target(
             handle.flush()
             return result
 
-        # Failed undos of changes (a detach, a policy delete ...), with the values they named: a
-        # change goes with what it belongs to, so one whose owner is deleted later is not a failure.
-        changes: list[tuple[str, set[str]]] = []
-        removed: set[str] = set()
+        # Failed undos, with the values they named: what belongs to something (a policy version,
+        # an attached policy) goes with it, so an undo whose owner is deleted later did not fail.
+        unresolved: list[tuple[str, set[str]]] = []
         try:
             for resource in sorted(created, key=lambda item: item["seq"], reverse=True):
                 label = f"{resource['delete']} {_label(resource['params'])} (seq {resource['seq']})"
@@ -125,20 +124,16 @@ def clean_target(
                 if result.ok:
                     outcome.deleted += 1
                     if makes:
-                        removed |= _values(params)
+                        values = _values(params)
+                        outcome.already_gone += sum(1 for _, named in unresolved if named & values)
+                        unresolved = [(failed, named) for failed, named in unresolved if not named & values]
                     if resource.get("wait"):
                         _wait(call, service, resource["wait"], params, deadline)
                 elif _gone(result):
                     outcome.already_gone += 1
-                elif not makes:
-                    changes.append((f"{label}: {result.error_code or result.status}", _values(params)))
                 else:
-                    outcome.failed.append(f"{label}: {result.error_code or result.status}")
-            for label, values in changes:
-                if values & removed:
-                    outcome.already_gone += 1
-                else:
-                    outcome.failed.append(label)
+                    unresolved.append((f"{label}: {result.error_code or result.status}", _values(params)))
+            outcome.failed.extend(failed for failed, _ in unresolved)
         finally:
             for caller in callers.values():
                 caller.close()
