@@ -203,6 +203,7 @@ def test_a_user_holding_a_policy_the_recording_did_not_make_is_reported_not_forc
     recorder = boto_recorder()
     iam = recorder.client("iam", reference.url)
     iam.create_user(UserName="deployer")
+    iam.create_access_key(UserName="deployer")
     recorder.close()
     backend = moto_factory()
     targets = _targets_file(tmp_path / "targets.toml", backend.url, ["cloud"])
@@ -225,6 +226,9 @@ def test_a_user_holding_a_policy_the_recording_did_not_make_is_reported_not_forc
     assert "could not be deleted (DeleteUser" in result.stderr and "DeleteConflict" in result.stderr
     iam_target = _client("iam", backend.url)
     assert iam_target.list_user_policies(UserName=user)["PolicyNames"] == ["outside"]
+    # The recording's own key went; the user's failed delete is not excused by it.
+    assert iam_target.list_access_keys(UserName=user)["AccessKeyMetadata"] == []
+    assert "1 deleted" in result.stderr
     assert user in [entry["UserName"] for entry in iam_target.list_users()["Users"]]
 
 
