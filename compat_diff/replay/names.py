@@ -187,6 +187,8 @@ class NameScope:
         self._requests = Substituter(self.forward)
         self._answers = Substituter({new: old for old, new in self.forward.items()})
         self.resources: list[Resource] = []
+        # The values naming what the run made (its undos' parameters): a change to one is undone.
+        self._made: set[str] = set()
 
     def substituter(self, ids: Substituter | None) -> Substituter | None:
         """The candidate's ids first, then the names: a recorded URL that embeds a name is replaced
@@ -236,6 +238,8 @@ class NameScope:
         # existed before, the cleanup cannot tell whether the change was there already.
         if not undo.makes and not self._touches_made(request, params):
             return
+        if undo.makes:
+            self._made.update(_strings(params))
         self.resources.append(
             Resource(
                 exchange.seq,
@@ -252,12 +256,13 @@ class NameScope:
         )
 
     def _touches_made(self, request: dict[str, str], params: dict[str, Any]) -> bool:
-        made = set(self.forward.values())
-        for resource in self.resources:
-            if resource.makes:
-                made.update(_strings(resource.params))
-        made.discard("")
-        return any(value in text for text in _strings({**request, **params}) for value in made)
+        """Whether a value of the call names, as a whole token, a name or id the run made."""
+        made = {value for value in (*self.forward.values(), *self._made) if value}
+        if not made:
+            return False
+        alternatives = "|".join(re.escape(value) for value in sorted(made, key=len, reverse=True))
+        pattern = re.compile(r"(?<![A-Za-z0-9_.-])(?:" + alternatives + r")(?![A-Za-z0-9_-])")
+        return any(pattern.search(text) for text in _strings({**request, **params}))
 
     def evidence(self, target: str) -> dict[str, Any]:
         return {
