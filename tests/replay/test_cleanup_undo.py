@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import boto3
+import pytest
 from rich.console import Console
 
 from compat_diff.aws.undo import answer_values, undo_of, undo_parameters
@@ -295,3 +296,31 @@ def test_a_change_to_something_that_existed_before_is_left(tmp_path, moto_factor
     names = json.loads((tmp_path / "run" / "targets" / "cloud" / "names.json").read_text())
     assert names["created"] == []
     assert _client("iam", backend.url).list_user_policies(UserName="existing")["PolicyNames"] == ["inline"]
+
+
+@pytest.mark.live
+def test_ministack_is_left_as_it_was(tmp_path, moto_factory, boto_recorder):
+    """The same scenario against a real MiniStack: every undo succeeds and its lists are as before."""
+    from compat_diff import candidates
+
+    recording = _record(moto_factory, boto_recorder)
+    ministack = candidates.start("ministack", tmp_path / "ministack")
+    try:
+        targets = _targets_file(tmp_path / "targets.toml", ministack.endpoint, ["ministack"])
+        before = _holdings(ministack.endpoint)
+        status = run_replay(
+            recording,
+            [],
+            targets,
+            False,
+            tmp_path / "run",
+            console=Console(stderr=True),
+            env=ENV,
+            keep_resources=False,
+        )
+        assert status == 0
+        cleanup = json.loads((tmp_path / "run" / "run.json").read_text())["cleanup"]["ministack"]
+        assert cleanup["failed"] == [] and cleanup["skipped"] == [] and cleanup["deleted"] == 18, cleanup
+        assert _holdings(ministack.endpoint) == before
+    finally:
+        candidates.stop(ministack)
