@@ -585,8 +585,11 @@ def cleanup(
 ) -> None:
     """Delete what a replay created on its targets (what it did not delete itself).
 
-    Reads RUN_DIR/targets/NAME/names.json and deletes, newest first, every resource listed
-    there; every call is appended to RUN_DIR/targets/NAME/cleanup.jsonl. The targets are
+    Reads RUN_DIR/targets/NAME/names.json and undoes, newest first, every call listed there:
+    deletes what was created, terminates instances, releases addresses, detaches and removes
+    what was attached or added (before the user, role or VPC it belongs to), and waits for an
+    instance to be terminated before its subnet goes. Every call is appended to
+    RUN_DIR/targets/NAME/cleanup.jsonl; run again, it reports everything already gone. The targets are
     given as for replay (their credentials are never stored in the run directory); without
     --target/--targets the run's own endpoints are used with the standard AWS credential chain.
     """

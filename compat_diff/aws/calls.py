@@ -46,7 +46,12 @@ class CallResult:
         line: dict[str, Any] = {
             "service": self.service,
             "operation": self.operation,
-            "params": {key: value for key, value in self.params.items() if isinstance(value, str | int)},
+            "params": {
+                key: value
+                for key, value in self.params.items()
+                if isinstance(value, str | int)
+                or (isinstance(value, list) and all(isinstance(item, str) for item in value))
+            },
             "status": self.status,
         }
         if self.error_code:

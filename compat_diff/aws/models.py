@@ -16,9 +16,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import botocore.exceptions
 import botocore.loaders
 import botocore.model
 import botocore.session
+import botocore.waiter
 
 # Operation names that by convention never change state; the method check below covers REST APIs
 # whose names do not follow the convention.
@@ -59,6 +61,16 @@ def service_model(service: str) -> botocore.model.ServiceModel:
     """The botocore model of ``service`` (a botocore service name such as ``s3`` or ``sqs``), cached."""
     model: botocore.model.ServiceModel = _session().get_service_model(service)
     return model
+
+
+@cache
+def waiter_model(service: str) -> botocore.waiter.WaiterModel | None:
+    """The botocore waiters of ``service``, or None when it has none."""
+    try:
+        config = _loader().load_service_model(service, "waiters-2")
+    except botocore.exceptions.DataNotFoundError:
+        return None
+    return botocore.waiter.WaiterModel(config)
 
 
 def has_service(service: str) -> bool:

@@ -105,6 +105,11 @@ def _input_shape(service: str | None, operation: str | None) -> botocore.model.S
     return shape if isinstance(shape, botocore.model.StructureShape) else None
 
 
+def input_shape(service: str | None, operation: str | None) -> botocore.model.StructureShape | None:
+    """The input shape of ``operation``, or None when the model does not know it."""
+    return _input_shape(service, operation)
+
+
 def _output_shape(service: str | None, operation: str | None) -> botocore.model.StructureShape | None:
     if not service or not operation or not has_service(service):
         return None
@@ -367,14 +372,34 @@ def harmless_operation(service: str) -> str | None:
 
 
 @cache
-def state_members(service: str | None, operation: str | None) -> frozenset[str]:
-    """Names of the string members of an operation's output that report a state (``State``,
-    ``Status``, ``TableStatus``, ``InstanceState`` ...), at any depth."""
+def state_members(service: str | None, operation: str | None) -> frozenset[tuple[str, str]]:
+    """The members of an operation's output that report a state, at any depth, as pairs of the
+    member's name and, for a state given as a structure, the name of its member holding the state.
+
+    A string member named ``State``/``Status`` or ending so (``TableStatus``) is ``(name, "")``. A
+    structure member named so whose structure has a string member ``Name`` (EC2's
+    ``State: {Code, Name}``), else exactly one enum-typed string member, is ``(name, "Name")``:
+    its state is at ``...State.Name``.
+    """
     shape = _output_shape(service, operation)
     if shape is None:
         return frozenset()
-    return frozenset(
-        name
-        for name, member in _walk_members(shape)
-        if member.type_name == "string" and name.endswith(("State", "Status"))
-    )
+    found: set[tuple[str, str]] = set()
+    for name, member in _walk_members(shape):
+        if not name.endswith(("State", "Status")):
+            continue
+        if member.type_name == "string":
+            found.add((name, ""))
+        elif isinstance(member, botocore.model.StructureShape):
+            inner = _state_inside(member)
+            if inner:
+                found.add((name, inner))
+    return frozenset(found)
+
+
+def _state_inside(structure: botocore.model.StructureShape) -> str | None:
+    name = structure.members.get("Name")
+    if name is not None and name.type_name == "string":
+        return "Name"
+    enums = [key for key, member in structure.members.items() if member.type_name == "string" and member.enum]
+    return enums[0] if len(enums) == 1 else None

@@ -1,9 +1,12 @@
-"""Deleting what a run created on its targets, after the run or later (``compat-diff cleanup``).
+"""Undoing what a run made on its targets, after the run or later (``compat-diff cleanup``).
 
-The replay remembers, per target, every successful ``Create<X>`` call and the parameters its
-``Delete<X>`` needs (``targets/NAME/names.json``, "created"). The cleanup calls those deletes in
-reverse order of creation. A bucket is emptied first (every object version, delete marker and
-unfinished multipart upload), since a bucket that holds anything cannot be deleted.
+The replay remembers, per target, every successful call the model knows an undo for (a create, a
+``RunInstances``, an attach, a put, an add, an associate ... see ``aws.undo``) and the parameters
+its undo needs (``targets/NAME/names.json``, "created"). The cleanup calls those undos in reverse
+order of the calls, so a policy is detached before its role is deleted. A bucket is emptied first
+(every object version, delete marker and unfinished multipart upload), since a bucket that holds
+anything cannot be deleted. After an undo the model has a waiter for (``InstanceTerminated``), it
+waits, bounded, until the waiter says it is done, so the subnet an instance used can go next.
 
 It is bounded in time, never fatal: every call goes to ``targets/NAME/cleanup.jsonl``, a resource
 already gone counts as cleaned, and what could not be deleted is reported.
@@ -18,10 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from compat_diff.aws.calls import ApiCaller, CallResult
+from compat_diff.aws.undo import wait_state, wait_step
 from compat_diff.errors import InputError
 from compat_diff.replay.targets import Target
 
 DEFAULT_CLEANUP_SECONDS = 120.0
+# The longest wait for one undo to complete (an instance to be terminated).
+WAIT_SECONDS = 60.0
 _GONE_MARKERS = ("NoSuch", "NotFound", "NonExistent", "DoesNotExist", "NotExist")
 
 
@@ -96,6 +102,9 @@ def clean_target(
             handle.flush()
             return result
 
+        # Failed undos, with the values they named: what belongs to something (a policy version,
+        # an attached policy) goes with it, so an undo whose owner is deleted later did not fail.
+        unresolved: list[tuple[str, set[str]]] = []
         try:
             for resource in sorted(created, key=lambda item: item["seq"], reverse=True):
                 label = f"{resource['delete']} {_label(resource['params'])} (seq {resource['seq']})"
@@ -111,16 +120,48 @@ def clean_target(
                 if resource["delete"] == "DeleteBucket" and "Bucket" in params:
                     _empty_bucket(call, service, params["Bucket"], deadline)
                 result = call(service, resource["delete"], params)
+                makes = resource.get("makes", True)
                 if result.ok:
                     outcome.deleted += 1
+                    if makes:
+                        values = _values(params)
+                        outcome.already_gone += sum(1 for _, named in unresolved if named & values)
+                        unresolved = [(failed, named) for failed, named in unresolved if not named & values]
+                    if resource.get("wait"):
+                        _wait(call, service, resource["wait"], params, deadline)
                 elif _gone(result):
                     outcome.already_gone += 1
                 else:
-                    outcome.failed.append(f"{label}: {result.error_code or result.status}")
+                    unresolved.append((f"{label}: {result.error_code or result.status}", _values(params)))
+            outcome.failed.extend(failed for failed, _ in unresolved)
         finally:
             for caller in callers.values():
                 caller.close()
     return outcome
+
+
+def _values(params: dict[str, Any]) -> set[str]:
+    values: set[str] = set()
+    for value in params.values():
+        values.update(value if isinstance(value, list) else [value])
+    return {value for value in values if isinstance(value, str)}
+
+
+def _wait(call: Any, service: str, waiter: str, params: dict[str, Any], deadline: float) -> None:
+    """Poll the model's waiter for an undo (``InstanceTerminated``) until it succeeds, fails, or
+    a bound passes (a minute, within the cleanup's time), so what the resource used can go next."""
+    step = wait_step(service, waiter, params)
+    if step is None:
+        return
+    until = min(deadline, time.monotonic() + WAIT_SECONDS)
+    delay = 0.5
+    while True:
+        result = call(service, step.operation, step.params)
+        state = wait_state(service, waiter, result.output, result.error_code)
+        if state != "retry" or time.monotonic() + delay > until:
+            return
+        time.sleep(delay)
+        delay = min(delay * 2, step.delay, 5.0)
 
 
 def _label(params: dict[str, Any]) -> str:

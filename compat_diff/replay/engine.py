@@ -212,7 +212,7 @@ async def _replay_session(
             )
             if state.names is not None and answer.outcome == "answered" and answer.response is not None:
                 # The candidate's own values are learnt above; the comparison sees the recorded names.
-                state.names.note_created(exchange, answer.response)
+                state.names.note_created(exchange, answer.response, state.idmap.known)
                 answer = replace(answer, response=state.names.map_back(exchange, answer.response))
         except Exception as error:
             answer = _internal_error(exchange.seq, error)
@@ -262,7 +262,7 @@ def _restore(state: TargetState, exchange: Exchange) -> None:
         if state.names is not None:
             # Stored with the recorded names; the candidate's ids carry the run-scoped ones.
             response = state.names.map_forward(exchange, response)
-            state.names.note_created(exchange, response)
+            state.names.note_created(exchange, response, state.idmap.known)
         state.idmap.learn(exchange.seq, exchange.response, response)
         state.answered += 1
     else:

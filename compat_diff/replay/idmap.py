@@ -351,6 +351,10 @@ class IdMap:
     def _missing(self, value: str, seq: int) -> None:
         self.missing.setdefault(value, seq)
 
+    def known(self) -> dict[str, str]:
+        """Every recorded value the candidate answered otherwise, with the candidate's value."""
+        return {value: mapping.candidate for value, mapping in self.mappings.items()}
+
     def resolve(self, seq: int) -> tuple[dict[str, str], list[dict[str, Any]]]:
         """Replacements for request ``seq`` and the dependencies the candidate could not satisfy."""
         replacements: dict[str, str] = {}

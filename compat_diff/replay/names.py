@@ -13,7 +13,8 @@ stays last. The same substitution the replay uses for the candidate's ids rewrit
 (paths, virtual hosts, query, headers, form/JSON/XML bodies, and ARNs or URLs that embed a name);
 answers are mapped back before they are stored, so the comparison sees the recorded names.
 
-Along the way every successful create is remembered with what deleting it needs, for the cleanup.
+Along the way every successful call the model knows an undo for is remembered with what the undo
+needs (``aws.undo``), for the cleanup.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import hashlib
 import re
 import secrets
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -30,11 +32,10 @@ from compat_diff.aws.addressing import bucket_from_host
 from compat_diff.aws.parse import parse_answer
 from compat_diff.aws.shapes import (
     create_pair,
-    input_members,
     opaque_answer,
-    output_strings,
     request_parameters,
 )
+from compat_diff.aws.undo import undo_of, undo_parameters
 from compat_diff.model import Body, Exchange, HttpResponse
 from compat_diff.replay.idmap import Substituter
 from compat_diff.replay.retarget import checksum_header, recorded_auth
@@ -138,17 +139,22 @@ def scoped_name(value: str, run_id: str, limit: int) -> str:
 
 @dataclass
 class Resource:
-    """Something the run created on one target, and the call that deletes it."""
+    """Something the run made or changed on one target, and the call that undoes it (``create``
+    is the call, ``delete`` its undo: the names the run directory has always used)."""
 
     seq: int
     service: str
     create: str
     delete: str
-    params: dict[str, str]
+    params: dict[str, Any]
     missing: list[str] = field(default_factory=list)
     # Where and as whom it was created: the delete goes the same way.
     region: str | None = None
     recorded_key: str | None = None
+    # Whether the call made a resource of its own (else it changed one: attached, put, added ...).
+    makes: bool = True
+    # The model's waiter that says when the undo is complete (``InstanceTerminated``).
+    wait: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         line: dict[str, Any] = {
@@ -159,7 +165,10 @@ class Resource:
             "params": self.params,
             "region": self.region,
             "recorded_key": self.recorded_key,
+            "makes": self.makes,
         }
+        if self.wait:
+            line["wait"] = self.wait
         if self.missing:
             line["missing"] = self.missing
         return line
@@ -178,6 +187,8 @@ class NameScope:
         self._requests = Substituter(self.forward)
         self._answers = Substituter({new: old for old, new in self.forward.items()})
         self.resources: list[Resource] = []
+        # The values naming what the run made (its undos' parameters): a change to one is undone.
+        self._made: set[str] = set()
 
     def substituter(self, ids: Substituter | None) -> Substituter | None:
         """The candidate's ids first, then the names: a recorded URL that embeds a name is replaced
@@ -197,37 +208,61 @@ class NameScope:
         """A stored (mapped back) answer as the candidate sent it, for a resumed run."""
         return _rewrite(exchange, response, self._requests)
 
-    def note_created(self, exchange: Exchange, response: HttpResponse) -> None:
-        """Remember what a successful create made on the target and how to delete it."""
-        pair = create_pair(exchange.service, exchange.operation)
-        if pair is None or response.status >= 300 or exchange.service is None:
+    def note_created(
+        self,
+        exchange: Exchange,
+        response: HttpResponse,
+        ids: Callable[[], dict[str, str]] | None = None,
+    ) -> None:
+        """Remember what a successful call made or changed on the target and how to undo it.
+
+        ``ids`` gives the candidate's values for recorded ones known so far: the undo is sent with
+        what the request carried on the target (its run-scoped names and the candidate's ids).
+        """
+        undo = undo_of(exchange.service, exchange.operation)
+        if undo is None or response.status >= 300 or exchange.service is None:
             return
-        recorded = _parameters(exchange)
-        params = {member: self.forward.get(value, value) for member, value in recorded.items()}
-        wanted = tuple(dict.fromkeys((*pair.delete_required, *pair.name_members)))
+        known = ids() if ids is not None else {}
+        substituter = self.substituter(Substituter(known) if known else None)
+        request = {
+            member: substituter.text(value) if substituter else value
+            for member, value in _parameters(exchange).items()
+        }
         answered = parse_answer(response, exchange.op).tree
-        from_answer = output_strings(answered, wanted)
-        delete: dict[str, str] = {}
-        missing: list[str] = []
-        for member in wanted:
-            if member in pair.delete_required or member in input_members(exchange.service, pair.delete):
-                value = params.get(member) or from_answer.get(member)
-                if value:
-                    delete[member] = value
-                elif member in pair.delete_required:
-                    missing.append(member)
+        params, missing = undo_parameters(undo, request, answered)
+        # A named resource whose undo cannot be filled is reported; another change is left to go
+        # with what it belongs to.
+        if (missing or not params) and create_pair(exchange.service, exchange.operation) is None:
+            return
+        # A change (attach, put, add ...) is undone only on something the run made: on what
+        # existed before, the cleanup cannot tell whether the change was there already.
+        if not undo.makes and not self._touches_made(request, params):
+            return
+        if undo.makes:
+            self._made.update(_strings(params))
         self.resources.append(
             Resource(
                 exchange.seq,
                 exchange.service,
-                pair.create,
-                pair.delete,
-                delete,
+                undo.operation,
+                undo.undo,
+                params,
                 missing,
                 region=exchange.region,
                 recorded_key=recorded_auth(exchange).access_key,
+                makes=undo.makes,
+                wait=undo.waiter,
             )
         )
+
+    def _touches_made(self, request: dict[str, str], params: dict[str, Any]) -> bool:
+        """Whether a value of the call names, as a whole token, a name or id the run made."""
+        made = {value for value in (*self.forward.values(), *self._made) if value}
+        if not made:
+            return False
+        alternatives = "|".join(re.escape(value) for value in sorted(made, key=len, reverse=True))
+        pattern = re.compile(r"(?<![A-Za-z0-9_.-])(?:" + alternatives + r")(?![A-Za-z0-9_-])")
+        return any(pattern.search(text) for text in _strings({**request, **params}))
 
     def evidence(self, target: str) -> dict[str, Any]:
         return {
@@ -247,6 +282,14 @@ class NameScope:
             ],
             "created": [resource.to_json() for resource in self.resources],
         }
+
+
+def _strings(params: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    for value in params.values():
+        items = value if isinstance(value, list) else [value]
+        found.extend(item for item in items if isinstance(item, str))
+    return found
 
 
 def _rewrite(exchange: Exchange, response: HttpResponse, substituter: Substituter) -> HttpResponse:

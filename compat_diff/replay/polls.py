@@ -4,9 +4,10 @@ the candidate reports the same state, or a bound expires.
 A client that waits for a table, a query or an instance polls until it is ready; against the
 reference the first poll often already answered ``ACTIVE``/``SUCCEEDED``/``running``, so the
 recording holds one poll. A slower candidate answers it with ``CREATING`` first: that is not
-an incompatibility. Which members are states comes from the output shape: string members named
-``State``/``Status`` (or ending so), at any depth. The answer line says how many polls it took and
-how long (``polled``).
+an incompatibility. Which members are states comes from the output shape (``aws.shapes``): string
+members named ``State``/``Status`` (or ending so), at any depth, and structures named so that hold
+the state in a member (EC2's ``State: {Code, Name}``, whose state is at ``State.Name``). The
+answer line says how many polls it took and how long (``polled``).
 """
 
 from __future__ import annotations
@@ -39,13 +40,17 @@ def states(exchange: Exchange, response: HttpResponse) -> dict[str, str]:
     return found
 
 
-def _walk(node: Any, path: str, names: frozenset[str], found: dict[str, str]) -> None:
+def _walk(node: Any, path: str, names: frozenset[tuple[str, str]], found: dict[str, str]) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "ResponseMetadata":
                 continue
-            if key in names and isinstance(value, str):
+            if (key, "") in names and isinstance(value, str):
                 found[f"{path}.{key}"] = value
+                continue
+            inner = next((inside for name, inside in names if name == key and inside), None)
+            if inner and isinstance(value, dict) and isinstance(value.get(inner), str):
+                found[f"{path}.{key}.{inner}"] = value[inner]
             else:
                 _walk(value, f"{path}.{key}", names, found)
     elif isinstance(node, list):

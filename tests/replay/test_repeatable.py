@@ -226,7 +226,8 @@ def test_after_the_run_the_candidate_holds_nothing_the_run_made(tmp_path, moto_f
     assert _leftovers(backend.url) != empty
     result = run_cli("cleanup", str(tmp_path / "run-2" / "run"), "--targets", str(targets), env=ENV)
     assert result.returncode == 0, result.stderr
-    assert "cleanup of cloud: 5 deleted" in result.stderr
+    # The bucket, the object put into it, the user, the role, the queue and the topic.
+    assert "cleanup of cloud: 6 deleted" in result.stderr
     assert _leftovers(backend.url) == empty
 
 
