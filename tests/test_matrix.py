@@ -32,6 +32,9 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str, subproc
             *CANDIDATES,
             "--recordings",
             *map(str, recordings),
+            # Only these recordings: not the generated suite, even where `make matrix` unpacked it.
+            "--generated",
+            str(out / "no-generated-suite.jsonl"),
         ],
         capture_output=True,
         text=True,

@@ -5,6 +5,7 @@ The suite is deterministic: the same seed and the same botocore models give byte
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -89,3 +90,16 @@ def read_suite(path: Path) -> dict[str, Any]:
     """A suite file as one document (header fields and operations side by side)."""
     raw = json.loads(path.read_text(encoding="utf-8"))
     return {**raw["header"], "operations": raw["operations"]}
+
+
+def suite_digest(folder: Path) -> str:
+    """The sha256 of a generated suite's files (the suite files and the runner), by name.
+
+    A recording of the suite carries it, so it can be told whether the generator would still
+    plan exactly the calls that were recorded.
+    """
+    digest = hashlib.sha256()
+    for path in sorted([*folder.glob("*.suite.json"), folder / RUNNER_NAME]):
+        digest.update(f"{path.name}\n".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).hexdigest().encode() + b"\n")
+    return "sha256:" + digest.hexdigest()

@@ -61,6 +61,9 @@ class ServiceConfig:
     # Suite folders registered at start (built by ``compat-diff suite build``); the bundled
     # recordings are always offered as the suite ``bundled``.
     suites: tuple[Path, ...] = ()
+    # Also offer the model-generated suite shipped with compat_diff (suites/generated/) as the
+    # suite ``generated``; off by default, since unpacking and describing it takes a while once.
+    generated_suite: bool = False
     # Replay settings handed to the pipeline.
     replay_timeout: float = 30.0
     replay_concurrency: int = 4
@@ -88,6 +91,7 @@ _TYPES: dict[str, type] = {
     "admin_token": str,
     "secret_key": str,
     "allow_private_endpoints": bool,
+    "generated_suite": bool,
     "service_id": str,
     "workers": int,
     "engine": str,

@@ -22,6 +22,7 @@ from compat_diff.service.config import ServiceConfig, load_config
 from compat_diff.service.suites import build_suite
 
 BUNDLED_RECORDINGS = Path(compat_diff.__file__).resolve().parent.parent / "recordings"
+BUNDLED_GENERATED = BUNDLED_RECORDINGS.parent / "suites" / "generated" / "generated.jsonl.gz"
 
 
 def _logging() -> None:
@@ -37,6 +38,8 @@ def open_service(config: ServiceConfig) -> Any:
 
     service = Service(config)
     service.register_bundled_suite(BUNDLED_RECORDINGS)
+    if config.generated_suite:
+        service.register_generated_suite(BUNDLED_GENERATED)
     for folder in config.suites:
         service.register_suite(folder)
     return service

@@ -176,6 +176,29 @@ class Service:
             read_manifest(staged)
         return self.register_suite(staged)
 
+    def register_generated_suite(self, archive: Path, version: str | None = None) -> dict[str, Any] | None:
+        """The committed recording of the generated suite, as the suite ``generated``: one
+        recording per service, versioned by the compat_diff release and the archive's content."""
+        if not archive.is_file():
+            log.warning("the generated suite %s is missing; the suite generated is not offered", archive)
+            return None
+        from compat_diff.service.suites import sha256_file, unpack_generated
+
+        if version is None:
+            from compat_diff import __version__
+
+            version = f"{__version__}-{sha256_file(archive)[:10]}"
+        staged = self.config.data / "staging" / "generated" / version
+        if (staged / "suite.json").exists():
+            read_manifest(staged)
+        else:
+            import shutil
+
+            shutil.rmtree(staged, ignore_errors=True)
+            unpack_generated(archive, staged)
+            build_suite(staged, name="generated", version=version)
+        return self.register_suite(staged)
+
     def suites(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(db.suites).order_by(db.suites.c.name, db.suites.c.id)).all()

@@ -8,6 +8,7 @@ whose digest differs, so a suite version never changes under the runs that used 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -220,3 +221,39 @@ def session_recording(source: Path, session: str, out: Path) -> Path:
                 except OSError:
                     shutil.copy2(blob, target)
     return out
+
+
+GENERATED_PREFIX = "generated/"
+
+
+def unpack_generated(archive: Path, folder: Path) -> list[Path]:
+    """The gzip-compressed recording of the generated suite as one recording per service.
+
+    Its sessions are named ``generated/SERVICE/Operation`` and every call of a session goes to
+    that service, so splitting by the name keeps sessions whole; a run then replays only the
+    services an endpoint serves. Lines are copied as they are (each file starts with the header).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    outputs: dict[str, Any] = {}
+    try:
+        with gzip.open(archive, "rb") as source:
+            header = source.readline()
+            if not header.strip():
+                raise InputError(f"{archive} holds no recording.")
+            for line in source:
+                if not line.strip():
+                    continue
+                session = str(json.loads(line).get("session", ""))
+                service = session[len(GENERATED_PREFIX) :].partition("/")[0]
+                if not session.startswith(GENERATED_PREFIX) or not service.isidentifier():
+                    raise InputError(f"{archive} holds a session {session[:80]!r} not of a generated suite.")
+                if service not in outputs:
+                    outputs[service] = (folder / f"generated-{service}.jsonl").open("wb")
+                    outputs[service].write(header)
+                outputs[service].write(line)
+    except (OSError, EOFError, ValueError) as error:  # a damaged archive: gzip, JSON
+        raise InputError(f"cannot unpack {archive}: {error}.") from None
+    finally:
+        for output in outputs.values():
+            output.close()
+    return [folder / f"generated-{service}.jsonl" for service in sorted(outputs)]
