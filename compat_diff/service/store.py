@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from compat_diff.errors import InputError
+from compat_diff.replay.pacing import check_rate
 from compat_diff.service import db
 from compat_diff.service.config import ServiceConfig
 from compat_diff.service.outbound import Resolver, check_url, system_resolver
@@ -37,6 +38,10 @@ log = logging.getLogger("compat_diff.service")
 
 Clock = Callable[[], datetime]
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+# The request rates an endpoint may ask for (requests per second): slower would hold a worker for
+# hours on one shard, faster is no limit worth the name.
+MIN_ENDPOINT_RATE = 0.1
+MAX_ENDPOINT_RATE = 1000.0
 
 
 def new_id(result: Any) -> int:
@@ -77,6 +82,20 @@ class Principal:
 
 
 ANONYMOUS = Principal()
+
+
+def endpoint_rate(value: object) -> float | None:
+    """An endpoint's own ``max_rate`` (requests per second), checked; None when not given."""
+    try:
+        rate = check_rate(value, "max_rate")
+    except ValueError as error:
+        raise InputError(f"{error}.") from None
+    if rate is not None and not MIN_ENDPOINT_RATE <= rate <= MAX_ENDPOINT_RATE:
+        raise InputError(
+            f"max_rate must be between {MIN_ENDPOINT_RATE:g} and {MAX_ENDPOINT_RATE:g} requests per second, "
+            f"not {value!r}."
+        )
+    return rate
 
 
 def check_name(kind: str, name: str) -> str:
@@ -323,6 +342,7 @@ class Service:
         secret_key = str(body.get("secret_key") or "")
         if not access_key or not secret_key:
             raise InputError("an endpoint needs access_key and secret_key for the suite's calls.")
+        max_rate = endpoint_rate(body.get("max_rate"))
         schedule = body.get("schedule")
         next_scheduled = None
         if schedule:
@@ -346,6 +366,7 @@ class Service:
                         schedule_suite=str(body.get("suite") or "bundled"),
                         next_scheduled=next_scheduled,
                         created=self.clock(),
+                        max_rate=max_rate,
                     )
                 )
         except IntegrityError:
@@ -384,6 +405,8 @@ class Service:
             "s3_addressing": endpoint.s3_addressing,
             "declared_version": endpoint.declared_version,
             "schedule": endpoint.schedule,
+            # The endpoint's own request-rate limit; null: the service's endpoint_max_rate.
+            "max_rate": endpoint.max_rate,
         }
 
     def endpoints(self, principal: Principal, provider: str) -> list[dict[str, Any]]:
