@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from replay.tap_proxy import busiest_second, read_arrivals, tap
 
 from compat_diff.errors import InputError
 from compat_diff.service.api import create_app
@@ -16,6 +15,7 @@ from compat_diff.service.config import load_config
 from compat_diff.service.shardwork import shard_rate
 from compat_diff.service.store import Principal, Service
 from compat_diff.testing import MotoServer
+from tests.replay.tap_proxy import busiest_second, read_arrivals, tap
 
 from .conftest import ADMIN, SECRET, make_suite, service_config, start_service
 
