@@ -128,6 +128,14 @@ replay_options: list[Callable[[Any], Any]] = [
         "probed once and, if still silent, its remaining calls are not run [default: 5].",
     ),
     click.option(
+        "--max-rate",
+        type=click.FloatRange(0, min_open=True),
+        metavar="N",
+        help="Send at most N requests per second to each target (0.5: one every 2 seconds), evenly "
+        "spaced, retries and repeated polls included; a target's own max_rate in the targets file "
+        "applies too, the lower one wins [default: no limit].",
+    ),
+    click.option(
         "--no-timeshift",
         is_flag=True,
         help="Send absolute times (If-Modified-Since, object-lock dates, Expires ...) as recorded instead "
@@ -341,6 +349,7 @@ def replay(
     retry_throttled: int,
     max_answer_bytes: int | None,
     unresponsive_after: int | None,
+    max_rate: float | None,
     no_timeshift: bool,
     poll_timeout: float,
     keep_resources: bool,
@@ -377,6 +386,7 @@ def replay(
             console=ctx.err,
             max_answer_bytes=max_answer_bytes,
             unresponsive_after=unresponsive_after,
+            max_rate=max_rate,
             timeshift=not no_timeshift,
             poll_timeout=poll_timeout,
             keep_resources=keep_resources,
@@ -462,6 +472,7 @@ def compare(
     retry_throttled: int,
     max_answer_bytes: int | None,
     unresponsive_after: int | None,
+    max_rate: float | None,
     no_timeshift: bool,
     poll_timeout: float,
     keep_resources: bool,
@@ -492,6 +503,7 @@ def compare(
             console=ctx.err,
             max_answer_bytes=max_answer_bytes,
             unresponsive_after=unresponsive_after,
+            max_rate=max_rate,
             timeshift=not no_timeshift,
             poll_timeout=poll_timeout,
             keep_resources=keep_resources,

@@ -41,6 +41,7 @@ from compat_diff.replay.answers import (
 from compat_diff.replay.exact import needs_exact_bytes, send_exact
 from compat_diff.replay.idmap import DependencyIndex, IdMap, Substituter
 from compat_diff.replay.names import NameScope
+from compat_diff.replay.pacing import Pacer
 from compat_diff.replay.polls import DEFAULT_POLL_TIMEOUT, pollable, reached, recorded_states, states
 from compat_diff.replay.retarget import NotReplayable, OutgoingRequest, rebuild
 from compat_diff.replay.targets import Target
@@ -111,6 +112,8 @@ class TargetState:
     names: NameScope | None = None
     # A resumed run: what the target answered before the interruption (seq -> answer, or None).
     previous: dict[int, HttpResponse | None] = field(default_factory=dict, repr=False)
+    # The target's request-rate limit (None: as fast as the concurrency allows).
+    pacer: Pacer | None = field(default=None, repr=False)
 
 
 async def replay(
@@ -142,6 +145,7 @@ async def replay(
             blob_dir=(blob_dirs or {}).get(target.name),
             names=(names or {}).get(target.name),
             previous=(previous or {}).get(target.name, {}),
+            pacer=Pacer(target.max_rate) if target.max_rate is not None else None,
         )
         for target in targets
     ]
@@ -394,6 +398,10 @@ def _throttled(response: HttpResponse) -> bool:
 async def _send(state: TargetState, seq: int, outgoing: OutgoingRequest, options: ReplayOptions) -> Answer:
     read = _BodyReader(state.blob_dir, options.max_answer_bytes)
     async with state.limit:
+        if state.pacer is not None:
+            # Paced inside the in-flight limit: slots taken while waiting for it would pass unused
+            # and the requests behind them would then leave together.
+            await state.pacer.wait()
         started = time.perf_counter()
         # Opened before the transport's try: a blob that cannot be read is the recording's problem
         # (the replay checked every blob up front), never a fault of the candidate.
@@ -504,6 +512,8 @@ async def _probe(state: TargetState, options: ReplayOptions) -> str | None:
     timeout = aiohttp.ClientTimeout(total=options.timeout)
     connector = aiohttp.TCPConnector(limit=1, ssl=state.tls)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as probe:
+        if state.pacer is not None:
+            await state.pacer.wait()
         try:
             async with probe.get(state.target.endpoint, allow_redirects=False) as reply:
                 reply.close()

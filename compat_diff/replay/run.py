@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from compat_diff.replay.cleanup import DEFAULT_CLEANUP_SECONDS, clean_target
 from compat_diff.replay.engine import DEFAULT_UNRESPONSIVE_AFTER, ReplayOptions, TargetState, replay
 from compat_diff.replay.idmap import DependencyIndex
 from compat_diff.replay.names import NameScope, created_names, new_run_id
+from compat_diff.replay.pacing import check_rate, stricter
 from compat_diff.replay.polls import DEFAULT_POLL_TIMEOUT
 from compat_diff.replay.preflight import SetupWatch
 from compat_diff.replay.preflight_run import preflight as check_targets
@@ -63,17 +65,26 @@ def run_replay(
     preflight: bool = False,
     resume: bool = False,
     poll_timeout: float = DEFAULT_POLL_TIMEOUT,
+    max_rate: float | None = None,
 ) -> int:
     """Replay ``recording`` against the targets into the run directory ``out``.
 
     With ``resume``, ``out`` is an interrupted run: its answers are kept and the calls it did not
-    send are replayed. Returns 0, or :data:`INTERRUPTED` after Ctrl-C or SIGTERM (the run
-    directory then holds what ran, the rest marked not-run).
+    send are replayed. ``max_rate`` limits the requests per second sent to each target (a target's
+    own ``max_rate`` in the targets file applies too; the lower one wins). Returns 0, or
+    :data:`INTERRUPTED` after Ctrl-C or SIGTERM (the run directory then holds what ran, the rest
+    marked not-run).
     """
     console = console or Console(stderr=True)
     resolved = load_targets(
         list(targets), targets_file, allow_aws=allow_aws, env=env, profile=profile, region=region
     )
+    if max_rate is not None:
+        try:
+            max_rate = check_rate(max_rate, "--max-rate")
+        except ValueError as error:
+            raise InputError(str(error)) from None
+        resolved = [replace(target, max_rate=stricter(target.max_rate, max_rate)) for target in resolved]
     settings = load_replay_settings(targets_file) if targets_file is not None else ReplaySettings()
     # The command line wins over the targets file, which wins over the defaults.
     max_answer_bytes = max_answer_bytes or settings.max_answer_bytes or DEFAULT_MAX_ANSWER_BYTES

@@ -24,6 +24,7 @@ from compat_diff.aws.signing import SigningCredentials, credentials_from_chain
 from compat_diff.errors import TargetError
 from compat_diff.recording.runformat import check_target_name
 from compat_diff.replay.endpoints import AWS_HOST_SUFFIXES, canonical_endpoint, endpoint_host, is_aws_host
+from compat_diff.replay.pacing import check_rate
 
 __all__ = ["AWS_HOST_SUFFIXES", "Target", "is_aws_host", "load_targets", "validate_target_name"]
 
@@ -49,6 +50,7 @@ _TARGET_KEYS = {
     "sse_customer_key_env",
     "timeshift",
     "names",
+    "max_rate",
 }
 _CREDENTIAL_KEYS = {
     "access_key",
@@ -96,6 +98,8 @@ class Target:
     timeshift: bool = True
     # "run-scoped": names the recording created carry the run id; "as-recorded": sent unchanged.
     names: str = "run-scoped"
+    # Requests per second sent to this target at most, over all its services (None: no limit).
+    max_rate: float | None = None
 
     def sse_customer_key(self, recorded_md5: str | None) -> str | None:
         """The target's SSE-C key whose MD5 is ``recorded_md5`` (the only key when none was sent)."""
@@ -147,6 +151,7 @@ class Target:
             "sse_customer_key_md5s": [key_md5(key) for key in self.sse_customer_keys],
             "timeshift": self.timeshift,
             "names": self.names,
+            "max_rate": self.max_rate,
         }
 
 
@@ -317,6 +322,10 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
     names = table.get("names", "run-scoped")
     if names not in NAME_MODES:
         raise TargetError(f'{where}.names must be "run-scoped" or "as-recorded", not {names!r}')
+    try:
+        max_rate = check_rate(table.get("max_rate"), f"{where}.max_rate")
+    except ValueError as error:
+        raise TargetError(str(error)) from None
     services: frozenset[str] | None = None
     if "services" in table:
         raw_services = table["services"]
@@ -361,6 +370,7 @@ def _file_target(path: Path, name: str, table: Any, env: Mapping[str, str], chai
         sse_customer_keys=sse_keys,
         timeshift=timeshift,
         names=names,
+        max_rate=max_rate,
     )
 
 

@@ -27,7 +27,14 @@ from compat_diff.service.keys import public_keys, rotate_key
 from compat_diff.service.pages import TEMPLATES, public_router
 from compat_diff.service.public import run_provenance
 from compat_diff.service.runs import cancel_run, create_run, run_row
-from compat_diff.service.store import Forbidden, NotFound, Principal, Service
+from compat_diff.service.store import (
+    MAX_ENDPOINT_RATE,
+    MIN_ENDPOINT_RATE,
+    Forbidden,
+    NotFound,
+    Principal,
+    Service,
+)
 
 Authorization = Annotated[str | None, Header(description="Bearer TOKEN (admin or provider)")]
 RunId = Annotated[int, PathParam(ge=1, le=2**62, description="a run's id")]
@@ -50,6 +57,13 @@ class EndpointIn(BaseModel):
     schedule: str | None = Field(None, max_length=100, description="cron-like: minute hour day month weekday")
     suite: str | None = Field(
         None, max_length=150, description="the suite scheduled runs use (default bundled)"
+    )
+    max_rate: float | None = Field(
+        None,
+        ge=MIN_ENDPOINT_RATE,
+        le=MAX_ENDPOINT_RATE,
+        description="requests per second the service sends this endpoint at most, over all its "
+        "shards (default: the service's endpoint_max_rate)",
     )
 
 

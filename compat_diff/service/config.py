@@ -6,6 +6,7 @@ and never reads the environment itself.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ ENVIRONMENT = {
     "COMPAT_DIFF_SERVICE_ID": "service_id",
     "COMPAT_DIFF_WORKERS": "workers",
     "COMPAT_DIFF_ENGINE": "engine",
+    "COMPAT_DIFF_ENDPOINT_MAX_RATE": "endpoint_max_rate",
 }
 
 
@@ -53,6 +55,9 @@ class ServiceConfig:
     poll_seconds: float = 1.0
     # Shards of one endpoint replayed at once, across all workers (never flood a provider).
     endpoint_concurrency: int = 1
+    # Requests per second toward one endpoint, over all its shards, workers and processes, unless
+    # the endpoint was registered with its own max_rate; 0: no limit.
+    endpoint_max_rate: float = 20.0
     # Days an attestation is valid.
     attestation_days: int = 30
     # Requests per minute per client address on the API, and the largest request body.
@@ -98,6 +103,7 @@ _TYPES: dict[str, type] = {
     "lease_seconds": float,
     "poll_seconds": float,
     "endpoint_concurrency": int,
+    "endpoint_max_rate": float,
     "attestation_days": int,
     "rate_limit_per_minute": int,
     "max_upload_bytes": int,
@@ -159,4 +165,9 @@ def load_config(
         raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {config.engine!r}.")
     if config.workers < 0 or config.endpoint_concurrency < 1 or config.lease_seconds <= 0:
         raise InputError("workers must be 0 or more, endpoint_concurrency 1 or more, lease_seconds positive.")
+    if not math.isfinite(config.endpoint_max_rate) or config.endpoint_max_rate < 0:
+        raise InputError(
+            "endpoint_max_rate must be a number of requests per second, or 0 for no limit, "
+            f"got {config.endpoint_max_rate!r}."
+        )
     return config

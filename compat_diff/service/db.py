@@ -97,6 +97,8 @@ endpoints = Table(
     Column("schedule_suite", String(150), nullable=True),
     Column("next_scheduled", DateTime(timezone=True), nullable=True),
     Column("created", DateTime(timezone=True), nullable=False),
+    # Requests per second toward the endpoint, over all its shards (None: the service's default).
+    Column("max_rate", Float, nullable=True),
     UniqueConstraint("provider_id", "name", name="uq_endpoint_name"),
 )
 

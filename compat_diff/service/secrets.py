@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import secrets as _random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,8 +32,19 @@ def load_secret_key(configured: str | None, data: Path) -> Fernet:
     path = data / "secret.key"
     if not path.exists():
         data.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_bytes(Fernet.generate_key())
+        # Written to a file of this process's own, then linked into place: processes starting at
+        # once on one data folder all end up with the one key that got there first, never a
+        # half-written one.
+        partial = data / f".secret.key.{os.getpid()}.partial"
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(Fernet.generate_key())
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            pass
+        finally:
+            partial.unlink(missing_ok=True)
     return Fernet(path.read_bytes().strip())
 
 

@@ -35,7 +35,20 @@ def _toml_string(value: str) -> str:
     return json.dumps(value)
 
 
-def targets_toml(description: dict[str, Any], access_key: str, timeout: float) -> str:
+def shard_rate(service: Service, description: dict[str, Any]) -> float | None:
+    """The requests per second one shard of the endpoint may send (None: no limit).
+
+    At most ``endpoint_concurrency`` shards of an endpoint run at once, over every worker and
+    process, so each gets that share of the endpoint's rate and together they never exceed it."""
+    rate = description.get("max_rate") or service.config.endpoint_max_rate
+    if not rate:
+        return None
+    return float(rate) / service.config.endpoint_concurrency
+
+
+def targets_toml(
+    description: dict[str, Any], access_key: str, timeout: float, max_rate: float | None = None
+) -> str:
     lines = [
         f"[target.{TARGET}]",
         f"endpoint = {_toml_string(description['endpoint'])}",
@@ -44,6 +57,8 @@ def targets_toml(description: dict[str, Any], access_key: str, timeout: float) -
         f'secret_key_env = "{SECRET_VARIABLE}"',
         f"s3_addressing = {_toml_string(description['s3_addressing'])}",
     ]
+    if max_rate is not None:
+        lines.append(f"max_rate = {max_rate!r}")
     if description["endpoints"]:
         lines.append(f"[target.{TARGET}.endpoints]")
         lines.extend(
@@ -67,7 +82,14 @@ def execute_shard(service: Service, claim: Claim, suite_path: Path) -> list[dict
     recording = session_recording(suite_path / claim.recording, claim.session, work / "recording.jsonl")
     credentials = service.credentials(endpoint)
     targets = work / "targets.toml"
-    targets.write_text(targets_toml(description, credentials["access_key"], service.config.replay_timeout))
+    targets.write_text(
+        targets_toml(
+            description,
+            credentials["access_key"],
+            service.config.replay_timeout,
+            max_rate=shard_rate(service, description),
+        )
+    )
     quiet = Console(file=io.StringIO(), width=120)
     run_dir = work / "run"
     try:

@@ -7,7 +7,11 @@ outbound address policy) hold in one place.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import shutil
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from compat_diff.errors import InputError
+from compat_diff.replay.pacing import check_rate
 from compat_diff.service import db
 from compat_diff.service.config import ServiceConfig
 from compat_diff.service.outbound import Resolver, check_url, system_resolver
@@ -31,12 +36,16 @@ from compat_diff.service.secrets import (
     token_expiry,
     unseal,
 )
-from compat_diff.service.suites import build_suite, install_suite, read_manifest
+from compat_diff.service.suites import build_suite, install_suite, sha256_file
 
 log = logging.getLogger("compat_diff.service")
 
 Clock = Callable[[], datetime]
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+# The request rates an endpoint may ask for (requests per second): slower would hold a worker for
+# hours on one shard, faster is no limit worth the name.
+MIN_ENDPOINT_RATE = 0.1
+MAX_ENDPOINT_RATE = 1000.0
 
 
 def new_id(result: Any) -> int:
@@ -79,6 +88,35 @@ class Principal:
 ANONYMOUS = Principal()
 
 
+def endpoint_rate(value: object) -> float | None:
+    """An endpoint's own ``max_rate`` (requests per second), checked; None when not given."""
+    try:
+        rate = check_rate(value, "max_rate")
+    except ValueError as error:
+        raise InputError(f"{error}.") from None
+    if rate is not None and not MIN_ENDPOINT_RATE <= rate <= MAX_ENDPOINT_RATE:
+        raise InputError(
+            f"max_rate must be between {MIN_ENDPOINT_RATE:g} and {MAX_ENDPOINT_RATE:g} requests per second, "
+            f"not {value!r}."
+        )
+    return rate
+
+
+def _newest_recording(files: list[Path]) -> str:
+    """When the newest of the recordings was made (their headers' ``created``), for a manifest that
+    does not depend on when it was built."""
+    dates = []
+    for path in files:
+        with path.open("rb") as reader:
+            try:
+                header = json.loads(reader.readline() or b"{}")
+            except ValueError:
+                continue
+        if isinstance(header, dict) and isinstance(header.get("created"), str):
+            dates.append(header["created"])
+    return max(dates, default="1970-01-01T00:00:00+00:00")
+
+
 def check_name(kind: str, name: str) -> str:
     if not name or len(name) > 60 or not set(name) <= NAME_CHARS:
         raise InputError(f"a {kind} name is 1 to 60 lowercase letters, digits, '-' or '_', got {name!r}.")
@@ -109,20 +147,49 @@ class Service:
         return self.config.data / "suites"
 
     def register_suite(self, folder: Path) -> dict[str, Any]:
+        """Install and record a suite version; registering the same one again changes nothing.
+
+        Processes starting at once on one database may all register the same suite: the unique
+        (name, version) key lets one insert win, and the others read the winner's row instead."""
         manifest, installed = install_suite(folder, self.suite_store)
-        with self.engine.begin() as conn:
+        try:
+            inserted = self._insert_suite(manifest, installed)
+        except IntegrityError:
+            # Another process inserted it between our look and our insert: its row is the suite.
+            inserted = False
+            if self._registered_suite(manifest) is None:
+                raise
+            log.info(
+                "suite %s@%s was registered meanwhile by another process",
+                manifest["name"],
+                manifest["suite_version"],
+            )
+        if inserted:
+            log.info(
+                "suite %s@%s registered (%s)", manifest["name"], manifest["suite_version"], manifest["digest"]
+            )
+        return manifest
+
+    def _registered_suite(self, manifest: dict[str, Any]) -> Any:
+        """The stored row of the manifest's suite version (None: not registered); refuses another digest."""
+        with self.engine.connect() as conn:
             existing = conn.execute(
                 select(db.suites).where(
                     db.suites.c.name == manifest["name"], db.suites.c.version == manifest["suite_version"]
                 )
             ).first()
-            if existing is not None:
-                if existing.digest != manifest["digest"]:
-                    raise InputError(
-                        f"suite {manifest['name']}@{manifest['suite_version']} is registered with "
-                        "another digest."
-                    )
-                return manifest
+        if existing is not None and existing.digest != manifest["digest"]:
+            raise InputError(
+                f"suite {manifest['name']}@{manifest['suite_version']} is registered with another digest; "
+                "suites are immutable, give the new one another version."
+            )
+        return existing
+
+    def _insert_suite(self, manifest: dict[str, Any], installed: Path) -> bool:
+        """Insert the suite and its capability states in one transaction; False when it was there."""
+        if self._registered_suite(manifest) is not None:
+            return False
+        with self.engine.begin() as conn:
             inserted = conn.execute(
                 insert(db.suites).values(
                     name=manifest["name"],
@@ -141,40 +208,45 @@ class Service:
             ]
             if rows:
                 conn.execute(insert(db.capabilities), rows)
-        log.info(
-            "suite %s@%s registered (%s)", manifest["name"], manifest["suite_version"], manifest["digest"]
-        )
-        return manifest
+        return True
 
     def register_bundled_suite(self, recordings: Path, version: str | None = None) -> dict[str, Any] | None:
         """The recordings shipped with compat_diff, as the suite ``bundled``; its version names the
-        compat_diff release and the recordings' content, so changed recordings make a new version."""
+        compat_diff release and the recordings' content, so changed recordings make a new version.
+
+        Every process of a deployment calls this at start, possibly at the same moment: the manifest
+        is built the same everywhere (its creation time is the recordings' own), in a staging folder
+        of this call's own, and a version already registered is taken as it is."""
         if not recordings.is_dir():
             return None
+        files = sorted(recordings.glob("*.jsonl"))
         if version is None:
-            import hashlib
-
             from compat_diff import __version__
-            from compat_diff.service.suites import sha256_file
 
             content = hashlib.sha256()
-            for path in sorted(recordings.glob("*.jsonl")):
+            for path in files:
                 content.update(f"{path.name}:{sha256_file(path)}\n".encode())
             version = f"{__version__}-{content.hexdigest()[:10]}"
-        staged = self.config.data / "staging" / "bundled" / version
-        if not (staged / "suite.json").exists():
-            staged.mkdir(parents=True, exist_ok=True)
-            import shutil
-
-            for path in sorted(recordings.glob("*.jsonl")):
+        with self.engine.connect() as conn:
+            registered = conn.execute(
+                select(db.suites.c.manifest).where(
+                    db.suites.c.name == "bundled", db.suites.c.version == version
+                )
+            ).scalar()
+        if registered is not None:
+            # The version names the recordings' content: the row registered is this suite.
+            return dict(registered)
+        staging_root = self.config.data / "staging"
+        staging_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="bundled-", dir=staging_root) as staging:
+            staged = Path(staging)
+            for path in files:
                 shutil.copy2(path, staged / path.name)
                 blobs = path.with_name(path.name + ".blobs")
-                if blobs.is_dir() and not (staged / blobs.name).exists():
+                if blobs.is_dir():
                     shutil.copytree(blobs, staged / blobs.name)
-            build_suite(staged, name="bundled", version=version)
-        else:
-            read_manifest(staged)
-        return self.register_suite(staged)
+            build_suite(staged, name="bundled", version=version, created=_newest_recording(files))
+            return self.register_suite(staged)
 
     def register_generated_suite(self, archive: Path, version: str | None = None) -> dict[str, Any] | None:
         """The committed recording of the generated suite, as the suite ``generated``: one
@@ -346,6 +418,7 @@ class Service:
         secret_key = str(body.get("secret_key") or "")
         if not access_key or not secret_key:
             raise InputError("an endpoint needs access_key and secret_key for the suite's calls.")
+        max_rate = endpoint_rate(body.get("max_rate"))
         schedule = body.get("schedule")
         next_scheduled = None
         if schedule:
@@ -369,6 +442,7 @@ class Service:
                         schedule_suite=str(body.get("suite") or "bundled"),
                         next_scheduled=next_scheduled,
                         created=self.clock(),
+                        max_rate=max_rate,
                     )
                 )
         except IntegrityError:
@@ -407,6 +481,8 @@ class Service:
             "s3_addressing": endpoint.s3_addressing,
             "declared_version": endpoint.declared_version,
             "schedule": endpoint.schedule,
+            # The endpoint's own request-rate limit; null: the service's endpoint_max_rate.
+            "max_rate": endpoint.max_rate,
         }
 
     def endpoints(self, principal: Principal, provider: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,8 +60,13 @@ class Shard:
         return f"{self.recording}#{self.session}"
 
 
-def build_suite(folder: Path, name: str | None = None, version: str | None = None) -> dict[str, Any]:
-    """Describe the recordings in ``folder`` and write ``folder/suite.json``; returns the manifest."""
+def build_suite(
+    folder: Path, name: str | None = None, version: str | None = None, created: str | None = None
+) -> dict[str, Any]:
+    """Describe the recordings in ``folder`` and write ``folder/suite.json``; returns the manifest.
+
+    ``created`` (default: now) is the manifest's creation time; given, the same recordings build
+    the same manifest, with the same digest, wherever and whenever they are built."""
     folder = Path(folder)
     files = sorted(folder.glob("*.jsonl"))
     if not folder.is_dir() or not files:
@@ -117,7 +123,7 @@ def build_suite(folder: Path, name: str | None = None, version: str | None = Non
         "version": 1,
         "name": name or folder.resolve().name,
         "suite_version": version or "1",
-        "created": now_iso(),
+        "created": created or now_iso(),
         "provenance": {
             "reference": sorted(references),
             "client": sorted(clients),
@@ -132,7 +138,10 @@ def build_suite(folder: Path, name: str | None = None, version: str | None = Non
         },
     }
     manifest["digest"] = manifest_digest(manifest)
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    # Written whole or not at all: another process may be reading the folder's manifest.
+    partial = folder / f".{MANIFEST}.{os.getpid()}.partial"
+    partial.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(partial, folder / MANIFEST)
     return manifest
 
 
@@ -178,23 +187,31 @@ def shards_of(manifest: dict[str, Any]) -> list[Shard]:
 
 
 def install_suite(folder: Path, store: Path) -> tuple[dict[str, Any], Path]:
-    """Copy a built suite into the service's store (``store/NAME/VERSION``), once."""
+    """Copy a built suite into the service's store (``store/NAME/VERSION``), once.
+
+    Processes sharing the store may install the same suite at the same moment: each copies into
+    a staging folder of its own and renames it into place; the one that finds the place taken
+    keeps the installed copy (when its digest is the same)."""
     manifest = read_manifest(folder)
     target = store / manifest["name"] / manifest["suite_version"]
-    if target.exists():
-        installed = read_manifest(target)
-        if installed["digest"] != manifest["digest"]:
-            raise InputError(
-                f"suite {manifest['name']}@{manifest['suite_version']} is already installed with another "
-                "digest; suites are immutable, give the new one another version."
-            )
-        return installed, target
-    staging = target.with_name(target.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(folder, staging)
-    staging.rename(target)
-    return manifest, target
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+        try:
+            shutil.copytree(folder, staging, dirs_exist_ok=True)
+            staging.rename(target)
+        except OSError:
+            if not target.exists():
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    installed = read_manifest(target)
+    if installed["digest"] != manifest["digest"]:
+        raise InputError(
+            f"suite {manifest['name']}@{manifest['suite_version']} is already installed with another "
+            "digest; suites are immutable, give the new one another version."
+        )
+    return installed, target
 
 
 def session_recording(source: Path, session: str, out: Path) -> Path:

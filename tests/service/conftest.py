@@ -120,6 +120,13 @@ def service_env(**extra: str) -> dict[str, str]:
 def start_service(
     data: Path, config: Path | None = None, workers: int = 2, env: dict[str, str] | None = None
 ) -> ServiceProcess:
+    return wait_healthy(launch_service(data, config, workers, env))
+
+
+def launch_service(
+    data: Path, config: Path | None = None, workers: int = 2, env: dict[str, str] | None = None
+) -> ServiceProcess:
+    """``compat-diff serve`` started, not yet waited for (several may start at the same moment)."""
     port = free_port()
     log = data.parent / f"serve-{port}.log"
     data.mkdir(parents=True, exist_ok=True)
@@ -138,16 +145,20 @@ def start_service(
         argv += ["--config", str(config)]
     with log.open("ab") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env or service_env())
-    server = ServiceProcess(f"http://127.0.0.1:{port}", process, log, data)
-    deadline = time.monotonic() + 60
+    return ServiceProcess(f"http://127.0.0.1:{port}", process, log, data)
+
+
+def wait_healthy(server: ServiceProcess, seconds: float = 60.0) -> ServiceProcess:
+    """The service once it answers /healthz; stopped, and its log shown, when it does not."""
+    deadline = time.monotonic() + seconds
     while True:
         try:
             urllib.request.urlopen(server.url + "/healthz", timeout=1).close()
             return server
         except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
+            if server.process.poll() is not None or time.monotonic() > deadline:
                 server.stop()
-                raise RuntimeError(f"the service did not start: {log.read_text()[-3000:]}") from None
+                raise RuntimeError(f"the service did not start: {server.log.read_text()[-3000:]}") from None
             time.sleep(0.2)
 
 
