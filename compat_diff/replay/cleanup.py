@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compat_diff.aws.calls import ApiCaller, CallResult
+from compat_diff.aws.calls import ApiCaller, CallPacer, CallResult
 from compat_diff.aws.undo import wait_state, wait_step
 from compat_diff.errors import InputError
 from compat_diff.replay.targets import Target
@@ -65,10 +65,14 @@ class CleanupOutcome:
 
 
 def caller_for(
-    target: Target, timeout: float = 10.0, region: str | None = None, recorded_key: str | None = None
+    target: Target,
+    timeout: float = 10.0,
+    region: str | None = None,
+    recorded_key: str | None = None,
+    pacer: CallPacer | None = None,
 ) -> ApiCaller:
     """Calls to ``target`` as the principal ``recorded_key`` maps to, in the target's region (else
-    ``region``, the one the call was recorded in)."""
+    ``region``, the one the call was recorded in), held to the target's ``max_rate``."""
     return ApiCaller(
         endpoints=target.endpoint_for,
         region=target.region or region or "us-east-1",
@@ -76,6 +80,7 @@ def caller_for(
         s3_addressing=target.s3_addressing,
         verify=target.tls_verify,
         timeout=timeout,
+        pacer=pacer or CallPacer(target.max_rate),
     )
 
 
@@ -89,13 +94,16 @@ def clean_target(
     outcome = CleanupOutcome(target.name)
     deadline = time.monotonic() + seconds
     callers: dict[tuple[str | None, str | None], ApiCaller] = {}
+    pacer = CallPacer(target.max_rate)  # one limit for all of this target's callers
     current: list[tuple[str | None, str | None]] = [(None, None)]
     with log.open("a", encoding="utf-8") as handle:
 
         def call(service: str, operation: str, params: dict[str, Any]) -> CallResult:
             key = current[0]
             if key not in callers:
-                callers[key] = caller_for(target, min(10.0, seconds), region=key[0], recorded_key=key[1])
+                callers[key] = caller_for(
+                    target, min(10.0, seconds), region=key[0], recorded_key=key[1], pacer=pacer
+                )
             result = callers[key].call(service, operation, params)
             outcome.calls += 1
             handle.write(json.dumps(result.to_json(), sort_keys=True) + "\n")

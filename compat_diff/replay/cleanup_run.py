@@ -13,6 +13,7 @@ from rich.console import Console
 from compat_diff.errors import InputError
 from compat_diff.model import ExitStatus
 from compat_diff.replay.cleanup import DEFAULT_CLEANUP_SECONDS, clean_target, read_created
+from compat_diff.replay.pacing import check_rate, stricter
 from compat_diff.replay.targets import Target, load_targets
 
 
@@ -47,6 +48,12 @@ def run_cleanup(
             raise InputError(
                 f"target {target.name!r} is not one of the run's targets ({', '.join(sorted(recorded))})"
             )
+        # The run's request-rate limit (its --max-rate or the targets file's) holds for its cleanup.
+        try:
+            recorded_rate = check_rate(recorded[target.name].get("max_rate"), "max_rate")
+        except ValueError:
+            recorded_rate = None  # not a rate: run.json was edited; the targets given still apply
+        target = replace(target, max_rate=stricter(target.max_rate, recorded_rate))
         created = read_created(run_dir, target.name)
         if not created:
             console.print(f"cleanup of {target.name}: the run created nothing to delete", markup=False)

@@ -102,6 +102,13 @@ def endpoint_rate(value: object) -> float | None:
     return rate
 
 
+def _release_version(content_digest: str) -> str:
+    """A shipped suite's version: the compat_diff release and its content's digest."""
+    from compat_diff import __version__
+
+    return f"{__version__}-{content_digest[:10]}"
+
+
 def _newest_recording(files: list[Path]) -> str:
     """When the newest of the recordings was made (their headers' ``created``), for a manifest that
     does not depend on when it was built."""
@@ -212,41 +219,25 @@ class Service:
 
     def register_bundled_suite(self, recordings: Path, version: str | None = None) -> dict[str, Any] | None:
         """The recordings shipped with compat_diff, as the suite ``bundled``; its version names the
-        compat_diff release and the recordings' content, so changed recordings make a new version.
-
-        Every process of a deployment calls this at start, possibly at the same moment: the manifest
-        is built the same everywhere (its creation time is the recordings' own), in a staging folder
-        of this call's own, and a version already registered is taken as it is."""
+        compat_diff release and the recordings' content, so changed recordings make a new version."""
         if not recordings.is_dir():
             return None
         files = sorted(recordings.glob("*.jsonl"))
         if version is None:
-            from compat_diff import __version__
-
             content = hashlib.sha256()
             for path in files:
                 content.update(f"{path.name}:{sha256_file(path)}\n".encode())
-            version = f"{__version__}-{content.hexdigest()[:10]}"
-        with self.engine.connect() as conn:
-            registered = conn.execute(
-                select(db.suites.c.manifest).where(
-                    db.suites.c.name == "bundled", db.suites.c.version == version
-                )
-            ).scalar()
-        if registered is not None:
-            # The version names the recordings' content: the row registered is this suite.
-            return dict(registered)
-        staging_root = self.config.data / "staging"
-        staging_root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="bundled-", dir=staging_root) as staging:
-            staged = Path(staging)
+            version = _release_version(content.hexdigest())
+
+        def stage(staged: Path) -> list[Path]:
             for path in files:
                 shutil.copy2(path, staged / path.name)
                 blobs = path.with_name(path.name + ".blobs")
                 if blobs.is_dir():
                     shutil.copytree(blobs, staged / blobs.name)
-            build_suite(staged, name="bundled", version=version, created=_newest_recording(files))
-            return self.register_suite(staged)
+            return [staged / path.name for path in files]
+
+        return self._register_shipped("bundled", version, stage)
 
     def register_generated_suite(self, archive: Path, version: str | None = None) -> dict[str, Any] | None:
         """The committed recording of the generated suite, as the suite ``generated``: one
@@ -254,22 +245,32 @@ class Service:
         if not archive.is_file():
             log.warning("the generated suite %s is missing; the suite generated is not offered", archive)
             return None
-        from compat_diff.service.suites import sha256_file, unpack_generated
+        from compat_diff.service.suites import unpack_generated
 
-        if version is None:
-            from compat_diff import __version__
+        version = version or _release_version(sha256_file(archive))
+        return self._register_shipped("generated", version, lambda staged: unpack_generated(archive, staged))
 
-            version = f"{__version__}-{sha256_file(archive)[:10]}"
-        staged = self.config.data / "staging" / "generated" / version
-        if (staged / "suite.json").exists():
-            read_manifest(staged)
-        else:
-            import shutil
+    def _register_shipped(
+        self, name: str, version: str, stage: Callable[[Path], list[Path]]
+    ) -> dict[str, Any] | None:
+        """Register a suite shipped with compat_diff, whose version names its content.
 
-            shutil.rmtree(staged, ignore_errors=True)
-            unpack_generated(archive, staged)
-            build_suite(staged, name="generated", version=version)
-        return self.register_suite(staged)
+        Every process of a deployment does this at start, possibly at the same moment: the manifest
+        is built the same everywhere (its creation time is the recordings' own), in a staging folder
+        of this call's own, and a version already registered is taken as it is."""
+        with self.engine.connect() as conn:
+            registered = conn.execute(
+                select(db.suites.c.manifest).where(db.suites.c.name == name, db.suites.c.version == version)
+            ).scalar()
+        if registered is not None:
+            return dict(registered)
+        staging_root = self.config.data / "staging"
+        staging_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f"{name}-", dir=staging_root) as staging:
+            staged = Path(staging)
+            files = stage(staged)
+            build_suite(staged, name=name, version=version, created=_newest_recording(files))
+            return self.register_suite(staged)
 
     def suites(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

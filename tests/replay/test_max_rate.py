@@ -24,11 +24,11 @@ RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"
 RECORDING = RECORDINGS / "sqs.jsonl"
 
 
-def _replay(endpoint: str, out: Path, *extra: str) -> dict:
-    # What the run created is kept: the cleanup's few calls after the run are not paced.
+def _replay(endpoint: str, out: Path, *extra: str, recording: Path = RECORDING) -> dict:
+    # What the run created is kept, so the calls counted are the replay's own.
     result = run_cli(
         "replay",
-        str(RECORDING),
+        str(recording),
         "--target",
         f"moto={endpoint}",
         "--out",
@@ -134,3 +134,18 @@ def test_the_pacer_spaces_slots_evenly_without_a_burst() -> None:
     # Asked for at once, the slots are 0.25 s apart: the first at once, no burst after it.
     asyncio.run(take(5))
     assert slept == pytest.approx([0.25, 0.5, 0.75, 1.0])
+
+
+@pytest.mark.live
+def test_the_cleanup_keeps_the_runs_rate_limit(moto_factory, tmp_path: Path) -> None:
+    """``compat-diff cleanup RUN_DIR`` sends its deletes at the rate the run was held to."""
+    candidate = moto_factory()
+    with tap(candidate.url, tmp_path / "replay", arrivals=True) as endpoint:
+        _replay(endpoint, tmp_path / "run", "--max-rate", "5", recording=RECORDINGS / "s3.jsonl")
+    with tap(candidate.url, tmp_path / "cleanup", arrivals=True) as endpoint:
+        result = run_cli("cleanup", str(tmp_path / "run"), "--target", f"moto={endpoint}", timeout=180)
+    assert result.returncode in (0, 1), result.stderr
+    times = [moment for moment, *_ in read_arrivals(tmp_path / "cleanup" / "arrivals.txt")]
+    # Enough deletes (objects, versions, buckets) that an unpaced cleanup would pack them tighter.
+    assert len(times) > 12, (times, result.stderr)
+    assert busiest_second(times) <= 6, times

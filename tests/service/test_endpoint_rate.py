@@ -106,8 +106,8 @@ def test_two_shards_of_one_endpoint_together_keep_to_its_rate(tmp_path: Path, mo
         finally:
             server.stop()
     arrivals = read_arrivals(tmp_path / "tap" / "arrivals.txt")
-    # The replayed calls carry the recorded client's User-Agent; the cleanup's few deletes after
-    # each shard are compat-diff's own botocore calls and are not paced (docs/replay.md).
+    # The replayed calls carry the recorded client's User-Agent; the cleanup's deletes after each
+    # shard are compat-diff's own botocore calls, paced by a pacer of their own (docs/replay.md).
     replayed = [(moment, service) for moment, service, client in arrivals if client.startswith("Boto3/")]
     sqs = [moment for moment, service in replayed if service == "sqs"]
     kinesis = [moment for moment, service in replayed if service == "kinesis"]
