@@ -1,15 +1,19 @@
-"""The DBOS engine (``engine = "dbos"``): DBOS's durable queue carries the service's work.
+"""The DBOS engine (``engine = "dbos"``): DBOS's durable queues carry the service's work.
 
 Each queued DBOS workflow runs one unit of work as a DBOS step: a due schedule, a run to
-finalize, or a shard, whichever the service's claim protocol (runs.py) hands out next. The queue
-is shared by every process on the database; DBOS caps how many units run at once in each process
-(the queue's ``worker_concurrency``) and any process may take any queued unit.
+finalize, or a shard, whichever the service's claim protocol (runs.py) hands out next; that
+protocol spreads the work over every process on the database, as with the table engine.
+
+Each process has its own DBOS queue, with its own executor id, and listens to that queue only:
+DBOS keeps a queue's settings in its database and applies them to every process that listens to
+it, so a queue shared by all processes would run every process at the ``workers`` of whichever
+started last. A process keeps its queue stocked while there is work, and the queue's
+``worker_concurrency`` runs up to ``workers`` units of it at once.
 
 A unit is not a particular shard, so nothing is lost when a process dies holding one: its
-workflow stays PENDING under that process's executor id and is not re-run, while the shard it was
-working on is taken again by whichever process claims it once the lease runs out, exactly as with
-the table engine. The claim protocol stays the authority on who may write a shard's result, so a
-unit run twice counts once.
+workflow stays PENDING under its executor id and is not re-run, while the shard it was working
+on is taken again by whichever process claims it once the lease runs out. The claim protocol
+stays the authority on who may write a shard's result, so a unit run twice counts once.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import socket
 import threading
 import uuid
+from typing import Any
 
 from dbos import DBOS
 
@@ -28,6 +33,7 @@ from compat_diff.service.store import Service
 log = logging.getLogger("compat_diff.service")
 
 QUEUE = "compat-diff-work"
+APPLICATION_NAME = "compat-diff-service"
 # The version every process enqueues and dequeues under (see DbosExecutor).
 APPLICATION_VERSION = "compat-diff-unit-1"
 _service: Service | None = None
@@ -55,8 +61,8 @@ def _system_database(service: Service) -> str:
 
 
 class DbosExecutor:
-    """Keeps DBOS's queue stocked with units of work while there is work to do; DBOS runs up to
-    ``threads`` of them at once in this process."""
+    """Keeps this process's DBOS queue stocked with units of work while there is work to do; DBOS
+    runs up to ``threads`` of them at once."""
 
     def __init__(self, service: Service, threads: int) -> None:
         global _service
@@ -65,17 +71,18 @@ class DbosExecutor:
         self.threads = max(threads, 1)
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
+        host = socket.gethostname()
+        # Its own executor id: DBOS's start-up recovery re-runs the PENDING workflows of the
+        # executor id a process starts with; under the shared default ("local") a process
+        # starting up would re-run the units its live peers are working on.
+        self.executor_id = f"{host}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.queue = f"{QUEUE}@{self.executor_id}"
         DBOS(
             config={
-                "name": "compat-diff-service",
+                "name": APPLICATION_NAME,
                 "system_database_url": _system_database(service),
-                # Each process is its own executor: DBOS's start-up recovery re-runs the PENDING
-                # workflows of the executor id it starts with, and with the shared default
-                # ("local") a process starting up would re-run the units its live peers are
-                # working on. A dead process's shard comes back through its lease instead.
-                "executor_id": f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
-                # Every process takes every unit: DBOS hands a queued workflow only to processes
-                # of the version that enqueued it, and a unit means the same in every version.
+                "executor_id": self.executor_id,
+                # One version for every compat-diff release: a unit means the same in all of them.
                 "application_version": APPLICATION_VERSION,
                 "max_executor_threads": self.threads + 4,
                 "console_log_level": "WARNING",
@@ -86,27 +93,33 @@ class DbosExecutor:
         from compat_diff.service.worker import process_alive
 
         release_dead_local_workers(self.service, socket.gethostname(), process_alive)
+        DBOS.listen_queues([self.queue])
         DBOS.launch()
-        DBOS.register_queue(QUEUE, worker_concurrency=self.threads)
+        forget_dead_local_queues(socket.gethostname(), process_alive)
+        DBOS.register_queue(
+            self.queue,
+            worker_concurrency=self.threads,
+            polling_interval_sec=min(self.service.config.poll_seconds, 1.0),
+        )
         self._poller = threading.Thread(target=self._poll, name="compat-diff-dbos-poller", daemon=True)
         self._poller.start()
 
     def waiting_units(self) -> int:
-        """Units queued and not yet taken by any process (at most ``threads`` are counted)."""
+        """Units on this process's queue not started yet (at most ``threads`` are counted)."""
         waiting = DBOS.list_queued_workflows(
-            queue_name=QUEUE, status="ENQUEUED", limit=self.threads, load_input=False, load_output=False
+            queue_name=self.queue, status="ENQUEUED", limit=self.threads, load_input=False, load_output=False
         )
         return len(waiting)
 
     def _poll(self) -> None:
-        # Only units nobody has taken yet are counted. Counting the units this process enqueued
-        # until they finish stalled the engine: any process may take a unit, and one taken by a
-        # process that then died stays PENDING for ever, so its slot never came free.
+        # Units waiting to start are counted, not units until they finish: one left PENDING for
+        # ever (its process died, when the queue was shared by all processes) held its slot for
+        # ever and the engine stopped taking work. DBOS's worker_concurrency caps those running.
         while not self._stop.is_set():
             try:
                 waiting = self.waiting_units()
                 while waiting < self.threads and has_work(self.service) and not self._stop.is_set():
-                    DBOS.enqueue_workflow(QUEUE, work_workflow)
+                    DBOS.enqueue_workflow(self.queue, work_workflow)
                     waiting += 1
             except Exception:
                 log.exception("dbos engine: could not enqueue work, retrying")
@@ -121,3 +134,19 @@ class DbosExecutor:
     def wait(self) -> None:
         while not self._stop.wait(1.0):
             pass
+
+
+def forget_dead_local_queues(host: str, alive: Any) -> int:
+    """Delete the queues of this machine's processes that are gone (their units were only
+    "take the next piece of work"; the shards they held come back through their leases)."""
+    forgotten = 0
+    for queue in DBOS.list_queues(application_name=APPLICATION_NAME):
+        owner = queue.name.removeprefix(f"{QUEUE}@")
+        if owner == queue.name:
+            continue
+        owner_host, _, rest = owner.partition(":")
+        pid = rest.partition(":")[0]
+        if owner_host == host and pid.isdigit() and not alive(int(pid)):
+            DBOS.delete_queue(queue.name)
+            forgotten += 1
+    return forgotten
