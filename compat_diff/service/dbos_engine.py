@@ -95,7 +95,10 @@ class DbosExecutor:
         release_dead_local_workers(self.service, socket.gethostname(), process_alive)
         DBOS.listen_queues([self.queue])
         DBOS.launch()
-        forget_dead_local_queues(socket.gethostname(), process_alive)
+        try:
+            forget_dead_local_queues(socket.gethostname(), process_alive)
+        except Exception:  # housekeeping: a worker starts without it
+            log.exception("dbos engine: could not delete the queues of dead processes")
         DBOS.register_queue(
             self.queue,
             worker_concurrency=self.threads,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -174,6 +175,13 @@ def test_a_worker_killed_mid_run_loses_nothing_and_counts_nothing_twice(
     finally:
         stop_process(worker)
         server.stop()
+    if engine == "dbos":
+        # Each process had its own DBOS queue; the ones of processes gone were deleted when the
+        # next one started (the killed worker's among them), the last one's stays.
+        with sqlite3.connect(data / "dbos.sqlite") as conn:
+            queues = [name for (name,) in conn.execute("SELECT name FROM queues")]
+        assert len(queues) == 1, queues
+        assert f":{calm.pid}:" in queues[0] and f":{worker.pid}:" not in queues[0]
     # Neither the service's nor any worker's log holds a secret, a token or the admin token.
     for log in tmp_path.glob("*.log"):
         text = log.read_text()
