@@ -18,7 +18,7 @@ from compat_diff.errors import InputError
 
 DEFAULT_DATA = Path(".work/service")
 DEFAULT_LISTEN = "127.0.0.1:8400"
-ENGINES = ("table", "dbos")
+ENGINES = ("dbos", "table")
 
 # Environment variables and the setting each one overrides.
 ENVIRONMENT = {
@@ -44,9 +44,9 @@ class ServiceConfig:
     secret_key: str | None = None
     allow_private_endpoints: bool = False
     service_id: str = "compat-diff-service"
-    # The engine that runs the work: "table" (the service's own lease table) or "dbos" (DBOS's
-    # durable queue carrying units of work; the lease table still decides who writes).
-    engine: str = "table"
+    # The engine that runs the work: "dbos" (DBOS's durable queue carrying units of work; the
+    # lease table still decides who writes) or "table" (the service's own lease table alone).
+    engine: str = "dbos"
     # Worker threads in this process (``serve`` and ``worker``); 0 serves the API only.
     workers: int = 2
     # Seconds a claimed shard stays a worker's without a heartbeat before another may take it.

@@ -1,10 +1,12 @@
 """Workers and the executor interface.
 
 An ``Executor`` runs the service's work: it takes shards and finished runs from the database and
-drives them through the pipeline. ``TableExecutor`` is the built-in engine: worker threads that
-claim work in the service's own tables under leases (runs.py), so any number of processes on one
-or many machines share the work through the database, and a dead worker's shard is taken over
-once its lease runs out. Another engine plugs in by implementing ``Executor``.
+drives them through the pipeline. Both engines do each unit of work with ``step``, which claims
+it in the service's own tables under leases (runs.py), so any number of processes on one or many
+machines share the work through the database, and a dead worker's shard is taken over once its
+lease runs out. ``DbosExecutor`` (dbos_engine.py, the default) runs the units as DBOS workflows;
+``TableExecutor`` runs them on plain worker threads. Another engine plugs in by implementing
+``Executor``.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ lease_seconds = 3
 poll_seconds = 0.2
 endpoint_concurrency = 1
 suites = [{suite!r}]
+engine = {engine!r}
 """
 
 
@@ -56,12 +57,13 @@ def _operations(server: Any, run_id: int) -> dict[str, tuple[int, int]]:
     return {name: (op["exchanges"], op["compared"]) for name, op in operations.items()}
 
 
-def test_two_workers_on_postgresql_one_killed_equal_the_embedded_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["table", "dbos"])
+def test_two_workers_on_postgresql_one_killed_equal_the_embedded_run(tmp_path: Path, engine: str) -> None:
     suite = make_suite(tmp_path / "suite", RECORDINGS, "four")
     config = tmp_path / "service.toml"
-    config.write_text(CONFIG.format(suite=str(suite)))
+    config.write_text(CONFIG.format(suite=str(suite), engine=engine))
     with moto_server() as first, moto_server() as second:
-        # The embedded service: SQLite, workers in the serve process.
+        # The embedded service: SQLite, two workers in the serve process (with the same engine).
         embedded = start_service(tmp_path / "embedded", config, workers=2)
         try:
             embedded_ids = _runs(embedded, [first.url, second.url])

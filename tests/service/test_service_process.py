@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -174,6 +175,13 @@ def test_a_worker_killed_mid_run_loses_nothing_and_counts_nothing_twice(
     finally:
         stop_process(worker)
         server.stop()
+    if engine == "dbos":
+        # Each process had its own DBOS queue; the ones of processes gone were deleted when the
+        # next one started (the killed worker's among them), the last one's stays.
+        with sqlite3.connect(data / "dbos.sqlite") as conn:
+            queues = [name for (name,) in conn.execute("SELECT name FROM queues")]
+        assert len(queues) == 1, queues
+        assert f":{calm.pid}:" in queues[0] and f":{worker.pid}:" not in queues[0]
     # Neither the service's nor any worker's log holds a secret, a token or the admin token.
     for log in tmp_path.glob("*.log"):
         text = log.read_text()
@@ -230,21 +238,40 @@ def test_serve_refuses_a_bad_configuration_in_one_sentence(tmp_path: Path) -> No
     assert result.stderr.strip().count("\n") == 0 and "workers must be a int" in result.stderr
 
 
-def test_the_dbos_engine_runs_a_suite_to_the_end(tmp_path: Path, moto: MotoServer) -> None:
+def test_the_dbos_engine_runs_a_suite_to_the_end_two_units_at_once(tmp_path: Path, moto: MotoServer) -> None:
     suite = make_suite(tmp_path / "suite", ("s3.jsonl", "iam.jsonl", "sqs.jsonl", "sts.jsonl"), "four")
     config = tmp_path / "service.toml"
-    config.write_text(SUITE_TOML.format(suite=str(suite)) + 'engine = "dbos"\n')
+    # Two worker threads in one process, and an endpoint that may take two shards at once.
+    settings = SUITE_TOML.format(suite=str(suite)).replace(
+        "endpoint_concurrency = 1", "endpoint_concurrency = 2"
+    )
+    config.write_text(settings + 'engine = "dbos"\n')
     data = tmp_path / "data"
-    server = start_service(data, config, workers=1)
+    server = start_service(data, config, workers=2)
     try:
         token = _register(server, moto.url)
         _, started = server.call(
             "POST", "/api/v1/runs", {"provider": "acme", "endpoint": "moto", "suite": "four"}, token
         )
-        run = server.wait_run(started["id"])
+        most_at_once = 0
+        deadline = time.monotonic() + 240
+        while True:
+            _, run = server.call("GET", f"/api/v1/runs/{started['id']}")
+            most_at_once = max(most_at_once, run["progress"]["shards"].get("running", 0))
+            if run["state"] not in ("queued", "running"):
+                break
+            assert time.monotonic() < deadline and server.process.poll() is None, run
+            time.sleep(0.05)
         assert run["state"] == "finished", run
         assert run["counts"]["exchanges"] == 105 + 59 + 34 + 10
         assert run["progress"]["max_attempt"] == 1
+        # Both of the process's units worked at the same time: the engine does not fall back to one.
+        assert most_at_once == 2
+        # The next run in the same process finishes too (no slot is left taken by the first).
+        _, again = server.call(
+            "POST", "/api/v1/runs", {"provider": "acme", "endpoint": "moto", "suite": "four"}, token
+        )
+        assert server.wait_run(again["id"])["counts"] == run["counts"]
     finally:
         server.stop()
     assert (data / "dbos.sqlite").exists()
