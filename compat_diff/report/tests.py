@@ -10,7 +10,9 @@ for every call the reference refused, "does the candidate refuse it the same way
 - ``different``: another status (a success included);
 - exchanges not compared (not run, too large ...) are counted apart.
 
-It writes ``tests.json`` (format ``compat-diff/tests``) and ``tests.md`` into the report directory.
+The view is built once (``build``) and read by its writers: ``tests.json`` (format
+``compat-diff/tests``), ``tests.md`` and the HTML report's per-test section. A test's verdict, and
+each of its steps', is decided the way an operation's is (``result.verdict_of``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from typing import Any
 
 import orjson
 
-from compat_diff.model import SCORED_VERDICTS
+from compat_diff.model import SCORED_VERDICTS, Verdict
+from compat_diff.report.files import write_file
+from compat_diff.report.result import verdict_of
 
 TESTS_FORMAT = "compat-diff/tests"
 TESTS_VERSION = 1
@@ -31,13 +35,56 @@ CONFORMANCE_CLASSES = ("same-code", "same-status", "different", "not-compared")
 MARKDOWN_LIMIT = 100
 
 
+class _Counted:
+    """Exchanges counted by verdict, and what the counts mean (as for an operation)."""
+
+    verdicts: Counter[Verdict]
+
+    @property
+    def exchanges(self) -> int:
+        return sum(self.verdicts.values())
+
+    @property
+    def compared(self) -> int:
+        return sum(self.verdicts[v] for v in SCORED_VERDICTS)
+
+    @property
+    def matching(self) -> int:
+        return self.verdicts["match"]
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict_of(self.verdicts)
+
+
 @dataclass
-class TestResult:
+class StepResult(_Counted):
+    """The exchanges of one step of a test (setup, call, teardown; or a generated case's step)."""
+
+    step: str
+    first_seq: int
+    verdicts: Counter[Verdict] = field(default_factory=Counter)
+
+
+@dataclass
+class TestResult(_Counted):
+    """One test (a session of the recording): its exchanges by verdict, by step, and the seqs of
+    those compared that do not match, with the first divergence of each."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
     test: str
-    exchanges: int = 0
-    compared: int = 0
-    matching: int = 0
+    verdicts: Counter[Verdict] = field(default_factory=Counter)
+    steps: dict[str, StepResult] = field(default_factory=dict)
     diverging: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failing(self) -> bool:
+        return self.compared != self.matching
+
+    def ordered_steps(self) -> list[StepResult]:
+        """The steps in the order the test ran them."""
+        return sorted(self.steps.values(), key=lambda step: step.first_seq)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -45,7 +92,17 @@ class TestResult:
             "exchanges": self.exchanges,
             "compared": self.compared,
             "matching": self.matching,
-            "verdict": "match" if self.compared == self.matching else "diverges",
+            "verdict": self.verdict,
+            "steps": [
+                {
+                    "step": step.step,
+                    "exchanges": step.exchanges,
+                    "compared": step.compared,
+                    "matching": step.matching,
+                    "verdict": step.verdict,
+                }
+                for step in self.ordered_steps()
+            ],
             "diverging": self.diverging,
         }
 
@@ -56,6 +113,20 @@ class TargetTests:
     tests: dict[str, TestResult] = field(default_factory=dict)
     conformance: Counter[str] = field(default_factory=Counter)
     conformance_by_service: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def sorted_tests(self) -> list[TestResult]:
+        return sorted(self.tests.values(), key=lambda t: t.test)
+
+
+@dataclass
+class TestsView:
+    """Every target's tests, and whether the recording had test sessions at all: whether some
+    exchange noted the step a control request (the pytest plugin, a generated suite, curl) named."""
+
+    __test__ = False
+
+    targets: list[TargetTests]
+    named: bool
 
 
 def _sessions(recording: Path) -> dict[int, tuple[str, str]]:
@@ -90,7 +161,7 @@ def conformance_class(detail: dict[str, Any]) -> str | None:
     return "same-code"
 
 
-def build(recording: Path, details: Path) -> list[TargetTests]:
+def build(recording: Path, details: Path) -> TestsView:
     sessions = _sessions(recording)
     targets: dict[str, TargetTests] = {}
     with details.open("rb") as lines:
@@ -100,43 +171,49 @@ def build(recording: Path, details: Path) -> list[TargetTests]:
             detail = orjson.loads(line)
             name = str(detail.get("target"))
             target = targets.setdefault(name, TargetTests(name))
-            session, step = sessions.get(int(detail.get("seq", 0)), ("", ""))
+            seq = int(detail.get("seq", 0))
+            session, step = sessions.get(seq, ("", ""))
             test = target.tests.setdefault(session, TestResult(session))
-            test.exchanges += 1
             verdict = detail.get("verdict")
-            if verdict in SCORED_VERDICTS:
-                test.compared += 1
-                if verdict == "match":
-                    test.matching += 1
-                else:
-                    divergences = detail.get("divergences") or []
-                    first = divergences[0] if divergences else {}
-                    test.diverging.append(
-                        {
-                            "seq": detail.get("seq"),
-                            "step": step,
-                            "operation": detail.get("operation"),
-                            "verdict": verdict,
-                            "kind": first.get("kind"),
-                            "path": first.get("path"),
-                        }
-                    )
+            test.verdicts[verdict] += 1
+            step_result = test.steps.get(step)
+            if step_result is None:
+                step_result = test.steps[step] = StepResult(step, seq)
+            step_result.first_seq = min(step_result.first_seq, seq)
+            step_result.verdicts[verdict] += 1
+            if verdict in SCORED_VERDICTS and verdict != "match":
+                divergences = detail.get("divergences") or []
+                first = divergences[0] if divergences else {}
+                test.diverging.append(
+                    {
+                        "seq": seq,
+                        "step": step,
+                        "operation": detail.get("operation"),
+                        "verdict": verdict,
+                        "kind": first.get("kind"),
+                        "path": first.get("path"),
+                    }
+                )
             klass = conformance_class(detail)
             if klass is not None:
                 target.conformance[klass] += 1
                 service = str(detail.get("service") or "?")
                 target.conformance_by_service.setdefault(service, Counter())[klass] += 1
-    return list(targets.values())
+    for target in targets.values():
+        for test in target.tests.values():
+            # details.jsonl is in completion order; a test reads in the order it ran.
+            test.diverging.sort(key=lambda row: row["seq"])
+    return TestsView(list(targets.values()), named=any(step for _, step in sessions.values()))
 
 
-def to_json(targets: list[TargetTests]) -> dict[str, Any]:
+def to_json(view: TestsView) -> dict[str, Any]:
     return {
         "format": TESTS_FORMAT,
         "version": TESTS_VERSION,
         "targets": [
             {
                 "name": target.name,
-                "tests": [test.to_json() for test in sorted(target.tests.values(), key=lambda t: t.test)],
+                "tests": [test.to_json() for test in target.sorted_tests()],
                 "error_conformance": {
                     "total": {k: target.conformance[k] for k in CONFORMANCE_CLASSES},
                     "services": {
@@ -145,16 +222,16 @@ def to_json(targets: list[TargetTests]) -> dict[str, Any]:
                     },
                 },
             }
-            for target in targets
+            for target in view.targets
         ],
     }
 
 
-def to_markdown(targets: list[TargetTests]) -> str:
+def to_markdown(view: TestsView) -> str:
     lines = ["# Results per test", ""]
-    for target in targets:
-        tests = sorted(target.tests.values(), key=lambda t: t.test)
-        failing = [test for test in tests if test.compared != test.matching]
+    for target in view.targets:
+        tests = target.sorted_tests()
+        failing = [test for test in tests if test.failing]
         lines += [f"## {target.name}: {len(tests) - len(failing)} of {len(tests)} tests match", ""]
         if failing:
             lines += ["| test | matching | first divergence |", "|---|---:|---|"]
@@ -177,11 +254,16 @@ def to_markdown(targets: list[TargetTests]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_tests_view(recording: Path, details: Path, report_dir: Path) -> list[TargetTests] | None:
-    """Write tests.json and tests.md when the recording and details can be read; returns the view."""
+def build_tests_view(recording: Path, details: Path) -> TestsView | None:
+    """The view, when the recording and the details can be read."""
     if not recording.is_file() or not details.is_file():
         return None
-    targets = build(recording, details)
-    (report_dir / "tests.json").write_bytes(orjson.dumps(to_json(targets), option=orjson.OPT_INDENT_2))
-    (report_dir / "tests.md").write_text(to_markdown(targets), encoding="utf-8")
-    return targets
+    return build(recording, details)
+
+
+def write_tests(view: TestsView, report_dir: Path) -> list[Path]:
+    """tests.json and tests.md into ``report_dir``."""
+    return [
+        write_file(report_dir / "tests.json", orjson.dumps(to_json(view), option=orjson.OPT_INDENT_2)),
+        write_file(report_dir / "tests.md", to_markdown(view)),
+    ]
