@@ -282,6 +282,13 @@ def test_the_html_report_shows_each_test_with_its_steps_verdicts_and_links(
     view = json.loads((report / "tests.json").read_text())
     verdicts = {test["test"]: test["verdict"] for test in view["targets"][0]["tests"]}
     assert verdicts == {row["th"]: row["verdict"] for row in section.rows}
+    # Rendered again from report.json (`compat-diff report`), the section is there too.
+    again = tmp_path / "again"
+    rendered = run_cli("report", str(report / "report.json"), "--report-dir", str(again))
+    assert rendered.returncode == 1, rendered.stderr
+    assert [(row["th"], row["verdict"]) for row in _tests_section(again).rows] == [
+        (row["th"], row["verdict"]) for row in section.rows
+    ]
 
 
 def test_a_recording_without_test_sessions_has_no_tests_section(
