@@ -52,6 +52,11 @@ class Sdk:
     # A package under the client whose version decides its defaults, named in the label too.
     underneath: str | None = None
 
+    @property
+    def program(self) -> str:
+        """What it runs, as a reader names it (``clients/run_client.py s3fs``)."""
+        return " ".join((self.scenario, *self.arguments[:1]))
+
     def command(self, venv: Path) -> list[str]:
         if self.scenario.endswith(".sh"):
             return ["bash", str(ROOT / self.scenario), *self.arguments]
@@ -131,7 +136,7 @@ def record(sdk: Sdk, venv: Path, label: str, out: Path, work: Path) -> int:
                 "--label",
                 f"sdk={label}",
                 "--label",
-                f"scenario={sdk.scenario}",
+                f"scenario={sdk.program}",
                 "--",
                 *sdk.command(venv),
             ],
@@ -200,7 +205,7 @@ def changes_document(recorded: list[tuple[Sdk, str, Path]]) -> str:
     lines = ["# What changed on the wire between versions of each client", ""]
     for package in dict.fromkeys(sdk.package for sdk, _, _ in recorded):
         mine = [(label, path, sdk) for sdk, label, path in recorded if sdk.package == package]
-        lines += [f"Recorded with `{mine[0][2].scenario}`.", ""]
+        lines += [f"Recorded with `{mine[0][2].program}`.", ""]
         lines.append(
             changes_markdown([label for label, _, _ in mine], [wire_profile(path) for _, path, _ in mine])
         )
@@ -211,8 +216,8 @@ def matrix_markdown(recorded: list[tuple[Sdk, str, Path]], scores: dict[str, dic
     """sdk-matrix.md: one row per candidate, one column per SDK."""
     labels = [label for _, label, _ in recorded]
     scenarios = ", ".join(
-        f"{package} on {scenario}"
-        for package, scenario in dict.fromkeys((sdk.package, sdk.scenario) for sdk, _, _ in recorded)
+        f"{package} on {program}"
+        for package, program in dict.fromkeys((sdk.package, sdk.program) for sdk, _, _ in recorded)
     )
     lines = [
         f"Scores of the S3 candidates on the S3 scenarios recorded with each SDK ({scenarios}; "
@@ -266,10 +271,10 @@ def main() -> int:
         out = args.out / f"{sdk.name}.jsonl"
         status = record(sdk, venv, label, out, args.out / "moto" / sdk.name)
         if status != 0:
-            console.print(f"[red]recording {sdk.scenario} with {label} failed (exit {status})")
+            console.print(f"[red]recording {sdk.program} with {label} failed (exit {status})")
             return status
         recorded.append((sdk, label, out))
-        console.print(f"recorded {sdk.scenario} with {label} -> {out}")
+        console.print(f"recorded {sdk.program} with {label} -> {out}")
     changes = changes_document(recorded)
     (args.out / "changes.md").write_text(changes, encoding="utf-8")
     scores = rate({label: path for _, label, path in recorded}, args.out, console)
