@@ -129,6 +129,7 @@ def record(sdk: Sdk, venv: Path, label: str, out: Path, work: Path) -> int:
                 "record",
                 "--out",
                 str(out),
+                "--force",  # a run again (after a new SDK release) replaces the last recordings
                 "--session",
                 "s3",
                 "--label",
