@@ -26,6 +26,7 @@ import orjson
 
 from compat_diff.model import SCORED_VERDICTS, Verdict
 from compat_diff.report.files import write_file
+from compat_diff.report.markdown import code_text
 from compat_diff.report.result import verdict_of
 
 TESTS_FORMAT = "compat-diff/tests"
@@ -237,13 +238,16 @@ def to_markdown(view: TestsView) -> str:
             lines += ["| test | matching | first divergence |", "|---|---:|---|"]
             for test in failing[:MARKDOWN_LIMIT]:
                 first = test.diverging[0]
-                what = first["kind"] or first["verdict"]
-                where = f"{first['operation']} `{first['step'] or '-'}` (seq {first['seq']}): {what}"
-                if first.get("path"):
-                    where += f" at `{first['path']}`"
-                lines.append(
-                    f"| `{test.test or '(no session)'}` | {test.matching}/{test.compared} | {where} |"
+                what = code_text(first["kind"] or first["verdict"])
+                where = (
+                    f"{code_text(first['operation'])} `{code_text(first['step'] or '-')}` "
+                    f"(seq {first['seq']}): {what}"
                 )
+                if first.get("path"):
+                    where += f" at `{code_text(first['path'], 200)}`"
+                # Test ids come from the suite: in a code span, one line, no backtick or pipe left.
+                name = code_text(test.test or "(no session)", 300)
+                lines.append(f"| `{name}` | {test.matching}/{test.compared} | {where} |")
             if len(failing) > MARKDOWN_LIMIT:
                 lines.append(f"| ... {len(failing) - MARKDOWN_LIMIT} more in tests.json | | |")
             lines.append("")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -77,3 +78,19 @@ def test_a_test_verdict_is_its_worst_exchange_and_unnamed_sessions_are_not_tests
     assert not view.named  # one session the recorder was given, no test named by a control request
     (test,) = to_json(view)["targets"][0]["tests"]
     assert (test["verdict"], test["exchanges"], test["compared"], test["matching"]) == ("error", 3, 2, 1)
+
+
+def test_a_hostile_test_id_stays_inside_its_row_of_tests_md(tmp_path: Path) -> None:
+    hostile = "t::x[`a|b`\n| y | z |]"
+    recording = tmp_path / "r.jsonl"
+    lines = [
+        {"format": "compat-diff/recording", "version": 1},
+        {"seq": 1, "session": hostile, "notes": {"step": "call"}},
+    ]
+    recording.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    details = tmp_path / "details.jsonl"
+    details.write_text(json.dumps(_detail(1, 200, "diverges", ("value",))) + "\n")
+    rows = [line for line in to_markdown(build(recording, details)).splitlines() if line.startswith("| `")]
+    assert len(rows) == 1
+    # Three cells: every pipe of the id is escaped, and its code span closes in the row.
+    assert len(re.findall(r"(?<!\\)\|", rows[0])) == 4 and rows[0].count("`") % 2 == 0
