@@ -17,7 +17,7 @@ help:
 	@echo "make candidates  install the real candidate clouds (apt, npm, pip) and provision openstack-ec2 once"
 	@echo "make recordings  re-record every scenario in scenarios/ against moto"
 	@echo "make generated   generate the suite from the API models, record it against moto, refresh suites/generated/"
-	@echo "make sdk-axis    record the S3 scenario with boto3 <1.36 and the newest boto3; what changed; scores per SDK"
+	@echo "make sdk-axis    record S3 with boto3, the AWS CLI v1 and s3fs before botocore 1.36 and newest; what changed; scores per SDK"
 	@echo "make matrix      every recording against every candidate; writes COMPATIBILITY.md"
 
 # constraints.txt pins every dependency to the versions the suite last passed with: installs are

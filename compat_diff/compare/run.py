@@ -123,11 +123,10 @@ def run_diff(
     if baseline_result is not None and baseline is not None:
         result = apply_baseline(result, baseline_result, str(baseline))
     from compat_diff.report import write_reports
+    from compat_diff.report.tests import build_tests_view
 
-    write_reports(result, report_dir, details, environ=environ)
-    from compat_diff.compare.tests_view import write_tests_view
-
-    write_tests_view(Path(str(result.recording.get("path") or "")), report_dir / "details.jsonl", report_dir)
+    tests = build_tests_view(Path(str(result.recording.get("path") or "")), details)
+    write_reports(result, report_dir, details, environ=environ, tests=tests)
     print_summary(result, report_dir, console)
     return int(exit_status(result))
 

@@ -14,6 +14,7 @@ from typing import IO, Any
 from compat_diff.report.document import as_result
 from compat_diff.report.files import report_directory, write_with
 from compat_diff.report.result import RunResult
+from compat_diff.report.tests import TestsView
 
 __all__ = ["write_reports"]
 
@@ -23,8 +24,11 @@ def write_reports(
     report_dir: Path,
     details_path: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    tests: TestsView | None = None,
 ) -> list[Path]:
-    """Write report.json, index.html, junit.xml, summary.md and one badge per target.
+    """Write report.json, index.html, junit.xml, summary.md and one badge per target; with
+    ``tests`` (the results per test of a test-suite recording), tests.json and tests.md too, and
+    the HTML report's per-test section.
 
     ``details_path`` is a details.jsonl for the HTML exchange view; it is copied into
     ``report_dir`` unless it already lives there. With ``GITHUB_STEP_SUMMARY`` in ``environ``,
@@ -36,6 +40,7 @@ def write_reports(
     from compat_diff.report.json_writer import write_json
     from compat_diff.report.junit import write_junit
     from compat_diff.report.markdown import append_step_summary, write_summary
+    from compat_diff.report.tests import write_tests
 
     result = as_result(doc)
     report_directory(report_dir)
@@ -47,7 +52,9 @@ def write_reports(
     written = [write_json(result, report_dir / "report.json")]
     if details_in_dir is not None:
         written.append(details_in_dir)
-    written.append(write_html(result, report_dir / "index.html", details_in_dir))
+    written.append(write_html(result, report_dir / "index.html", details_in_dir, tests))
+    if tests is not None:
+        written.extend(write_tests(tests, report_dir))
     written.append(write_junit(result, report_dir / "junit.xml"))
     written.append(write_summary(result, report_dir / "summary.md"))
     written.extend(write_badges(result, report_dir))

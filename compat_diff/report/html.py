@@ -29,6 +29,7 @@ from compat_diff.model import SEVERITIES, VERDICTS
 from compat_diff.report.document import iter_details
 from compat_diff.report.files import write_file
 from compat_diff.report.result import RunResult, collapse_path, divergence_to_json
+from compat_diff.report.tests import TestsView
 
 # Exchanges per compressed chunk: small enough that opening one exchange decompresses little,
 # large enough that gzip finds the repetition between similar exchanges.
@@ -37,6 +38,9 @@ CHUNK_SIZE = 200
 # not their bodies, so a huge run still gives a file a browser opens quickly; details.jsonl beside
 # the page keeps everything.
 MAX_EMBEDDED_DETAIL_BYTES = 96 * 1024 * 1024
+# Rows of the per-test section per target, and divergence links per test: tests.json has them all.
+MAX_TEST_ROWS = 5000
+MAX_TEST_LINKS = 10
 
 
 def json_for_script(value: Any) -> Markup:
@@ -296,6 +300,68 @@ def _compress(records: list[bytes]) -> str:
     return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
 
 
+def build_tests_section(result: RunResult, tests: TestsView | None) -> list[dict[str, Any]]:
+    """The per-test section's tables, one per target, from the same view tests.json is written
+    from; empty when the recording had no test sessions. Failing tests come first; each lists its
+    steps and links to the exchanges (by target position and seq) that did not match."""
+    if tests is None or not tests.named:
+        return []
+    positions = {target.name: position for position, target in enumerate(result.targets)}
+    tables = []
+    for target in tests.targets:
+        position = positions.get(target.name)
+        if position is None:
+            continue
+        ordered = sorted(target.sorted_tests(), key=lambda test: not test.failing)
+        rows = []
+        for test in ordered[:MAX_TEST_ROWS]:
+            rows.append(
+                {
+                    "test": test.test or "(no session)",
+                    "verdict": test.verdict,
+                    "exchanges": test.exchanges,
+                    "compared": test.compared,
+                    "matching": test.matching,
+                    "steps": [
+                        {
+                            "step": step.step or "(no step)",
+                            "verdict": step.verdict,
+                            "compared": step.compared,
+                            "matching": step.matching,
+                            "exchanges": step.exchanges,
+                        }
+                        for step in test.ordered_steps()
+                    ],
+                    "links": [
+                        {
+                            "href": f"#tab=exchanges&target={position}&exchange={position}:{row['seq']}",
+                            "seq": row["seq"],
+                            "what": " ".join(
+                                str(part)
+                                for part in (row["operation"], row["step"], row["kind"] or row["verdict"])
+                                if part
+                            ),
+                            "path": row["path"],
+                        }
+                        for row in test.diverging[:MAX_TEST_LINKS]
+                    ],
+                    "more_links": max(len(test.diverging) - MAX_TEST_LINKS, 0),
+                }
+            )
+        failing = sum(1 for test in ordered if test.failing)
+        tables.append(
+            {
+                "t": position,
+                "name": target.name,
+                "tests": len(ordered),
+                "matching": len(ordered) - failing,
+                "rows": rows,
+                "more_rows": max(len(ordered) - MAX_TEST_ROWS, 0),
+            }
+        )
+    return tables
+
+
 def _asset(name: str) -> Markup:
     # The CSS and JS are read verbatim rather than rendered, so their braces never meet Jinja.
     text = resources.files("compat_diff.report").joinpath("templates", name).read_text(encoding="utf-8")
@@ -305,7 +371,7 @@ def _asset(name: str) -> Markup:
     return Markup(text)
 
 
-def render_html(result: RunResult, details_path: Path | None) -> str:
+def render_html(result: RunResult, details_path: Path | None, tests: TestsView | None = None) -> str:
     index, chunks = build_payload(result, details_path)
     summary = build_summary(result, has_details=details_path is not None)
     environment = Environment(
@@ -318,13 +384,16 @@ def render_html(result: RunResult, details_path: Path | None) -> str:
         summary_json=json_for_script(summary),
         index_json=json_for_script(index),
         chunks=chunks,
+        tests=build_tests_section(result, tests),
         css=_asset("report.css"),
         script=_asset("report.js"),
     )
 
 
-def write_html(result: RunResult, path: Path, details_path: Path | None) -> Path:
-    return write_file(path, render_html(result, details_path))
+def write_html(
+    result: RunResult, path: Path, details_path: Path | None, tests: TestsView | None = None
+) -> Path:
+    return write_file(path, render_html(result, details_path, tests))
 
 
 __all__ = ["iter_details", "render_html", "write_html"]

@@ -35,7 +35,7 @@ def _cell(value: Any, limit: int = 60) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _code(value: Any, limit: int = 60) -> str:
+def code_text(value: Any, limit: int = 60) -> str:
     """Text for inside a code span (which shows HTML and Markdown as they are): one line, no
     backtick to end the span, pipes escaped for the table."""
     return _one_line(value, limit).replace("`", "'").replace("|", "\\|")
@@ -77,7 +77,7 @@ def _finding_rows(refs: list[FindingRef], with_status: bool) -> list[str]:
         row = (
             f"| {_cell(finding.severity)} | {_cell(ref.target)} "
             f"| {_cell(ref.service)}.{_cell(ref.operation)} | {_cell(finding.kind)} "
-            f"| `{_code(finding.path)}` | {_cell(finding.count)} |"
+            f"| `{code_text(finding.path)}` | {_cell(finding.count)} |"
         )
         lines.append(row + (f" {_status(finding)} |" if with_status else ""))
     return lines
@@ -95,7 +95,7 @@ def render_summary(result: RunResult) -> str:
         + f", {len(targets)} target{'s' if len(targets) != 1 else ''}."
     )
     lines.append("")
-    header = ["Target", "Score", *(f"`{_code(s)}`" for s in services), "Critical", "Major", "Minor"]
+    header = ["Target", "Score", *(f"`{code_text(s)}`" for s in services), "Critical", "Major", "Minor"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join([":---", "---:", *(["---:"] * len(services)), "---:", "---:", "---:"]) + "|")
     for target in targets:

@@ -228,6 +228,21 @@ def rank_findings(findings: Iterable[Finding]) -> list[Finding]:
 # Operations, services, targets
 
 
+def verdict_of(verdicts: Mapping[Verdict, int]) -> Verdict:
+    """The verdict of a group of exchanges (an operation, a test, a test's step) from how many had
+    each verdict: the worst scored verdict; "match" when all compared match; when nothing was
+    compared, the most frequent reason why not."""
+    compared = sum(verdicts.get(v, 0) for v in SCORED_VERDICTS)
+    if compared > verdicts.get("match", 0):
+        return next(v for v in _FAILING_ORDER if verdicts.get(v, 0))
+    if compared:
+        return "match"
+    present = [v for v in EXCLUDED_VERDICTS if verdicts.get(v, 0)]
+    if not present:
+        return "skipped"
+    return max(present, key=lambda v: verdicts[v])
+
+
 def _verdict_counts(obj: Mapping[str, Any]) -> dict[Verdict, int]:
     counts: dict[Verdict, int] = dict.fromkeys(VERDICTS, 0)
     given = obj.get("verdicts")
@@ -286,16 +301,7 @@ class OperationResult:
 
     @property
     def verdict(self) -> Verdict:
-        """The worst scored verdict; "match" when all compared match; when nothing was compared,
-        the most frequent reason why not."""
-        if self.failing:
-            return next(v for v in _FAILING_ORDER if self.verdicts.get(v, 0))
-        if self.compared:
-            return "match"
-        present = [v for v in EXCLUDED_VERDICTS if self.verdicts.get(v, 0)]
-        if not present:
-            return "skipped"
-        return max(present, key=lambda v: self.verdicts[v])
+        return verdict_of(self.verdicts)
 
     @property
     def not_compared(self) -> dict[Verdict, int]:

@@ -12,6 +12,7 @@ from compat_diff.model import ExitStatus
 from compat_diff.report import write_reports
 from compat_diff.report.document import load_result
 from compat_diff.report.result import format_score
+from compat_diff.report.tests import build_tests_view
 
 
 def run_report(source: Path, report_dir: Path, console: Any, environ: Mapping[str, str] | None = None) -> int:
@@ -36,7 +37,10 @@ def run_report(source: Path, report_dir: Path, console: Any, environ: Mapping[st
     if not result.targets:
         raise InputError(f"{source} holds no targets: the run it came from compared nothing.")
     details = source.with_name("details.jsonl")
-    written = write_reports(result, report_dir, details if details.is_file() else None, environ=environ)
+    tests = build_tests_view(Path(str(result.recording.get("path") or "")), details)
+    written = write_reports(
+        result, report_dir, details if details.is_file() else None, environ=environ, tests=tests
+    )
     for target in result.targets:
         console.print(
             f"{target.name}: {format_score(target.score)} compatible "

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from compat_diff.report import write_reports
@@ -359,3 +360,49 @@ def test_a_candidate_equal_to_the_reference_is_shown_from_it(page: Any, tmp_path
     assert name.startswith('"Name": "reports"')
     exchange.locator(".tabs.small .tab[data-view=diff]").click()
     assert "byte for byte the reference's" in exchange.locator(".view[data-view=diff]").inner_text()
+
+
+def test_the_tests_section_filters_and_links_to_a_test_s_exchanges(page: Any, tmp_path: Path) -> None:
+    from compat_diff.report.tests import build_tests_view
+
+    doc, details = sample_report()
+    sessions = {
+        1: ("suite::test_list", "call"),
+        2: ("suite::test_get", "call"),
+        3: ("suite::test_ec2", "setup"),
+        4: ("suite::test_ec2", "call"),
+    }
+    recording = tmp_path / "suite.jsonl"
+    lines = [orjson.dumps({"format": "compat-diff/recording", "version": 1})]
+    lines += [orjson.dumps({"seq": seq, "session": name, "notes": {"step": step}})
+              for seq, (name, step) in sessions.items()]  # fmt: skip
+    recording.write_bytes(b"\n".join(lines) + b"\n")
+    details_path = write_details(details, tmp_path / "details.jsonl")
+    report = tmp_path / "report"
+    write_reports(doc, report, details_path, tests=build_tests_view(recording, details_path))
+    open_report(page, report)
+
+    section = page.locator("#tests")
+    assert section.locator("h3").all_inner_texts() == [
+        "swift: 1 of 3 tests match",
+        "rclone: 2 of 2 tests match",
+    ]
+    assert page.locator("#tests-count").inner_text() == "5 tests"
+    page.select_option("#filters select[name=verdict]", "diverges")
+    visible = section.locator("tr.test-row:visible th")
+    assert visible.all_inner_texts() == ["suite::test_ec2", "suite::test_get"]
+    page.select_option("#filters select[name=target]", "1")  # rclone: none diverges
+    assert section.locator("tr.test-row:visible").count() == 0
+    assert page.locator("#tests-count").inner_text() == "0 of 5 tests shown"
+    page.select_option("#filters select[name=target]", "")
+    page.select_option("#filters select[name=verdict]", "")
+    page.fill("#filters input[name=q]", "test_get")
+    # Both targets ran the test.
+    assert section.locator("tr.test-row:visible th").all_inner_texts() == ["suite::test_get"] * 2
+
+    # A test's link opens the exchange that diverged.
+    section.locator("tr.test-row:visible a", has_text="seq 2").click()
+    exchange = page.locator("#exchange")
+    exchange.wait_for(state="visible")
+    assert "s3.GetObject on swift · seq 2" in exchange.locator("h2").inner_text()
+    assert section.is_hidden()

@@ -351,7 +351,29 @@
     document.getElementById("row-count").textContent =
       plural(visible.length, operations ? "operation" : "exchange");
     renderPager(pages);
+    filterTests();
     writeUrl();
+  }
+  // The per-test section (rendered with the page, present only for test-suite recordings) follows
+  // the target, verdict and search filters.
+  function filterTests() {
+    const section = document.getElementById("tests");
+    if (!section) return;
+    const q = state.q.trim().toLowerCase();
+    let shown = 0, total = 0;
+    for (const row of section.querySelectorAll("tr.test-row")) {
+      const keep = (state.target === "" || row.dataset.target === state.target) &&
+        (state.verdict === "" || row.dataset.verdict === state.verdict) &&
+        (q === "" || row.textContent.toLowerCase().includes(q));
+      row.hidden = !keep;
+      total++;
+      if (keep) shown++;
+    }
+    for (const block of section.querySelectorAll(".tests-target")) {
+      block.hidden = state.target !== "" && block.dataset.target !== state.target;
+    }
+    document.getElementById("tests-count").textContent =
+      shown === total ? plural(total, "test") : shown + " of " + plural(total, "test") + " shown";
   }
   function renderHead(columns) {
     const [key, direction] = state.sort[state.tab];
@@ -446,6 +468,8 @@
     document.getElementById("exchange").hidden = !show;
     document.getElementById("results").hidden = show;
     document.getElementById("overview").hidden = show;
+    const tests = document.getElementById("tests");
+    if (tests) tests.hidden = show;
   }
   function closeExchange() {
     if (document.getElementById("exchange").hidden) return;
@@ -898,6 +922,17 @@
   syncForm();
   refresh();
   openFromUrl(wanted);
+  // A link within the page (the per-test section's links to exchanges) changes only the fragment:
+  // the view it names replaces the current one.
+  window.addEventListener("hashchange", () => {
+    Object.assign(state, { tab: "operations", target: "", service: "", verdict: "", severity: "", q: "",
+      operation: "", page: 0 });
+    const key = readUrl();
+    syncForm();
+    if (!key) closeExchange();
+    refresh();
+    openFromUrl(key);
+  });
   window.compatDiffReadyMs = performance.now();
   document.documentElement.dataset.ready = "1";
 })();
