@@ -53,14 +53,14 @@ def _answers(run: Path, target: str) -> list[dict]:
 def _interrupt_when_replaying(
     process: subprocess.Popen[str], run: Path, how: signal.Signals
 ) -> tuple[str, str]:
-    # run.json is written as the replay starts; moto answers a call in a few milliseconds, so a
-    # moment later the replay is under way and far from done (it sends one call at a time).
+    # Interrupt once the first answer is on file: the replay is under way, and paced (--max-rate)
+    # it is far from done, however busy the machine is.
     deadline = time.monotonic() + 60
-    while not (run / "run.json").exists():
+    answers = run / "targets" / "cloud" / "answers.jsonl"
+    while not (answers.exists() and answers.read_text().count("\n") >= 1):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    time.sleep(0.5)
     process.send_signal(how)
     return process.communicate(timeout=120)
 
@@ -73,7 +73,10 @@ def test_interrupted_compare_reports_what_ran_and_resume_finishes_it(
     backend = moto_factory()
     run, report = tmp_path / "run", tmp_path / "report"
     common = ["--target", f"cloud={backend.url}", "--concurrency", "1", "--keep-resources"]
-    process = _start("compare", str(recording), *common, "--report-dir", str(report), "--run-dir", str(run))
+    paced = ["--max-rate", "20"]
+    process = _start(
+        "compare", str(recording), *common, *paced, "--report-dir", str(report), "--run-dir", str(run)
+    )
     _, stderr = _interrupt_when_replaying(process, run, how)
 
     assert process.returncode == 130, stderr
