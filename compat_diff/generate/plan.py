@@ -165,7 +165,25 @@ class ServicePlanner:
             elif depth > 0 and name == "CidrBlock" and member.type_name == "string":
                 # A setup call must succeed: networks are optional in the model but needed in fact.
                 params[name] = "10.0.0.0/16"
+        if depth == 0 and not any(self.provider_of(name, chain) for name in params):
+            # Some models make the resource's name optional because another member can name it
+            # instead (Kinesis' StreamName or StreamARN, Logs' logGroupName or logGroupIdentifier):
+            # the valid request names it, or it would only test "not found".
+            for name, member in input_shape.members.items():
+                if name not in params and self._names_resource(name, input_shape, chain):
+                    params[name] = self._fill(session, name, member, chain | {operation}, depth)
+                    break
         return params
+
+    def _names_resource(self, name: str, input_shape: Any, chain: set[str]) -> bool:
+        """Whether ``name`` is a string member ending in ``Name`` that something in the model creates."""
+        member = input_shape.members[name]
+        return (
+            member.type_name == "string"
+            and not member.enum
+            and name.lower().endswith("name")
+            and self.provider_of(name, chain) is not None
+        )
 
     def _add_setup(self, session: _Session, creator: str, chain: set[str], depth: int) -> int:
         params = self._params(session, creator, chain | {creator}, depth + 1)

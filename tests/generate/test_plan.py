@@ -53,6 +53,21 @@ def test_a_bucket_is_created_before_and_deleted_after_an_object_call() -> None:
     assert op["teardown"][0]["params"] == {"Bucket": bucket}
 
 
+def test_a_name_the_model_makes_optional_still_names_what_the_session_created() -> None:
+    # Kinesis takes StreamName or StreamARN, both optional: the valid request names the stream
+    # its session created, or it would only ever test "stream not found".
+    op = _operation("kinesis", "DescribeStream")
+    assert [call["operation"] for call in op["setup"]] == ["CreateStream"]
+    assert [call["operation"] for call in op["teardown"]] == ["DeleteStream"]
+    stream = op["setup"][0]["params"]["StreamName"]
+    assert op["cases"][-1]["params"] == {"StreamName": stream}
+    # An operation that already names its resource by a required member gets nothing more.
+    put = _operation("s3", "PutObject")
+    assert sorted(put["cases"][-1]["params"]) == ["Bucket", "Key"]
+    # Nor does an operation whose optional members name nothing the model creates.
+    assert _operation("kinesis", "ListStreams")["cases"][-1]["params"] == {}
+
+
 def test_an_upload_part_opens_and_aborts_its_multipart_upload() -> None:
     op = _operation("s3", "UploadPart")
     assert [call["operation"] for call in op["setup"]] == ["CreateBucket", "CreateMultipartUpload"]
