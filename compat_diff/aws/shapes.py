@@ -345,12 +345,15 @@ def harmless_operation(service: str) -> str | None:
     """A read-only operation of ``service`` that needs no parameters, to check credentials with.
 
     ``GetCallerIdentity``, ``ListBuckets``, ``DescribeRegions``, ``ListQueues`` ... are what the
-    model yields; among the candidates, the shortest name of the most general verb wins.
+    model yields. A call that lists what the service's ``Create<X>`` makes comes first (Kinesis'
+    ``ListStreams``, not ``ListShards``, which answers an error without a stream; Logs'
+    ``DescribeLogGroups``, the older of its two such calls); then the shortest name of the most
+    general verb.
     """
     if not has_service(service):
         return None
     model = service_model(service)
-    found: list[tuple[int, int, int, str]] = []
+    found: list[tuple[bool, bool, int, int, int, int, str]] = []
     for name in model.operation_names:
         for rank, prefix in enumerate(_HARMLESS_PREFIXES):
             if not name.startswith(prefix):
@@ -361,14 +364,22 @@ def harmless_operation(service: str) -> str | None:
                 break
             if operation.deprecated or operation.http.get("method", "POST").upper() not in ("GET", "POST"):
                 break
-            found.append((rank, len(name), len(shape.members) if shape is not None else 0, name))
+            noun = name[len(prefix) :]
+            lists_made = noun.endswith("s") and f"Create{noun[:-1]}" in model.operation_names
+            # When both list the same thing, Describe<X>s is the older call (Logs' DescribeLogGroups;
+            # ListLogGroups came a decade later), so more servers implement it.
+            twin = prefix == "List" and f"Describe{noun}" in model.operation_names
+            members = len(shape.members) if shape is not None else 0
+            # Among the listings of what Create<X> makes, the shortest name (the service's main noun).
+            main = len(name) if lists_made else 0
+            found.append((not lists_made, twin, main, rank, len(name), members, name))
             break
     preferred = [
-        entry for entry in found if entry[3] in ("GetCallerIdentity", "ListBuckets", "DescribeRegions")
+        entry for entry in found if entry[-1] in ("GetCallerIdentity", "ListBuckets", "DescribeRegions")
     ]
     if preferred:
-        return preferred[0][3]
-    return min(found)[3] if found else None
+        return preferred[0][-1]
+    return min(found)[-1] if found else None
 
 
 @cache
