@@ -53,6 +53,8 @@ class ServiceConfig:
     lease_seconds: float = 60.0
     # Seconds between a worker's looks for work when it found none.
     poll_seconds: float = 1.0
+    # Hours the dbos engine keeps the record of a finished unit of work in DBOS's database.
+    dbos_keep_hours: float = 24.0
     # Shards of one endpoint replayed at once, across all workers (never flood a provider).
     endpoint_concurrency: int = 1
     # Requests per second toward one endpoint, over all its shards, workers and processes, unless
@@ -102,6 +104,7 @@ _TYPES: dict[str, type] = {
     "engine": str,
     "lease_seconds": float,
     "poll_seconds": float,
+    "dbos_keep_hours": float,
     "endpoint_concurrency": int,
     "endpoint_max_rate": float,
     "attestation_days": int,
@@ -165,6 +168,8 @@ def load_config(
         raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {config.engine!r}.")
     if config.workers < 0 or config.endpoint_concurrency < 1 or config.lease_seconds <= 0:
         raise InputError("workers must be 0 or more, endpoint_concurrency 1 or more, lease_seconds positive.")
+    if not math.isfinite(config.dbos_keep_hours) or config.dbos_keep_hours < 0:
+        raise InputError(f"dbos_keep_hours must be 0 or more hours, got {config.dbos_keep_hours!r}.")
     if not math.isfinite(config.endpoint_max_rate) or config.endpoint_max_rate < 0:
         raise InputError(
             "endpoint_max_rate must be a number of requests per second, or 0 for no limit, "

@@ -19,10 +19,13 @@ stays the authority on who may write a shard's result, so a unit run twice count
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
+import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dbos import DBOS
@@ -36,6 +39,8 @@ QUEUE = "compat-diff-work"
 APPLICATION_NAME = "compat-diff-service"
 # The version every process enqueues and dequeues under (see DbosExecutor).
 APPLICATION_VERSION = "compat-diff-unit-1"
+# Records of finished units deleted at once, at most.
+PRUNE_BATCH = 1000
 _service: Service | None = None
 
 
@@ -114,11 +119,37 @@ class DbosExecutor:
         )
         return len(waiting)
 
+    def prune(self, now: datetime | None = None) -> int:
+        """Delete the records of units finished more than ``dbos_keep_hours`` ago (any process's);
+        returns how many. A unit's result lives in the service's tables, not in DBOS's."""
+        keep = timedelta(hours=self.service.config.dbos_keep_hours)
+        cutoff = ((now or datetime.now(UTC)) - keep).isoformat()
+        finished = DBOS.list_workflows(
+            status=["SUCCESS", "ERROR", "CANCELLED"],
+            completed_before=cutoff,
+            limit=PRUNE_BATCH,
+            load_input=False,
+            load_output=False,
+        )
+        ids = [workflow.workflow_id for workflow in finished]
+        if ids:
+            DBOS.delete_workflows(ids)
+        return len(ids)
+
     def _poll(self) -> None:
         # Units waiting to start are counted, not units until they finish: one left PENDING for
         # ever (its process died, when the queue was shared by all processes) held its slot for
         # ever and the engine stopped taking work. DBOS's worker_concurrency caps those running.
+        pruned_at = -math.inf
+        # A quarter of the time records are kept, within [poll_seconds, one hour].
+        every = min(3600.0, max(self.service.config.poll_seconds, self.service.config.dbos_keep_hours * 900))
         while not self._stop.is_set():
+            if time.monotonic() - pruned_at >= every:
+                pruned_at = time.monotonic()
+                try:
+                    self.prune()
+                except Exception:  # housekeeping: the work goes on without it
+                    log.exception("dbos engine: could not delete the records of old units")
             try:
                 waiting = self.waiting_units()
                 while waiting < self.threads and has_work(self.service) and not self._stop.is_set():

@@ -274,4 +274,34 @@ def test_the_dbos_engine_runs_a_suite_to_the_end_two_units_at_once(tmp_path: Pat
         assert server.wait_run(again["id"])["counts"] == run["counts"]
     finally:
         server.stop()
-    assert (data / "dbos.sqlite").exists()
+    # DBOS's records of the finished units are kept (dbos_keep_hours, 24 by default).
+    assert _finished_units(data) > 0
+
+
+def _finished_units(data: Path) -> int:
+    with sqlite3.connect(data / "dbos.sqlite") as conn:
+        return int(conn.execute("SELECT count(*) FROM workflow_status WHERE status = 'SUCCESS'").fetchone()[0])
+
+
+def test_the_dbos_engine_deletes_the_records_of_old_units(tmp_path: Path, moto: MotoServer) -> None:
+    suite = make_suite(tmp_path / "suite", ("sqs.jsonl", "sts.jsonl"), "two")
+    config = tmp_path / "service.toml"
+    config.write_text(SUITE_TOML.format(suite=str(suite)) + 'engine = "dbos"\ndbos_keep_hours = 0\n')
+    data = tmp_path / "data"
+    server = start_service(data, config, workers=1)
+    try:
+        token = _register(server, moto.url)
+        _, started = server.call(
+            "POST", "/api/v1/runs", {"provider": "acme", "endpoint": "moto", "suite": "two"}, token
+        )
+        assert server.wait_run(started["id"])["state"] == "finished"
+        # Kept for no time, the finished units' records go at the next look (every poll_seconds).
+        deadline = time.monotonic() + 60
+        while _finished_units(data):
+            assert time.monotonic() < deadline and server.process.poll() is None
+            time.sleep(0.2)
+        # The run's results are the service's own and stay.
+        _, run = server.call("GET", f"/api/v1/runs/{started['id']}")
+        assert run["state"] == "finished" and run["counts"]["exchanges"] == 34 + 10
+    finally:
+        server.stop()
