@@ -280,7 +280,8 @@ def test_the_dbos_engine_runs_a_suite_to_the_end_two_units_at_once(tmp_path: Pat
 
 def _finished_units(data: Path) -> int:
     with sqlite3.connect(data / "dbos.sqlite") as conn:
-        return int(conn.execute("SELECT count(*) FROM workflow_status WHERE status = 'SUCCESS'").fetchone()[0])
+        rows = conn.execute("SELECT count(*) FROM workflow_status WHERE status = 'SUCCESS'")
+        return int(rows.fetchone()[0])
 
 
 def test_the_dbos_engine_deletes_the_records_of_old_units(tmp_path: Path, moto: MotoServer) -> None:
