@@ -7,8 +7,6 @@ plain data (operation, parameters, status, error code) so the caller can record 
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -63,33 +61,6 @@ class CallResult:
         return line
 
 
-class CallPacer:
-    """Our own calls to one target held to its request-rate limit: starts ``1/rate`` s apart.
-
-    One pacer may be shared by several callers of the same target (one per region or principal).
-    """
-
-    def __init__(
-        self,
-        rate: float | None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.interval = 1.0 / rate if rate else 0.0
-        self._clock = clock
-        self._sleep = sleep
-        self._next_start = -math.inf
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        now = self._clock()
-        if self._next_start > now:
-            self._sleep(self._next_start - now)
-            now = self._next_start
-        self._next_start = now + self.interval
-
-
 class ApiCaller:
     """One botocore client per service for one target; ``call`` never raises for an API error."""
 
@@ -101,10 +72,11 @@ class ApiCaller:
         s3_addressing: str = "path",
         verify: bool = True,
         timeout: float = 10.0,
-        pacer: CallPacer | None = None,
+        pace: Callable[[], None] | None = None,
     ) -> None:
         self._endpoints = endpoints
-        self._pacer = pacer
+        # Called before each call (a target's request-rate limit), when given.
+        self._pace = pace
         self._region = region
         self._credentials = credentials
         self._config = botocore.config.Config(
@@ -132,8 +104,8 @@ class ApiCaller:
         return self._clients[service]
 
     def call(self, service: str, operation: str, params: dict[str, Any]) -> CallResult:
-        if self._pacer is not None:
-            self._pacer.wait()
+        if self._pace is not None:
+            self._pace()
         try:
             client = self._client(service)
             method = getattr(client, botocore_method_name(client, operation))

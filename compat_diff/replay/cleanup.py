@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compat_diff.aws.calls import ApiCaller, CallPacer, CallResult
+from compat_diff.aws.calls import ApiCaller, CallResult
 from compat_diff.aws.undo import wait_state, wait_step
 from compat_diff.errors import InputError
+from compat_diff.replay.pacing import blocking_pacer
 from compat_diff.replay.targets import Target
 
 DEFAULT_CLEANUP_SECONDS = 120.0
@@ -69,10 +71,11 @@ def caller_for(
     timeout: float = 10.0,
     region: str | None = None,
     recorded_key: str | None = None,
-    pacer: CallPacer | None = None,
+    pace: Callable[[], None] | None = None,
 ) -> ApiCaller:
     """Calls to ``target`` as the principal ``recorded_key`` maps to, in the target's region (else
-    ``region``, the one the call was recorded in), held to the target's ``max_rate``."""
+    ``region``, the one the call was recorded in), held to the target's ``max_rate`` (by ``pace``,
+    when several callers share one limit)."""
     return ApiCaller(
         endpoints=target.endpoint_for,
         region=target.region or region or "us-east-1",
@@ -80,7 +83,7 @@ def caller_for(
         s3_addressing=target.s3_addressing,
         verify=target.tls_verify,
         timeout=timeout,
-        pacer=pacer or CallPacer(target.max_rate),
+        pace=pace or blocking_pacer(target.max_rate),
     )
 
 
@@ -94,7 +97,7 @@ def clean_target(
     outcome = CleanupOutcome(target.name)
     deadline = time.monotonic() + seconds
     callers: dict[tuple[str | None, str | None], ApiCaller] = {}
-    pacer = CallPacer(target.max_rate)  # one limit for all of this target's callers
+    pace = blocking_pacer(target.max_rate)  # one limit for all of this target's callers
     current: list[tuple[str | None, str | None]] = [(None, None)]
     with log.open("a", encoding="utf-8") as handle:
 
@@ -102,7 +105,7 @@ def clean_target(
             key = current[0]
             if key not in callers:
                 callers[key] = caller_for(
-                    target, min(10.0, seconds), region=key[0], recorded_key=key[1], pacer=pacer
+                    target, min(10.0, seconds), region=key[0], recorded_key=key[1], pace=pace
                 )
             result = callers[key].call(service, operation, params)
             outcome.calls += 1

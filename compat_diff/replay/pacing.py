@@ -53,11 +53,27 @@ class Pacer:
         self._sleep = sleep
         self._next = -math.inf
 
-    async def wait(self) -> None:
-        """Return when the caller may start its request."""
+    def _take(self) -> float:
+        """Take the next free slot; how long until it starts."""
         now = self._clock()
         slot = max(now, self._next)
         self._next = slot + self.interval
-        if slot > now:
+        return slot - now
+
+    async def wait(self) -> None:
+        """Return when the caller may start its request."""
+        delay = self._take()
+        if delay > 0:
             # Cancelled while waiting, the slot stays taken: the pace errs on the slow side.
-            await self._sleep(slot - now)
+            await self._sleep(delay)
+
+    def wait_blocking(self) -> None:
+        """``wait`` for our own (blocking) calls to the target: the cleanup's and the preflight's."""
+        delay = self._take()
+        if delay > 0:
+            time.sleep(delay)
+
+
+def blocking_pacer(rate: float | None) -> Callable[[], None] | None:
+    """What to call before each of our own calls to a target held to ``rate`` (None: no limit)."""
+    return Pacer(rate).wait_blocking if rate else None
