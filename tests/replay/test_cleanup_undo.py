@@ -110,6 +110,19 @@ def _holdings(endpoint: str) -> dict[str, list[str]]:
     }
 
 
+def _replay(recording: Path, targets: Path, run: Path, keep_resources: bool) -> int:
+    return run_replay(
+        recording,
+        [],
+        targets,
+        False,
+        run,
+        console=Console(stderr=True),
+        env=ENV,
+        keep_resources=keep_resources,
+    )
+
+
 def test_the_cleanup_undoes_attachments_keys_instances_and_addresses(tmp_path, moto_factory, boto_recorder):
     recording = _record(moto_factory, boto_recorder)
     backend = moto_factory()
@@ -117,16 +130,7 @@ def test_the_cleanup_undoes_attachments_keys_instances_and_addresses(tmp_path, m
     before = _holdings(backend.url)
 
     # Kept first: the candidate holds everything the recording made, under run-scoped names.
-    status = run_replay(
-        recording,
-        [],
-        targets,
-        False,
-        tmp_path / "run",
-        console=Console(stderr=True),
-        env=ENV,
-        keep_resources=True,
-    )
+    status = _replay(recording, targets, tmp_path / "run", keep_resources=True)
     assert status == 0
     kept = _holdings(backend.url)
     for kind in before:
@@ -181,16 +185,7 @@ def test_the_run_cleans_up_by_itself(tmp_path, moto_factory, boto_recorder):
     backend = moto_factory()
     targets = _targets_file(tmp_path / "targets.toml", backend.url, ["cloud"])
     before = _holdings(backend.url)
-    status = run_replay(
-        recording,
-        [],
-        targets,
-        False,
-        tmp_path / "run",
-        console=Console(stderr=True),
-        env=ENV,
-        keep_resources=False,
-    )
+    status = _replay(recording, targets, tmp_path / "run", keep_resources=False)
     assert status == 0
     assert _holdings(backend.url) == before
     cleanup = json.loads((tmp_path / "run" / "run.json").read_text())["cleanup"]["cloud"]
@@ -208,16 +203,7 @@ def test_a_user_holding_a_policy_the_recording_did_not_make_is_reported_not_forc
     recorder.close()
     backend = moto_factory()
     targets = _targets_file(tmp_path / "targets.toml", backend.url, ["cloud"])
-    run_replay(
-        recorder.writer.path,
-        [],
-        targets,
-        False,
-        tmp_path / "run",
-        console=Console(stderr=True),
-        env=ENV,
-        keep_resources=True,
-    )
+    _replay(recorder.writer.path, targets, tmp_path / "run", keep_resources=True)
     user = json.loads((tmp_path / "run" / "targets" / "cloud" / "names.json").read_text())["names"][0]["sent"]
     # Given outside the recording: the cleanup does not remove it, so the user stays.
     _client("iam", backend.url).put_user_policy(UserName=user, PolicyName="outside", PolicyDocument=POLICY)
@@ -282,16 +268,7 @@ def test_a_change_to_something_that_existed_before_is_left(tmp_path, moto_factor
     backend = moto_factory()
     _client("iam", backend.url).create_user(UserName="existing")
     targets = _targets_file(tmp_path / "targets.toml", backend.url, ["cloud"])
-    status = run_replay(
-        recorder.writer.path,
-        [],
-        targets,
-        False,
-        tmp_path / "run",
-        console=Console(stderr=True),
-        env=ENV,
-        keep_resources=False,
-    )
+    status = _replay(recorder.writer.path, targets, tmp_path / "run", keep_resources=False)
     assert status == 0
     names = json.loads((tmp_path / "run" / "targets" / "cloud" / "names.json").read_text())
     assert names["created"] == []
@@ -308,16 +285,7 @@ def test_ministack_is_left_as_it_was(tmp_path, moto_factory, boto_recorder):
     try:
         targets = _targets_file(tmp_path / "targets.toml", ministack.endpoint, ["ministack"])
         before = _holdings(ministack.endpoint)
-        status = run_replay(
-            recording,
-            [],
-            targets,
-            False,
-            tmp_path / "run",
-            console=Console(stderr=True),
-            env=ENV,
-            keep_resources=False,
-        )
+        status = _replay(recording, targets, tmp_path / "run", keep_resources=False)
         assert status == 0
         cleanup = json.loads((tmp_path / "run" / "run.json").read_text())["cleanup"]["ministack"]
         assert cleanup["failed"] == [] and cleanup["skipped"] == [] and cleanup["deleted"] == 18, cleanup
