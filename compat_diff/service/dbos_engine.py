@@ -30,7 +30,7 @@ from typing import Any
 
 from dbos import DBOS
 
-from compat_diff.service.runs import has_work, release_dead_local_workers
+from compat_diff.service.runs import dead_here, has_work, release_dead_local_workers
 from compat_diff.service.store import Service
 
 log = logging.getLogger("compat_diff.service")
@@ -178,9 +178,7 @@ def forget_dead_local_queues(host: str, alive: Any) -> int:
         owner = queue.name.removeprefix(f"{QUEUE}@")
         if owner == queue.name:
             continue
-        owner_host, _, rest = owner.partition(":")
-        pid = rest.partition(":")[0]
-        if owner_host == host and pid.isdigit() and not alive(int(pid)):
+        if dead_here(owner, host, alive):
             DBOS.delete_queue(queue.name)
             forgotten += 1
     return forgotten

@@ -209,6 +209,14 @@ def claim_shard(service: Service, worker: str) -> Claim | None:
     return None
 
 
+def dead_here(name: str, host: str, alive: Any) -> bool:
+    """Whether ``name`` (``host:pid:...``, how workers and queues are named) is of a process of
+    this machine that is gone."""
+    owner_host, _, rest = name.partition(":")
+    pid = rest.partition(":")[0]
+    return owner_host == host and pid.isdigit() and not alive(int(pid))
+
+
 def release_dead_local_workers(service: Service, host: str, alive: Any) -> int:
     """Expire the leases held by workers of this machine whose process is gone (a restart after
     a crash), so their shards are taken again at once instead of when the lease runs out."""
@@ -221,8 +229,7 @@ def release_dead_local_workers(service: Service, host: str, alive: Any) -> int:
             )
         ).all()
         for shard in held:
-            pid = int(str(shard.worker).split(":")[1])
-            if alive(pid):
+            if not dead_here(str(shard.worker), host, alive):
                 continue
             released += conn.execute(
                 update(db.shards)
