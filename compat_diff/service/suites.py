@@ -22,6 +22,7 @@ from typing import Any
 from compat_diff import __version__
 from compat_diff.errors import InputError
 from compat_diff.recording import blob_dir_for, now_iso, open_recording
+from compat_diff.report.files import write_file
 
 MANIFEST = "suite.json"
 FORMAT = "compat-diff/suite"
@@ -139,9 +140,7 @@ def build_suite(
     }
     manifest["digest"] = manifest_digest(manifest)
     # Written whole or not at all: another process may be reading the folder's manifest.
-    partial = folder / f".{MANIFEST}.{os.getpid()}.partial"
-    partial.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(partial, folder / MANIFEST)
+    write_file(folder / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
