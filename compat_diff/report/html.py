@@ -315,23 +315,15 @@ def build_tests_section(result: RunResult, tests: TestsView | None) -> list[dict
         ordered = sorted(target.sorted_tests(), key=lambda test: not test.failing)
         rows = []
         for test in ordered[:MAX_TEST_ROWS]:
+            data = test.to_json()  # the same record tests.json holds
             rows.append(
                 {
-                    "test": test.test or "(no session)",
-                    "verdict": test.verdict,
-                    "exchanges": test.exchanges,
-                    "compared": test.compared,
-                    "matching": test.matching,
-                    "steps": [
-                        {
-                            "step": step.step or "(no step)",
-                            "verdict": step.verdict,
-                            "compared": step.compared,
-                            "matching": step.matching,
-                            "exchanges": step.exchanges,
-                        }
-                        for step in test.ordered_steps()
-                    ],
+                    "test": data["test"] or "(no session)",
+                    "verdict": data["verdict"],
+                    "exchanges": data["exchanges"],
+                    "compared": data["compared"],
+                    "matching": data["matching"],
+                    "steps": [{**step, "step": step["step"] or "(no step)"} for step in data["steps"]],
                     "links": [
                         {
                             "href": f"#tab=exchanges&target={position}&exchange={position}:{row['seq']}",
